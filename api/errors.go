@@ -1,0 +1,113 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// ErrorBody is the one shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// apiError is an error of the HTTP layer itself: a body that is not JSON, a bad header.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func badRequest(code, message string) error {
+	return &apiError{status: http.StatusBadRequest, code: code, message: message}
+}
+
+// statusOf maps each service error kind to its HTTP status and error code: the only place
+// where that is decided.
+var statusOf = []struct {
+	kind   error
+	status int
+	code   string
+}{
+	{service.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
+	{service.ErrNotFound, http.StatusNotFound, "not_found"},
+	{service.ErrConflict, http.StatusConflict, "conflict"},
+	{service.ErrInvalidTransition, http.StatusConflict, "invalid_transition"},
+	{service.ErrSessionEnded, http.StatusConflict, "session_ended"},
+	{service.ErrLeaseLost, http.StatusConflict, "lease_lost"},
+	{service.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+}
+
+// echoCodes names the errors echo itself raises (routing, body limit).
+var echoCodes = map[int]string{
+	http.StatusNotFound:              "not_found",
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusRequestEntityTooLarge: "body_too_large",
+	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusBadRequest:            "malformed_request",
+}
+
+func classify(err error) (int, ErrorDetail) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.status, ErrorDetail{Code: ae.code, Message: ae.message}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code, ok := echoCodes[he.Code]
+		if !ok {
+			code = "http_error"
+		}
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && m != "" {
+			msg = m
+		}
+		if he.Code == http.StatusRequestEntityTooLarge {
+			msg = "the request body is larger than the limit of " + bodyLimit
+		}
+		return he.Code, ErrorDetail{Code: code, Message: msg}
+	}
+	for _, s := range statusOf {
+		if errors.Is(err, s.kind) {
+			return s.status, ErrorDetail{Code: s.code, Message: err.Error()}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return http.StatusServiceUnavailable, ErrorDetail{Code: "timeout", Message: "the request took too long"}
+	}
+	return http.StatusInternalServerError, ErrorDetail{Code: "internal", Message: "internal error"}
+}
+
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, detail := classify(err)
+		if status >= 500 {
+			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path,
+				"status", status, "err", err)
+		}
+		var werr error
+		if c.Request().Method == http.MethodHead {
+			werr = c.NoContent(status)
+		} else {
+			werr = c.JSON(status, ErrorBody{Error: detail})
+		}
+		if werr != nil {
+			logger.Warn("writing error response", "err", werr)
+		}
+	}
+}

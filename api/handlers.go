@@ -1,0 +1,228 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ixnstore/ixnstore/service"
+)
+
+type handlers struct {
+	store *service.Store
+}
+
+// EventsResponse is the answer of every state change: the events it wrote, in order.
+type EventsResponse struct {
+	Events []service.Event `json:"events"`
+}
+
+func (h *handlers) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *handlers) readyz(c echo.Context) error {
+	if err := h.store.Ping(c.Request().Context()); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// target is the session a write is for, with the epoch the writer holds.
+func target(c echo.Context) (service.Target, error) {
+	epoch, err := epochOf(c)
+	return service.Target{SessionID: c.Param("sid"), Epoch: epoch}, err
+}
+
+// optionalBody marks a request body that may be left out.
+type optionalBody struct{ v any }
+
+// write decodes the body into body (a pointer, an optionalBody, or nil where the request has
+// none), runs the change and answers with the events it wrote.
+func write(c echo.Context, status int, body any, run func(t service.Target) ([]service.Event, error)) error {
+	t, err := target(c)
+	if err != nil {
+		return err
+	}
+	switch b := body.(type) {
+	case nil:
+	case optionalBody:
+		err = decodeBody(c, b.v, false)
+	default:
+		err = decodeBody(c, b, true)
+	}
+	if err != nil {
+		return err
+	}
+	events, err := run(t)
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []service.Event{}
+	}
+	return c.JSON(status, EventsResponse{Events: events})
+}
+
+func (h *handlers) createSession(c echo.Context) error {
+	var in service.NewSession
+	if err := decodeBody(c, &in, false); err != nil {
+		return err
+	}
+	s, err := h.store.CreateSession(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, s)
+}
+
+func (h *handlers) getSession(c echo.Context) error {
+	s, err := h.store.GetSession(c.Request().Context(), c.Param("sid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+func (h *handlers) endSession(c echo.Context) error {
+	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
+		return h.store.EndSession(c.Request().Context(), t)
+	})
+}
+
+func (h *handlers) listEvents(c echo.Context) error {
+	after, err := queryInt(c, "after", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", service.MaxEventsPage)
+	if err != nil {
+		return err
+	}
+	events, err := h.store.ListEvents(c.Request().Context(), c.Param("sid"), after, int(limit))
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []service.Event{}
+	}
+	return c.JSON(http.StatusOK, EventsResponse{Events: events})
+}
+
+func (h *handlers) addInteraction(c echo.Context) error {
+	var in service.NewInteraction
+	return write(c, http.StatusCreated, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.AddInteraction(c.Request().Context(), t, in)
+	})
+}
+
+func (h *handlers) getInteraction(c echo.Context) error {
+	ix, err := h.store.GetInteraction(c.Request().Context(), c.Param("sid"), c.Param("iid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ix)
+}
+
+func (h *handlers) presentInteraction(c echo.Context) error {
+	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
+		return h.store.PresentInteraction(c.Request().Context(), t, c.Param("iid"))
+	})
+}
+
+// releaseControlRequest: resultof defaults to detach (the session keeps the interaction).
+type releaseControlRequest struct {
+	ResultOf string `json:"resultof"`
+}
+
+func (h *handlers) releaseControl(c echo.Context) error {
+	in := releaseControlRequest{ResultOf: "detach"}
+	return write(c, http.StatusOK, optionalBody{&in}, func(t service.Target) ([]service.Event, error) {
+		return h.store.ReleaseControl(c.Request().Context(), t, c.Param("iid"), in.ResultOf)
+	})
+}
+
+func (h *handlers) deleteInteraction(c echo.Context) error {
+	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
+		return h.store.DeleteInteraction(c.Request().Context(), t, c.Param("iid"))
+	})
+}
+
+func (h *handlers) addParty(c echo.Context) error {
+	var in service.NewParty
+	return write(c, http.StatusCreated, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.AddParty(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}
+
+func (h *handlers) changePartyState(c echo.Context) error {
+	var in service.PartyStateChange
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.ChangePartyState(c.Request().Context(), t, c.Param("iid"), c.Param("pid"), in)
+	})
+}
+
+func (h *handlers) deleteParty(c echo.Context) error {
+	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
+		return h.store.DeleteParty(c.Request().Context(), t, c.Param("iid"), c.Param("pid"))
+	})
+}
+
+func (h *handlers) replaceUserData(c echo.Context) error {
+	var in service.UserDataChange
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.ReplaceUserData(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}
+
+func (h *handlers) mergeUserData(c echo.Context) error {
+	var in service.UserDataChange
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.MergeUserData(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}
+
+func (h *handlers) deleteUserDataKey(c echo.Context) error {
+	origin := c.QueryParam("origin")
+	if origin == "" {
+		origin = service.OriginMedia
+	}
+	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
+		return h.store.DeleteUserDataKey(c.Request().Context(), t, c.Param("iid"), c.Param("key"), origin)
+	})
+}
+
+func (h *handlers) reportDivert(c echo.Context) error {
+	var in service.PartyLeft
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.ReportDivert(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}
+
+func (h *handlers) reportSingleStepTransfer(c echo.Context) error {
+	var in service.PartyLeft
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.ReportSingleStepTransfer(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}
+
+func (h *handlers) reportSingleStepConference(c echo.Context) error {
+	var in service.Conference
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.ReportSingleStepConference(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}
+
+func (h *handlers) reportMerge(c echo.Context) error {
+	var in service.Merge
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.ReportMerge(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}
+
+func (h *handlers) reportAbandoned(c echo.Context) error {
+	var in service.Abandon
+	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
+		return h.store.ReportAbandoned(c.Request().Context(), t, c.Param("iid"), in)
+	})
+}

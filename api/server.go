@@ -1,0 +1,93 @@
+// Package api is ixnstore's HTTP interface: JSON under /v1, an OpenAPI document of itself,
+// health and readiness. It turns requests into service calls and service errors into answers.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// bodyLimit is the largest request body accepted; user data is the only large part of a body.
+const bodyLimit = "1M"
+
+// New returns the HTTP handler of the API.
+func New(store *service.Store, logger *slog.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(logger)
+	e.Use(middleware.Recover())
+	e.Use(requestLog(logger))
+	e.Use(middleware.BodyLimit(bodyLimit))
+
+	h := &handlers{store: store}
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/v1/openapi.json", serveOpenAPIJSON)
+	e.GET("/v1/openapi.yaml", serveOpenAPIYAML)
+
+	v1 := e.Group("/v1")
+	v1.POST("/sessions", h.createSession)
+	v1.GET("/sessions/:sid", h.getSession)
+	v1.POST("/sessions/:sid/end", h.endSession)
+	v1.GET("/sessions/:sid/events", h.listEvents)
+
+	v1.POST("/sessions/:sid/interactions", h.addInteraction)
+	ix := v1.Group("/sessions/:sid/interactions/:iid")
+	ix.GET("", h.getInteraction)
+	ix.DELETE("", h.deleteInteraction)
+	ix.POST("/present", h.presentInteraction)
+	ix.POST("/notcontrolled", h.releaseControl)
+
+	ix.POST("/parties", h.addParty)
+	ix.PATCH("/parties/:pid", h.changePartyState)
+	ix.DELETE("/parties/:pid", h.deleteParty)
+
+	ix.PUT("/udata", h.replaceUserData)
+	ix.PATCH("/udata", h.mergeUserData)
+	ix.DELETE("/udata/:key", h.deleteUserDataKey)
+
+	ix.POST("/reports/divert", h.reportDivert)
+	ix.POST("/reports/singlesteptransfer", h.reportSingleStepTransfer)
+	ix.POST("/reports/singlestepconference", h.reportSingleStepConference)
+	ix.POST("/reports/merge", h.reportMerge)
+	ix.POST("/reports/abandoned", h.reportAbandoned)
+	return e
+}
+
+// requestLog logs every request at debug level and failed ones higher, with what a person
+// needs to find it again.
+func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := c.Response().Status
+			if err != nil {
+				status, _ = classify(err)
+			}
+			level := slog.LevelDebug
+			switch {
+			case status >= 500:
+				level = slog.LevelError
+			case status >= 400 && status != http.StatusNotFound && status != http.StatusConflict:
+				level = slog.LevelInfo
+			}
+			if logger.Enabled(c.Request().Context(), level) {
+				attrs := []any{"method", c.Request().Method, "path", c.Request().URL.Path,
+					"status", status, "duration", time.Since(start)}
+				if err != nil {
+					attrs = append(attrs, "err", err.Error())
+				}
+				logger.Log(c.Request().Context(), level, "request", attrs...)
+			}
+			return err
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/ixnstore/ixnstore/migrations"
+)
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("migrate [flags] up|down|status",
+		"up applies every pending migration, down rolls back the latest one, status lists them.", stderr)
+	var (
+		db                  databaseFlags
+		logLevel, logFormat string
+	)
+	db.register(f)
+	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.NArg() != 1 {
+		f.Usage()
+		return errUsage
+	}
+	action := f.Arg(0)
+	if action != "up" && action != "down" && action != "status" {
+		fmt.Fprintf(stderr, "ixnstore migrate: unknown action %q (want up, down or status)\n", action)
+		return errUsage
+	}
+	logger, err := newLogger(stderr, logLevel, logFormat)
+	if err != nil {
+		return err
+	}
+	pool, closeDB, err := db.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	m, err := migrations.NewMigrator(pool, logger)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch action {
+	case "up":
+		n, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+	case "down":
+		return m.Down(ctx)
+	case "status":
+		status, err := m.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range status {
+			applied := "pending"
+			if !s.AppliedAt.IsZero() {
+				applied = "applied " + s.AppliedAt.Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(stdout, "%-6d %-30s %s\n", s.Source.Version, s.Source.Path, applied)
+		}
+	}
+	return nil
+}

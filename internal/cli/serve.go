@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/migrations"
+	"github.com/ixnstore/ixnstore/service"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	f := newFlags("serve [flags]", "Applies pending migrations, then serves the HTTP API until SIGINT or SIGTERM.", stderr)
+	var (
+		addr, logLevel, logFormat string
+		shutdownGrace             time.Duration
+		db                        databaseFlags
+	)
+	f.string(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
+	db.register(f)
+	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	f.duration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
+		"how long requests in flight may finish at shutdown")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, logLevel, logFormat)
+	if err != nil {
+		return err
+	}
+
+	pool, closeDB, err := db.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
+	applied, err := migrations.Up(ctx, pool, nil)
+	if err != nil {
+		return err
+	}
+	logger.Info("database schema is current", "migrations_applied", applied)
+
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	server := &http.Server{
+		Handler:           api.New(service.New(pool), logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+	logger.Info("ixnstore serving", "addr", listener.Addr().String())
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", shutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}

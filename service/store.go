@@ -1,0 +1,246 @@
+// Package service is ixnstore's domain: sessions, interactions, parties and user data, and the
+// interaction events each change of them causes. Every change is one transaction that writes
+// the state and its events together. Nothing here knows HTTP.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ixnstore/ixnstore/db"
+)
+
+// Store reads and changes the state kept in PostgreSQL.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+}
+
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, q: db.New(pool)}
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return translate(s.pool.Ping(ctx))
+}
+
+// change runs one state change. Each is a single statement (a function of
+// migrations/00002_state_changes.sql), so it is its own transaction and costs one round trip;
+// units of more than one statement go through WithTx.
+func change(ctx context.Context, validate func() error, run func(ctx context.Context) ([]db.Outbox, error)) ([]Event, error) {
+	if validate != nil {
+		if err := validate(); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := run(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return eventsFromRows(rows), nil
+}
+
+// CreateSession creates an active session; an empty SessionID is given a new UUID.
+func (s *Store) CreateSession(ctx context.Context, in NewSession) (Session, error) {
+	if in.SessionID == "" {
+		in.SessionID = uuid.NewString()
+	}
+	if err := in.validate(); err != nil {
+		return Session{}, err
+	}
+	row, err := s.q.SessionCreate(ctx, db.SessionCreateParams{
+		SessionID: in.SessionID, TenantID: in.TenantID, OwnerNode: in.OwnerNode,
+	})
+	if err != nil {
+		err = translate(err)
+		if isKind(err, ErrConflict) {
+			return Session{}, errorf(ErrConflict, "session %s already exists", in.SessionID)
+		}
+		return Session{}, err
+	}
+	return sessionFromRow(row), nil
+}
+
+// GetSession returns the session with its live interactions, their parties and user data, as
+// of one snapshot.
+func (s *Store) GetSession(ctx context.Context, sessionID string) (SessionState, error) {
+	return WithTxValue(ctx, s.pool, readSnapshot, func(ctx context.Context, q *db.Queries) (SessionState, error) {
+		row, err := q.SessionGet(ctx, sessionID)
+		if err != nil {
+			return SessionState{}, notFound(err, "session %s not found", sessionID)
+		}
+		ixns, err := q.InteractionListBySession(ctx, sessionID)
+		if err != nil {
+			return SessionState{}, err
+		}
+		parties, err := q.PartyListBySession(ctx, sessionID)
+		if err != nil {
+			return SessionState{}, err
+		}
+		udata, err := q.UserDataListBySession(ctx, sessionID)
+		if err != nil {
+			return SessionState{}, err
+		}
+		state := SessionState{Session: sessionFromRow(row), Interactions: make([]Interaction, len(ixns))}
+		index := make(map[string]*Interaction, len(ixns))
+		for i, r := range ixns {
+			state.Interactions[i] = interactionFromRow(r)
+			index[r.InteractionID] = &state.Interactions[i]
+		}
+		for _, p := range parties {
+			if ix := index[p.InteractionID]; ix != nil {
+				ix.Parties = append(ix.Parties, partyFromRow(p))
+			}
+		}
+		for _, u := range udata {
+			if ix := index[u.InteractionID]; ix != nil {
+				ix.UserData[u.Key] = u.Value
+			}
+		}
+		return state, nil
+	})
+}
+
+// GetInteraction returns one interaction of a session, deleted or not, with its parties and
+// user data.
+func (s *Store) GetInteraction(ctx context.Context, sessionID, interactionID string) (Interaction, error) {
+	return WithTxValue(ctx, s.pool, readSnapshot, func(ctx context.Context, q *db.Queries) (Interaction, error) {
+		row, err := q.InteractionGet(ctx, db.InteractionGetParams{SessionID: sessionID, InteractionID: interactionID})
+		if err != nil {
+			return Interaction{}, notFound(err, "interaction %s not found in session %s", interactionID, sessionID)
+		}
+		ix := interactionFromRow(row)
+		parties, err := q.PartyListByInteraction(ctx, db.PartyListByInteractionParams{SessionID: sessionID, InteractionID: interactionID})
+		if err != nil {
+			return Interaction{}, err
+		}
+		for _, p := range parties {
+			ix.Parties = append(ix.Parties, partyFromRow(p))
+		}
+		udata, err := q.UserDataListByInteraction(ctx, db.UserDataListByInteractionParams{SessionID: sessionID, InteractionID: interactionID})
+		if err != nil {
+			return Interaction{}, err
+		}
+		for _, u := range udata {
+			ix.UserData[u.Key] = u.Value
+		}
+		return ix, nil
+	})
+}
+
+// MaxEventsPage is the most events one ListEvents call returns.
+const MaxEventsPage = 1000
+
+// ListEvents returns the session's events numbered after afterSeq, in order.
+func (s *Store) ListEvents(ctx context.Context, sessionID string, afterSeq int64, limit int) ([]Event, error) {
+	if afterSeq < 0 {
+		return nil, errorf(ErrInvalid, "after must be 0 or more")
+	}
+	if limit <= 0 || limit > MaxEventsPage {
+		limit = MaxEventsPage
+	}
+	if _, err := s.q.SessionGet(ctx, sessionID); err != nil {
+		return nil, notFound(err, "session %s not found", sessionID)
+	}
+	rows, err := s.q.OutboxListBySession(ctx, db.OutboxListBySessionParams{
+		SessionID: sessionID, AfterSeq: afterSeq, MaxRows: int32(limit),
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return eventsFromRows(rows), nil
+}
+
+// EndSession ends the session. Interactions it still holds leave it: each gets
+// interaction.notcontrolled (resultof detach) when the session controlled it, then
+// interaction.deleted.
+func (s *Store) EndSession(ctx context.Context, t Target) ([]Event, error) {
+	return change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
+		return s.q.SessionEnd(ctx, db.SessionEndParams{SessionID: t.SessionID, Epoch: t.Epoch})
+	})
+}
+
+// AddInteraction adds an interaction to the session: interaction.added. Parties and user data
+// it already has come with it.
+func (s *Store) AddInteraction(ctx context.Context, t Target, in NewInteraction) ([]Event, error) {
+	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+		parties, err := json.Marshal(nonNil(in.Parties))
+		if err != nil {
+			return nil, err
+		}
+		udata, err := json.Marshal(nonNilMap(in.UserData))
+		if err != nil {
+			return nil, errorf(ErrInvalid, "udata: %v", err)
+		}
+		return s.q.InteractionAdd(ctx, db.InteractionAddParams{
+			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: in.InteractionID, Media: in.Media,
+			Type: in.Type, ParentID: in.ParentID, TenantID: in.TenantID, Parties: parties, Udata: udata,
+		})
+	})
+}
+
+// PresentInteraction puts the interaction under the session's control: interaction.present.
+func (s *Store) PresentInteraction(ctx context.Context, t Target, interactionID string) ([]Event, error) {
+	return change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
+		return s.q.InteractionPresent(ctx, db.InteractionPresentParams{
+			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID,
+		})
+	})
+}
+
+// ReleaseControl takes the interaction out of the session's control while the session keeps
+// it: interaction.notcontrolled with resultof (deletion or detach).
+func (s *Store) ReleaseControl(ctx context.Context, t Target, interactionID, resultOf string) ([]Event, error) {
+	validate := func() error {
+		var c checker
+		c.oneOf("resultof", resultOf, ResultOfValues)
+		return c.err()
+	}
+	return change(ctx, validate, func(ctx context.Context) ([]db.Outbox, error) {
+		return s.q.InteractionNotControlled(ctx, db.InteractionNotControlledParams{
+			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, Resultof: resultOf,
+		})
+	})
+}
+
+// DeleteInteraction takes the interaction out of the session: interaction.notcontrolled
+// (resultof deletion) when the session controlled it, then interaction.deleted.
+func (s *Store) DeleteInteraction(ctx context.Context, t Target, interactionID string) ([]Event, error) {
+	return change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
+		return s.q.InteractionDelete(ctx, db.InteractionDeleteParams{
+			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID,
+		})
+	})
+}
+
+func notFound(err error, format string, args ...any) error {
+	err = translate(err)
+	if isKind(err, ErrNotFound) {
+		return errorf(ErrNotFound, format, args...)
+	}
+	return err
+}
+
+func isKind(err, kind error) bool {
+	var e *Error
+	return err != nil && errors.As(err, &e) && e.Kind == kind
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		return map[string]json.RawMessage{}
+	}
+	return m
+}

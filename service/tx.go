@@ -1,0 +1,50 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ixnstore/ixnstore/db"
+)
+
+// rollbackTimeout bounds the rollback of a failed transaction. The rollback runs on a context
+// that ignores the caller's cancellation: a request cancelled mid-transaction must still hand
+// its connection back to the pool clean.
+const rollbackTimeout = 5 * time.Second
+
+// WithTx runs fn in one transaction with the given options, commits when fn returns nil and
+// rolls back otherwise. Every multi-statement unit of work goes through it.
+func WithTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(ctx context.Context, q *db.Queries) error) error {
+	_, err := WithTxValue(ctx, pool, opts, func(ctx context.Context, q *db.Queries) (struct{}, error) {
+		return struct{}{}, fn(ctx, q)
+	})
+	return err
+}
+
+// WithTxValue is WithTx for a function that returns a value.
+func WithTxValue[T any](ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(ctx context.Context, q *db.Queries) (T, error)) (T, error) {
+	var zero T
+	tx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return zero, translate(err)
+	}
+	defer func() {
+		rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_ = tx.Rollback(rbCtx) // after a commit this is a no-op that returns ErrTxClosed
+	}()
+	v, err := fn(ctx, db.New(tx))
+	if err != nil {
+		return zero, translate(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return zero, translate(err)
+	}
+	return v, nil
+}
+
+// readSnapshot is for reads that assemble one consistent picture from several queries.
+var readSnapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
