@@ -15,8 +15,10 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
+// Files are the migrations, embedded.
+//
 //go:embed *.sql
-var files embed.FS
+var Files embed.FS
 
 // Migrator applies the embedded migrations to one database. A PostgreSQL session lock keeps
 // two instances that start together from migrating at once.
@@ -35,7 +37,7 @@ func NewMigrator(pool *pgxpool.Pool, logger *slog.Logger) (*Migrator, error) {
 	if logger != nil {
 		opts = append(opts, goose.WithSlog(logger), goose.WithVerbose(true))
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, files, opts...)
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Files, opts...)
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
