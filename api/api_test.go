@@ -195,7 +195,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	t.Parallel()
 	c := newServer(t)
 	var doc struct {
-		OpenAPI string                               `json:"openapi"`
+		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if got := c.json("GET", "/v1/openapi.json", "", &doc); got != http.StatusOK || !strings.HasPrefix(doc.OpenAPI, "3.") {
