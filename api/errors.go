@@ -59,6 +59,9 @@ var echoCodes = map[int]string{
 	http.StatusBadRequest:            "malformed_request",
 }
 
+// statusClientClosed is logged for a request whose client left before the answer (nginx's 499).
+const statusClientClosed = 499
+
 func classify(err error) (int, ErrorDetail) {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -84,6 +87,10 @@ func classify(err error) (int, ErrorDetail) {
 			return s.status, ErrorDetail{Code: s.code, Message: err.Error()}
 		}
 	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads this answer.
+		return statusClientClosed, ErrorDetail{Code: "canceled", Message: "the client closed the request"}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusServiceUnavailable, ErrorDetail{Code: "timeout", Message: "the request took too long"}
 	}
@@ -96,6 +103,9 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, detail := classify(err)
+		if c.Request().Context().Err() != nil {
+			return // the client is gone: there is no one to answer
+		}
 		if status >= 500 {
 			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path,
 				"status", status, "err", err)

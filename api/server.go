@@ -72,8 +72,12 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				status, _ = classify(err)
 			}
+			if c.Request().Context().Err() != nil {
+				status = statusClientClosed
+			}
 			level := slog.LevelDebug
 			switch {
+			case status == statusClientClosed:
 			case status >= 500:
 				level = slog.LevelError
 			case status >= 400 && status != http.StatusNotFound && status != http.StatusConflict:

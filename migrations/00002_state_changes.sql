@@ -90,15 +90,20 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
+-- ixn_party_get returns a party of a live interaction of the session, in one lookup.
 -- +goose StatementBegin
 CREATE FUNCTION ixn_party_get(p_session_id text, p_interaction_id text, p_party_id text) RETURNS parties
 LANGUAGE plpgsql AS $$
 DECLARE
     p parties;
 BEGIN
-    SELECT * INTO p FROM parties
-     WHERE session_id = p_session_id AND interaction_id = p_interaction_id AND party_id = p_party_id;
+    SELECT pt.* INTO p
+      FROM parties pt
+      JOIN interactions i USING (session_id, interaction_id)
+     WHERE pt.session_id = p_session_id AND pt.interaction_id = p_interaction_id AND pt.party_id = p_party_id
+       AND i.state <> 'deleted';
     IF NOT FOUND THEN
+        PERFORM ixn_interaction_live(p_session_id, p_interaction_id); -- raises when that is why
         RAISE EXCEPTION 'party % not found on interaction %', p_party_id, p_interaction_id USING ERRCODE = 'IXNF0';
     END IF;
     RETURN p;
@@ -282,7 +287,6 @@ RETURNS SETOF outbox
 LANGUAGE plpgsql AS $$
 DECLARE
     s sessions     := ixn_session_lock(p_session_id, p_epoch, 1);
-    i interactions := ixn_interaction_live(p_session_id, p_interaction_id);
     p parties      := ixn_party_get(p_session_id, p_interaction_id, p_party_id);
 BEGIN
     DELETE FROM parties WHERE session_id = p_session_id AND interaction_id = p_interaction_id AND party_id = p_party_id;
@@ -307,7 +311,6 @@ CREATE FUNCTION ixn_party_state_change(
 LANGUAGE plpgsql AS $$
 DECLARE
     s sessions     := ixn_session_lock(p_session_id, p_epoch, 1);
-    i interactions := ixn_interaction_live(p_session_id, p_interaction_id);
     p parties      := ixn_party_get(p_session_id, p_interaction_id, p_party_id);
 BEGIN
     IF NOT ixn_party_transition_allowed(p.state, p_state) THEN
@@ -367,7 +370,6 @@ CREATE FUNCTION ixn_party_leave(
 LANGUAGE plpgsql AS $$
 DECLARE
     s sessions     := ixn_session_lock(p_session_id, p_epoch, 2);
-    i interactions := ixn_interaction_live(p_session_id, p_interaction_id);
     p parties      := ixn_party_get(p_session_id, p_interaction_id, p_party_id);
 BEGIN
     DELETE FROM parties WHERE session_id = p_session_id AND interaction_id = p_interaction_id AND party_id = p_party_id;
@@ -411,7 +413,6 @@ CREATE FUNCTION ixn_single_step_conference(
 LANGUAGE plpgsql AS $$
 DECLARE
     s sessions     := ixn_session_lock(p_session_id, p_epoch, 2);
-    i interactions := ixn_interaction_live(p_session_id, p_interaction_id);
     c parties      := ixn_party_get(p_session_id, p_interaction_id, p_party_id);
     a parties;
 BEGIN

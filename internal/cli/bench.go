@@ -2,10 +2,221 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/internal/bench"
+	"github.com/ixnstore/ixnstore/migrations"
+	"github.com/ixnstore/ixnstore/service"
 )
 
-func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+const benchSynopsis = `Measures state changes per second through the HTTP API: each client changes a party's
+state (one interaction.partystatechanged event) as fast as it is answered.
+
+By default it creates a scratch database (ixn_bench) on the server of --database-url, runs
+the API in this process on a loopback port, seeds --sessions sessions, and drops the
+database at the end. With --target it drives an ixnstore that is already running (seeded
+with the same sessions first).
+
+--ceiling runs shared/bench/commit-ceiling in each round, and --pgbench runs
+'pgbench -c 16 -j 2 -T <duration> -N' on a scratch database, so that ixnstore's rate is
+quoted as a ratio to the bare-SQL rate measured in the same run. Medians over --rounds.`
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("bench [flags]", benchSynopsis, stderr)
+	var (
+		dbURL, target, clientList, ceiling string
+		sessions, rounds, maxConns         int
+		duration                           time.Duration
+		withPgbench                        bool
+	)
+	f.string(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
+		"a PostgreSQL server where the bench may create and drop databases")
+	f.string(&target, "target", "IXNSTORE_BENCH_TARGET", "", "URL of a running ixnstore to drive instead")
+	f.string(&clientList, "clients", "IXNSTORE_BENCH_CLIENTS", "1 16", "client counts to measure, space-separated")
+	f.string(&ceiling, "ceiling", "IXNSTORE_BENCH_CEILING", "", "path of shared/bench/commit-ceiling, run in each round")
+	f.int(&sessions, "sessions", "IXNSTORE_BENCH_SESSIONS", 10000, "sessions to spread the changes over")
+	f.int(&rounds, "rounds", "IXNSTORE_BENCH_ROUNDS", 3, "rounds of every measurement")
+	f.int(&maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most database connections of the in-process API")
+	f.duration(&duration, "duration", "IXNSTORE_BENCH_DURATION", 10*time.Second, "length of each measurement")
+	f.BoolVar(&withPgbench, "pgbench", false, "also run pgbench -N (TPC-B without branch updates) in each round")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	var clients []int
+	for _, s := range strings.Fields(clientList) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--clients: %q is not a positive number", s)
+		}
+		clients = append(clients, n)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	if target == "" {
+		scratch, drop, err := scratchDatabase(ctx, dbURL, "ixn_bench")
+		if err != nil {
+			return err
+		}
+		defer drop()
+		cfg, err := pgxpool.ParseConfig(scratch)
+		if err != nil {
+			return err
+		}
+		cfg.MaxConns = int32(maxConns)
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if _, err := migrations.Up(ctx, pool, nil); err != nil {
+			return err
+		}
+		listener, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		server := &http.Server{Handler: api.New(service.New(pool), logger), ReadHeaderTimeout: 10 * time.Second}
+		go server.Serve(listener) //nolint:errcheck // ends with Close below
+		defer server.Close()
+		target = "http://" + listener.Addr().String()
+	}
+	fmt.Fprintf(stdout, "seeding %d sessions through %s\n", sessions, target)
+	load := bench.NewLoad(target, sessions)
+	if err := load.Seed(ctx, 8); err != nil {
+		return err
+	}
+
+	rates := map[string][]float64{} // "ixnstore 16", "ceiling 16", "pgbench 16" → per round
+	for round := 1; round <= rounds; round++ {
+		fmt.Fprintf(stdout, "-- round %d of %d\n", round, rounds)
+		if ceiling != "" {
+			out, err := runLogged(ctx, stdout, ceiling, "-T", strconv.Itoa(int(duration.Seconds())), "-c", clientList, dbURL)
+			if err != nil {
+				return fmt.Errorf("commit-ceiling: %w", err)
+			}
+			for _, m := range ceilingLine.FindAllStringSubmatch(out, -1) {
+				v, _ := strconv.ParseFloat(m[1], 64)
+				rates["ceiling "+m[2]] = append(rates["ceiling "+m[2]], v)
+			}
+		}
+		if withPgbench {
+			tps, err := pgbenchN(ctx, stdout, dbURL, duration)
+			if err != nil {
+				return err
+			}
+			rates["pgbench 16"] = append(rates["pgbench 16"], tps)
+		}
+		for _, c := range clients {
+			res, err := load.Run(ctx, c, duration)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, res)
+			rates["ixnstore "+strconv.Itoa(c)] = append(rates["ixnstore "+strconv.Itoa(c)], res.PerSecond())
+		}
+	}
+
+	fmt.Fprintf(stdout, "-- medians of %d rounds of %s\n", rounds, duration)
+	for _, c := range clients {
+		k := strconv.Itoa(c)
+		line := fmt.Sprintf("%2d clients: ixnstore %6.0f/s", c, median(rates["ixnstore "+k]))
+		if cl := median(rates["ceiling "+k]); cl > 0 {
+			line += fmt.Sprintf("   commit ceiling %6.0f/s   ratio %.2f×", cl, median(rates["ixnstore "+k])/cl)
+		}
+		if pg := median(rates["pgbench "+k]); pg > 0 {
+			line += fmt.Sprintf("   pgbench -N %6.0f tps", pg)
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	return nil
+}
+
+var ceilingLine = regexp.MustCompile(`commit ceiling: (\d+) state changes/s at (\d+) clients`)
+
+// scratchDatabase creates (anew) a database on the server of serverURL and returns its URL
+// and a function that drops it.
+func scratchDatabase(ctx context.Context, serverURL, name string) (string, func(), error) {
+	cfg, err := pgx.ParseConfig(serverURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("--database-url: %w", err)
+	}
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	ident := pgx.Identifier{name}.Sanitize()
+	drop := func() {
+		_, _ = admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+		_ = admin.Close(context.WithoutCancel(ctx))
+	}
+	_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		drop()
+		return "", nil, err
+	}
+	u := fmt.Sprintf("postgres://%s@%s:%d/%s", url.PathEscape(cfg.User), cfg.Host, cfg.Port, name)
+	if cfg.Password != "" {
+		u = fmt.Sprintf("postgres://%s:%s@%s:%d/%s", url.PathEscape(cfg.User), url.PathEscape(cfg.Password), cfg.Host, cfg.Port, name)
+	}
+	return u, drop, nil
+}
+
+// pgbenchN runs pgbench's -N script (TPC-B without the branch and teller updates) with 16
+// clients on a scratch database of the same server.
+func pgbenchN(ctx context.Context, stdout io.Writer, serverURL string, duration time.Duration) (float64, error) {
+	scratch, drop, err := scratchDatabase(ctx, serverURL, "ixn_pgbench")
+	if err != nil {
+		return 0, err
+	}
+	defer drop()
+	if _, err := runLogged(ctx, io.Discard, "pgbench", "-q", "-i", "-s", "16", scratch); err != nil {
+		return 0, fmt.Errorf("pgbench -i: %w", err)
+	}
+	out, err := runLogged(ctx, io.Discard, "pgbench", "-n", "-c", "16", "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())), "-N", scratch)
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %w", err)
+	}
+	m := regexp.MustCompile(`tps = ([\d.]+)`).FindStringSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
+	}
+	tps, _ := strconv.ParseFloat(m[1], 64)
+	fmt.Fprintf(stdout, "pgbench -c 16 -j 2 -T %d -N: %.0f tps\n", int(duration.Seconds()), tps)
+	return tps, nil
+}
+
+func runLogged(ctx context.Context, stdout io.Writer, name string, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%w\n%s", err, out)
+	}
+	fmt.Fprint(stdout, string(out))
+	return string(out), nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

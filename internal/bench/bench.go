@@ -1,0 +1,205 @@
+// Package bench drives ixnstore's HTTP API with concurrent clients and measures state changes
+// per second and their latency. Each change is a party state change (established ↔ held),
+// one interaction.partystatechanged event: the same state change with its outbox row that
+// shared/bench/commit-ceiling measures in bare SQL.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Load drives one ixnstore API over sessions bench-1 … bench-N. It remembers the state it
+// left each party in, so that every change it asks for is a legal one, run after run.
+type Load struct {
+	baseURL string
+	held    []bool // per session: p1 is held now
+}
+
+func NewLoad(baseURL string, sessions int) *Load {
+	return &Load{baseURL: baseURL, held: make([]bool, sessions+1)}
+}
+
+func (l *Load) sessions() int { return len(l.held) - 1 }
+
+// Result of one measurement.
+type Result struct {
+	Clients  int
+	Changes  int
+	Errors   int
+	Elapsed  time.Duration
+	P50, P99 time.Duration
+}
+
+func (r Result) PerSecond() float64 { return float64(r.Changes) / r.Elapsed.Seconds() }
+
+func (r Result) String() string {
+	return fmt.Sprintf("ixnstore: %.0f state changes/s at %d clients (p50 %s, p99 %s, %d errors, %.0fs)",
+		r.PerSecond(), r.Clients, r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors, r.Elapsed.Seconds())
+}
+
+func sessionID(n int) string { return fmt.Sprintf("bench-%d", n) }
+
+// Seed creates the sessions, each with one presented interaction and one established party,
+// through the API.
+func (l *Load) Seed(ctx context.Context, workers int) error {
+	baseURL, sessions := l.baseURL, l.sessions()
+	client := newClient(workers)
+	jobs := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range jobs {
+				sid := sessionID(n)
+				steps := []struct{ method, path, body string }{
+					{"POST", "/v1/sessions", `{"session_id":"` + sid + `","owner_node":"bench"}`},
+					{"POST", "/v1/sessions/" + sid + "/interactions", `{"interaction_id":"` + sid + `-i","media":"voice","type":"inbound",` +
+						`"parties":[{"party_id":"p1","resource":"7001","state":"established","role":"agent"}]}`},
+					{"POST", "/v1/sessions/" + sid + "/interactions/" + sid + "-i/present", ""},
+				}
+				for _, s := range steps {
+					if _, err := send(ctx, client, s.method, baseURL+s.path, s.body); err != nil {
+						errs <- fmt.Errorf("seeding %s: %w", sid, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for n := 1; n <= sessions; n++ {
+		select {
+		case jobs <- n:
+		case err = <-errs:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	if err != nil {
+		return err
+	}
+	return <-errs // nil when the channel is empty and closed
+}
+
+// Run measures state changes per second with that many concurrent clients for that long.
+func (l *Load) Run(ctx context.Context, clients int, duration time.Duration) (Result, error) {
+	client := newClient(clients)
+	// Requests in flight at the deadline are let finish (and the parties' states noted) but
+	// not counted: cutting them off would leave the state unknown to the next run.
+	deadline := time.Now().Add(duration)
+	type tally struct {
+		latencies []time.Duration
+		errors    int
+		firstErr  error
+	}
+	tallies := make([]tally, clients)
+	// Each client owns the sessions n ≡ c+1 (mod clients), so no two toggle the same party
+	// and l.held[n] is only ever touched by one goroutine.
+	held := l.held
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), uint64(start.UnixNano())))
+			t := &tallies[c]
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				n := 1 + c + clients*rng.IntN(max(1, l.sessions()/clients))
+				next := "held"
+				if held[n] {
+					next = "established"
+				}
+				sid := sessionID(n)
+				began := time.Now()
+				status, err := send(ctx, client, "PATCH", l.baseURL+"/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1",
+					`{"state":"`+next+`"}`)
+				took := time.Since(began)
+				if err == nil && status == http.StatusOK {
+					held[n] = next == "held"
+				}
+				if time.Now().After(deadline) {
+					break
+				}
+				if err != nil || status != http.StatusOK {
+					t.errors++
+					if t.firstErr == nil {
+						t.firstErr = fmt.Errorf("status %d: %v", status, err)
+					}
+					continue
+				}
+				t.latencies = append(t.latencies, took)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := deadline.Sub(start)
+
+	res := Result{Clients: clients, Elapsed: elapsed}
+	var all []time.Duration
+	var firstErr error
+	for _, t := range tallies {
+		all = append(all, t.latencies...)
+		res.Errors += t.errors
+		if firstErr == nil {
+			firstErr = t.firstErr
+		}
+	}
+	res.Changes = len(all)
+	if len(all) == 0 {
+		return res, fmt.Errorf("no state change succeeded: %v", firstErr)
+	}
+	slices.Sort(all)
+	res.P50 = all[len(all)/2]
+	res.P99 = all[len(all)*99/100]
+	return res, nil
+}
+
+func newClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        conns * 2,
+			MaxIdleConnsPerHost: conns * 2,
+			IdleConnTimeout:     time.Minute,
+		},
+	}
+}
+
+func send(ctx context.Context, client *http.Client, method, url, body string) (int, error) {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	msg, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, url, res.StatusCode, msg)
+	}
+	return res.StatusCode, nil
+}
