@@ -19,7 +19,7 @@ type InteractionAddParams struct {
 	Epoch         *int64
 	InteractionID string
 	Media         string
-	Type          string
+	Type          InteractionType
 	ParentID      *string
 	TenantID      *string
 	Parties       []byte

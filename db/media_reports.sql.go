@@ -62,8 +62,8 @@ func (q *Queries) ReportAbandoned(ctx context.Context, arg ReportAbandonedParams
 
 const reportDivert = `-- name: ReportDivert :many
 
-SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM ixn_divert($1, $2::bigint, $3, $4, $5,
-    $6::jsonb)
+SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM ixn_party_leave('interaction.ondivert', 'diverting', $1, $2::bigint,
+    $3, $4, $5, $6::jsonb)
 `
 
 type ReportDivertParams struct {
@@ -178,8 +178,8 @@ type ReportSingleStepConferenceParams struct {
 	PartyID       string
 	AddedPartyID  string
 	AddedResource string
-	AddedState    string
-	AddedRole     *string
+	AddedState    PartyState
+	AddedRole     *PartyRole
 	Hints         []byte
 }
 
@@ -224,8 +224,8 @@ func (q *Queries) ReportSingleStepConference(ctx context.Context, arg ReportSing
 }
 
 const reportSingleStepTransfer = `-- name: ReportSingleStepTransfer :many
-SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM ixn_single_step_transfer($1, $2::bigint, $3, $4,
-    $5, $6::jsonb)
+SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM ixn_party_leave('interaction.onsinglesteptransfer', 'transferring', $1,
+    $2::bigint, $3, $4, $5, $6::jsonb)
 `
 
 type ReportSingleStepTransferParams struct {

@@ -154,12 +154,332 @@ func AllEventNameValues() []EventName {
 	}
 }
 
+type InteractionState string
+
+const (
+	InteractionStateAdded   InteractionState = "added"
+	InteractionStatePresent InteractionState = "present"
+	InteractionStateDeleted InteractionState = "deleted"
+)
+
+func (e *InteractionState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = InteractionState(s)
+	case string:
+		*e = InteractionState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for InteractionState: %T", src)
+	}
+	return nil
+}
+
+type NullInteractionState struct {
+	InteractionState InteractionState
+	Valid            bool // Valid is true if InteractionState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullInteractionState) Scan(value interface{}) error {
+	if value == nil {
+		ns.InteractionState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.InteractionState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullInteractionState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.InteractionState), nil
+}
+
+func (e InteractionState) Valid() bool {
+	switch e {
+	case InteractionStateAdded,
+		InteractionStatePresent,
+		InteractionStateDeleted:
+		return true
+	}
+	return false
+}
+
+func AllInteractionStateValues() []InteractionState {
+	return []InteractionState{
+		InteractionStateAdded,
+		InteractionStatePresent,
+		InteractionStateDeleted,
+	}
+}
+
+type InteractionType string
+
+const (
+	InteractionTypeInbound  InteractionType = "inbound"
+	InteractionTypeOutbound InteractionType = "outbound"
+	InteractionTypeInternal InteractionType = "internal"
+	InteractionTypeConsult  InteractionType = "consult"
+	InteractionTypeCallback InteractionType = "callback"
+)
+
+func (e *InteractionType) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = InteractionType(s)
+	case string:
+		*e = InteractionType(s)
+	default:
+		return fmt.Errorf("unsupported scan type for InteractionType: %T", src)
+	}
+	return nil
+}
+
+type NullInteractionType struct {
+	InteractionType InteractionType
+	Valid           bool // Valid is true if InteractionType is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullInteractionType) Scan(value interface{}) error {
+	if value == nil {
+		ns.InteractionType, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.InteractionType.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullInteractionType) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.InteractionType), nil
+}
+
+func (e InteractionType) Valid() bool {
+	switch e {
+	case InteractionTypeInbound,
+		InteractionTypeOutbound,
+		InteractionTypeInternal,
+		InteractionTypeConsult,
+		InteractionTypeCallback:
+		return true
+	}
+	return false
+}
+
+func AllInteractionTypeValues() []InteractionType {
+	return []InteractionType{
+		InteractionTypeInbound,
+		InteractionTypeOutbound,
+		InteractionTypeInternal,
+		InteractionTypeConsult,
+		InteractionTypeCallback,
+	}
+}
+
+type PartyRole string
+
+const (
+	PartyRoleCustomer   PartyRole = "customer"
+	PartyRoleAgent      PartyRole = "agent"
+	PartyRoleSupervisor PartyRole = "supervisor"
+	PartyRoleDevice     PartyRole = "device"
+	PartyRoleExternal   PartyRole = "external"
+	PartyRoleUnknown    PartyRole = "unknown"
+)
+
+func (e *PartyRole) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = PartyRole(s)
+	case string:
+		*e = PartyRole(s)
+	default:
+		return fmt.Errorf("unsupported scan type for PartyRole: %T", src)
+	}
+	return nil
+}
+
+type NullPartyRole struct {
+	PartyRole PartyRole
+	Valid     bool // Valid is true if PartyRole is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullPartyRole) Scan(value interface{}) error {
+	if value == nil {
+		ns.PartyRole, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.PartyRole.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullPartyRole) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.PartyRole), nil
+}
+
+func (e PartyRole) Valid() bool {
+	switch e {
+	case PartyRoleCustomer,
+		PartyRoleAgent,
+		PartyRoleSupervisor,
+		PartyRoleDevice,
+		PartyRoleExternal,
+		PartyRoleUnknown:
+		return true
+	}
+	return false
+}
+
+func AllPartyRoleValues() []PartyRole {
+	return []PartyRole{
+		PartyRoleCustomer,
+		PartyRoleAgent,
+		PartyRoleSupervisor,
+		PartyRoleDevice,
+		PartyRoleExternal,
+		PartyRoleUnknown,
+	}
+}
+
+type PartyState string
+
+const (
+	PartyStateAlerting    PartyState = "alerting"
+	PartyStateEstablished PartyState = "established"
+	PartyStateHeld        PartyState = "held"
+	PartyStateReleased    PartyState = "released"
+)
+
+func (e *PartyState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = PartyState(s)
+	case string:
+		*e = PartyState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for PartyState: %T", src)
+	}
+	return nil
+}
+
+type NullPartyState struct {
+	PartyState PartyState
+	Valid      bool // Valid is true if PartyState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullPartyState) Scan(value interface{}) error {
+	if value == nil {
+		ns.PartyState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.PartyState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullPartyState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.PartyState), nil
+}
+
+func (e PartyState) Valid() bool {
+	switch e {
+	case PartyStateAlerting,
+		PartyStateEstablished,
+		PartyStateHeld,
+		PartyStateReleased:
+		return true
+	}
+	return false
+}
+
+func AllPartyStateValues() []PartyState {
+	return []PartyState{
+		PartyStateAlerting,
+		PartyStateEstablished,
+		PartyStateHeld,
+		PartyStateReleased,
+	}
+}
+
+type SessionState string
+
+const (
+	SessionStateActive SessionState = "active"
+	SessionStateEnded  SessionState = "ended"
+)
+
+func (e *SessionState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = SessionState(s)
+	case string:
+		*e = SessionState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for SessionState: %T", src)
+	}
+	return nil
+}
+
+type NullSessionState struct {
+	SessionState SessionState
+	Valid        bool // Valid is true if SessionState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullSessionState) Scan(value interface{}) error {
+	if value == nil {
+		ns.SessionState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.SessionState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullSessionState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.SessionState), nil
+}
+
+func (e SessionState) Valid() bool {
+	switch e {
+	case SessionStateActive,
+		SessionStateEnded:
+		return true
+	}
+	return false
+}
+
+func AllSessionStateValues() []SessionState {
+	return []SessionState{
+		SessionStateActive,
+		SessionStateEnded,
+	}
+}
+
 type Interaction struct {
 	SessionID     string
 	InteractionID string
 	Media         string
-	Type          string
-	State         string
+	Type          InteractionType
+	State         InteractionState
 	Controlled    bool
 	ParentID      *string
 	MergedInto    *string
@@ -187,8 +507,8 @@ type Party struct {
 	InteractionID string
 	PartyID       string
 	Resource      string
-	State         string
-	Role          string
+	State         PartyState
+	Role          PartyRole
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -196,7 +516,7 @@ type Party struct {
 type Session struct {
 	SessionID      string
 	TenantID       *string
-	State          string
+	State          SessionState
 	OwnerNode      *string
 	LeaseEpoch     int64
 	LeaseExpiresAt *time.Time

@@ -20,8 +20,8 @@ type PartyAddParams struct {
 	InteractionID string
 	PartyID       string
 	Resource      string
-	State         string
-	Role          *string
+	State         PartyState
+	Role          *PartyRole
 }
 
 func (q *Queries) PartyAdd(ctx context.Context, arg PartyAddParams) ([]Outbox, error) {
@@ -194,7 +194,7 @@ type PartyStateChangeParams struct {
 	Epoch         *int64
 	InteractionID string
 	PartyID       string
-	State         string
+	State         PartyState
 	Hints         []byte
 }
 

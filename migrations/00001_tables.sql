@@ -39,48 +39,63 @@ CREATE TYPE event_name AS ENUM (
     'interaction.restored'
 );
 
+-- Values are typed by enums and domains rather than by CHECK constraints on the tables:
+-- PostgreSQL re-reads and re-plans a table's CHECK expressions for every statement that
+-- writes the table, and sessions, interactions and parties are written by every state change,
+-- while an enum or a domain is checked where a value is written, from cached definitions.
+-- Identifiers of sessions, interactions, parties, nodes and tenants:
+CREATE DOMAIN ixn_id AS text CHECK (VALUE ~ '^[A-Za-z0-9._:@-]+$' AND length(VALUE) <= 128);
+-- Free text that names something (a device, a destination, a user data key):
+CREATE DOMAIN ixn_name AS text CHECK (length(VALUE) BETWEEN 1 AND 256);
+-- voice, chat, email, sms, ...:
+CREATE DOMAIN ixn_media AS text CHECK (VALUE ~ '^[a-z][a-z0-9_-]*$' AND length(VALUE) <= 32);
+
+CREATE TYPE session_state AS ENUM ('active', 'ended');
+-- added: in the session, not yet presented; present: presented to the session;
+-- deleted: no longer in the session (finished, moved to another session, merged).
+CREATE TYPE interaction_state AS ENUM ('added', 'present', 'deleted');
+CREATE TYPE interaction_type AS ENUM ('inbound', 'outbound', 'internal', 'consult', 'callback');
+CREATE TYPE party_state AS ENUM ('alerting', 'established', 'held', 'released');
+CREATE TYPE party_role AS ENUM ('customer', 'agent', 'supervisor', 'device', 'external', 'unknown');
+
 CREATE TABLE sessions (
-    session_id       text        PRIMARY KEY CHECK (session_id ~ '^[A-Za-z0-9._:@-]{1,128}$'),
-    tenant_id        text        CHECK (length(tenant_id) BETWEEN 1 AND 128),
-    state            text        NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'ended')),
+    session_id       ixn_id        PRIMARY KEY,
+    tenant_id        ixn_id,
+    state            session_state NOT NULL DEFAULT 'active',
     -- Ownership under a lease: the routing node that runs the session, and the fencing epoch
     -- every write of that node must carry (raised by each takeover).
-    owner_node       text        CHECK (length(owner_node) BETWEEN 1 AND 128),
-    lease_epoch      bigint      NOT NULL DEFAULT 1 CHECK (lease_epoch > 0),
+    owner_node       ixn_id,
+    lease_epoch      bigint        NOT NULL DEFAULT 1,
     lease_expires_at timestamptz,
     -- The sequence number of the session's last event. Taken under this row's lock, held to
     -- commit, so the numbers of one session are 1, 2, 3, ... in commit order, with no gap.
-    last_seq         bigint      NOT NULL DEFAULT 0 CHECK (last_seq >= 0),
-    created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now(),
-    ended_at         timestamptz,
-    CHECK ((state = 'ended') = (ended_at IS NOT NULL))
-) WITH (fillfactor = 70);
+    last_seq         bigint        NOT NULL DEFAULT 0,
+    created_at       timestamptz   NOT NULL DEFAULT now(),
+    updated_at       timestamptz   NOT NULL DEFAULT now(),
+    ended_at         timestamptz
+) WITH (fillfactor = 70); -- room on the page for HOT updates: every change updates its session
 
 CREATE INDEX sessions_owner_node_idx ON sessions (owner_node) WHERE state = 'active';
 
 CREATE TABLE interactions (
-    session_id     text        NOT NULL REFERENCES sessions (session_id),
-    interaction_id text        NOT NULL CHECK (interaction_id ~ '^[A-Za-z0-9._:@-]{1,128}$'),
-    media          text        NOT NULL CHECK (media ~ '^[a-z][a-z0-9_-]{0,31}$'),
-    type           text        NOT NULL CHECK (type IN ('inbound', 'outbound', 'internal', 'consult', 'callback')),
-    -- added: in the session, not yet presented; present: presented to the session;
-    -- deleted: no longer in the session (finished, moved to another session, merged).
-    state          text        NOT NULL DEFAULT 'added' CHECK (state IN ('added', 'present', 'deleted')),
+    session_id     ixn_id            NOT NULL REFERENCES sessions (session_id),
+    interaction_id ixn_id            NOT NULL,
+    media          ixn_media         NOT NULL,
+    type           interaction_type  NOT NULL,
+    state          interaction_state NOT NULL DEFAULT 'added',
     -- Whether the session may act on the interaction: from interaction.present until
     -- interaction.notcontrolled.
-    controlled     boolean     NOT NULL DEFAULT false,
-    parent_id      text        CHECK (length(parent_id) BETWEEN 1 AND 128),
-    merged_into    text,
-    tenant_id      text        CHECK (length(tenant_id) BETWEEN 1 AND 128),
+    controlled     boolean           NOT NULL DEFAULT false,
+    parent_id      ixn_id,
+    merged_into    ixn_id,
+    tenant_id      ixn_id,
     abandoned_at   timestamptz,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    updated_at     timestamptz NOT NULL DEFAULT now(),
+    created_at     timestamptz       NOT NULL DEFAULT now(),
+    updated_at     timestamptz       NOT NULL DEFAULT now(),
     deleted_at     timestamptz,
     PRIMARY KEY (session_id, interaction_id),
     CHECK (NOT controlled OR state = 'present'),
-    CHECK ((state = 'deleted') = (deleted_at IS NOT NULL)),
-    CHECK (parent_id IS DISTINCT FROM interaction_id)
+    CHECK ((state = 'deleted') = (deleted_at IS NOT NULL))
 ) WITH (fillfactor = 80);
 
 -- An interaction is live in at most one session at a time; a finished one may come back in
@@ -89,14 +104,13 @@ CREATE UNIQUE INDEX interactions_live_uq ON interactions (interaction_id) WHERE 
 CREATE INDEX interactions_created_at_idx ON interactions (created_at);
 
 CREATE TABLE parties (
-    session_id     text        NOT NULL,
-    interaction_id text        NOT NULL,
-    party_id       text        NOT NULL CHECK (party_id ~ '^[A-Za-z0-9._:@-]{1,128}$'),
+    session_id     ixn_id      NOT NULL,
+    interaction_id ixn_id      NOT NULL,
+    party_id       ixn_id      NOT NULL,
     -- The device id of the party: focusresource in the events.
-    resource       text        NOT NULL CHECK (length(resource) BETWEEN 1 AND 256),
-    state          text        NOT NULL CHECK (state IN ('alerting', 'established', 'held', 'released')),
-    role           text        NOT NULL DEFAULT 'unknown'
-                               CHECK (role IN ('customer', 'agent', 'supervisor', 'device', 'external', 'unknown')),
+    resource       ixn_name    NOT NULL,
+    state          party_state NOT NULL,
+    role           party_role  NOT NULL DEFAULT 'unknown',
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (session_id, interaction_id, party_id),
@@ -106,9 +120,9 @@ CREATE TABLE parties (
 CREATE INDEX parties_resource_idx ON parties (resource);
 
 CREATE TABLE user_data (
-    session_id     text        NOT NULL,
-    interaction_id text        NOT NULL,
-    key            text        NOT NULL CHECK (length(key) BETWEEN 1 AND 256),
+    session_id     ixn_id      NOT NULL,
+    interaction_id ixn_id      NOT NULL,
+    key            ixn_name    NOT NULL,
     value          jsonb       NOT NULL CHECK (jsonb_typeof(value) <> 'null'),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (session_id, interaction_id, key),
@@ -124,12 +138,12 @@ CREATE INDEX user_data_key_idx ON user_data (key);
 -- write. No foreign key to sessions: events outlive purged sessions.
 CREATE TABLE outbox (
     id         bigint      NOT NULL GENERATED ALWAYS AS IDENTITY,
-    session_id text        NOT NULL,
-    seq        bigint      NOT NULL CHECK (seq > 0),
+    session_id ixn_id      NOT NULL,
+    seq        bigint      NOT NULL,
     name       event_name  NOT NULL,
-    attrs      jsonb       NOT NULL CHECK (jsonb_typeof(attrs) = 'object'),
+    attrs      jsonb       NOT NULL, -- an object, written only by ixn_publish
     -- The session's owner and lease epoch when the event was written.
-    node_id    text,
+    node_id    ixn_id,
     epoch      bigint      NOT NULL,
     -- The writing transaction: its id (for commit-order reading) and its start time.
     txid       xid8        NOT NULL DEFAULT pg_current_xact_id(),
@@ -147,4 +161,5 @@ DROP TABLE user_data;
 DROP TABLE parties;
 DROP TABLE interactions;
 DROP TABLE sessions;
-DROP TYPE event_name;
+DROP TYPE event_name, session_state, interaction_state, interaction_type, party_state, party_role;
+DROP DOMAIN ixn_id, ixn_name, ixn_media;

@@ -110,10 +110,11 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
--- Party attributes as the party events carry them.
+-- Party attributes as the party events carry them. STABLE (as jsonb_build_object is) so that
+-- the planner inlines it: an SQL function that is not inlined is parsed again on each call.
 -- +goose StatementBegin
 CREATE FUNCTION ixn_party_attrs(p parties) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('interactionid', p.interaction_id, 'focusresource', p.resource,
                               'partyid', p.party_id, 'partystate', p.state)
 $$;
@@ -146,7 +147,7 @@ END $$;
 
 -- +goose StatementBegin
 CREATE FUNCTION ixn_interaction_add(
-    p_session_id text, p_epoch bigint, p_interaction_id text, p_media text, p_type text,
+    p_session_id text, p_epoch bigint, p_interaction_id text, p_media text, p_type interaction_type,
     p_parent_id text, p_tenant_id text, p_parties jsonb, p_udata jsonb
 ) RETURNS SETOF outbox
 LANGUAGE plpgsql AS $$
@@ -177,7 +178,7 @@ BEGIN
     -- events of their own (the reference: they are there "from the beginning").
     INSERT INTO parties (session_id, interaction_id, party_id, resource, state, role)
     SELECT p_session_id, p_interaction_id, p.party_id, p.resource, p.state, coalesce(p.role, 'unknown')
-      FROM jsonb_to_recordset(coalesce(p_parties, '[]')) AS p(party_id text, resource text, state text, role text);
+      FROM jsonb_to_recordset(coalesce(p_parties, '[]')) AS p(party_id text, resource text, state party_state, role party_role);
     INSERT INTO user_data (session_id, interaction_id, key, value)
     SELECT p_session_id, p_interaction_id, d.key, d.value
       FROM jsonb_each(coalesce(p_udata, '{}')) AS d
@@ -262,7 +263,7 @@ END $$;
 -- +goose StatementBegin
 CREATE FUNCTION ixn_party_add(
     p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_resource text,
-    p_state text, p_role text
+    p_state party_state, p_role party_role
 ) RETURNS SETOF outbox
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -296,7 +297,7 @@ END $$;
 
 -- The party states and the moves between them; released is final.
 -- +goose StatementBegin
-CREATE FUNCTION ixn_party_transition_allowed(p_from text, p_to text) RETURNS boolean
+CREATE FUNCTION ixn_party_transition_allowed(p_from party_state, p_to party_state) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
     SELECT (p_from, p_to) IN (('alerting', 'established'), ('alerting', 'held'), ('alerting', 'released'),
                               ('established', 'held'), ('established', 'released'),
@@ -306,7 +307,7 @@ $$;
 
 -- +goose StatementBegin
 CREATE FUNCTION ixn_party_state_change(
-    p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_state text, p_hints jsonb
+    p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_state party_state, p_hints jsonb
 ) RETURNS SETOF outbox
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -360,8 +361,9 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
--- ixn_party_leave removes a party that left by a divert or a single-step transfer: the media
--- report's own event first, then interaction.partydeleted.
+-- ixn_party_leave removes a party that left by a divert (interaction.ondivert, prefix
+-- diverting) or a single-step transfer (interaction.onsinglesteptransfer, prefix
+-- transferring): that event first, then interaction.partydeleted.
 -- +goose StatementBegin
 CREATE FUNCTION ixn_party_leave(
     p_event event_name, p_prefix text, p_session_id text, p_epoch bigint, p_interaction_id text,
@@ -386,29 +388,9 @@ END $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
-CREATE FUNCTION ixn_divert(
-    p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_new_destination text, p_hints jsonb
-) RETURNS SETOF outbox
-LANGUAGE sql AS $$
-    SELECT * FROM ixn_party_leave('interaction.ondivert', 'diverting', p_session_id, p_epoch, p_interaction_id,
-                                  p_party_id, p_new_destination, p_hints)
-$$;
--- +goose StatementEnd
-
--- +goose StatementBegin
-CREATE FUNCTION ixn_single_step_transfer(
-    p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_new_destination text, p_hints jsonb
-) RETURNS SETOF outbox
-LANGUAGE sql AS $$
-    SELECT * FROM ixn_party_leave('interaction.onsinglesteptransfer', 'transferring', p_session_id, p_epoch,
-                                  p_interaction_id, p_party_id, p_new_destination, p_hints)
-$$;
--- +goose StatementEnd
-
--- +goose StatementBegin
 CREATE FUNCTION ixn_single_step_conference(
     p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text,
-    p_added_party_id text, p_added_resource text, p_added_state text, p_added_role text, p_hints jsonb
+    p_added_party_id text, p_added_resource text, p_added_state party_state, p_added_role party_role, p_hints jsonb
 ) RETURNS SETOF outbox
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -523,8 +505,7 @@ END $$;
 -- +goose StatementEnd
 
 -- +goose Down
-DROP FUNCTION ixn_abandon, ixn_merge, ixn_single_step_conference, ixn_single_step_transfer, ixn_divert,
-    ixn_party_leave, ixn_udata_write, ixn_party_state_change, ixn_party_transition_allowed, ixn_party_delete,
+DROP FUNCTION ixn_abandon, ixn_merge, ixn_single_step_conference, ixn_party_leave, ixn_udata_write, ixn_party_state_change, ixn_party_transition_allowed, ixn_party_delete,
     ixn_party_add, ixn_interaction_delete, ixn_interaction_drop, ixn_interaction_notcontrolled,
     ixn_interaction_present, ixn_interaction_add, ixn_session_end, ixn_party_attrs, ixn_party_get,
     ixn_interaction_live, ixn_publish, ixn_session_lock, ixn_ev;

@@ -1,12 +1,12 @@
 -- What the media side reports about an interaction, each applied with the events it causes.
 
 -- name: ReportDivert :many
-SELECT * FROM ixn_divert(@session_id, sqlc.narg(epoch)::bigint, @interaction_id, @party_id, @new_destination,
-    @hints::jsonb);
+SELECT * FROM ixn_party_leave('interaction.ondivert', 'diverting', @session_id, sqlc.narg(epoch)::bigint,
+    @interaction_id, @party_id, @new_destination, @hints::jsonb);
 
 -- name: ReportSingleStepTransfer :many
-SELECT * FROM ixn_single_step_transfer(@session_id, sqlc.narg(epoch)::bigint, @interaction_id, @party_id,
-    @new_destination, @hints::jsonb);
+SELECT * FROM ixn_party_leave('interaction.onsinglesteptransfer', 'transferring', @session_id,
+    sqlc.narg(epoch)::bigint, @interaction_id, @party_id, @new_destination, @hints::jsonb);
 
 -- name: ReportSingleStepConference :many
 SELECT * FROM ixn_single_step_conference(@session_id, sqlc.narg(epoch)::bigint, @interaction_id, @party_id,

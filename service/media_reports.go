@@ -39,7 +39,7 @@ func (s *Store) ReportSingleStepConference(ctx context.Context, t Target, intera
 		return s.q.ReportSingleStepConference(ctx, db.ReportSingleStepConferenceParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: in.PartyID,
 			AddedPartyID: in.AddedParty.PartyID, AddedResource: in.AddedParty.Resource,
-			AddedState: in.AddedParty.State, AddedRole: in.AddedParty.Role, Hints: hintsOrEmpty(in.Hints),
+			AddedState: db.PartyState(in.AddedParty.State), AddedRole: roleOrNil(in.AddedParty.Role), Hints: hintsOrEmpty(in.Hints),
 		})
 	})
 }

@@ -11,7 +11,7 @@ func (s *Store) AddParty(ctx context.Context, t Target, interactionID string, in
 	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.PartyAdd(ctx, db.PartyAddParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID,
-			PartyID: in.PartyID, Resource: in.Resource, State: in.State, Role: in.Role,
+			PartyID: in.PartyID, Resource: in.Resource, State: db.PartyState(in.State), Role: roleOrNil(in.Role),
 		})
 	})
 }
@@ -31,7 +31,15 @@ func (s *Store) ChangePartyState(ctx context.Context, t Target, interactionID, p
 	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.PartyStateChange(ctx, db.PartyStateChangeParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: partyID,
-			State: in.State, Hints: hintsOrEmpty(in.Hints),
+			State: db.PartyState(in.State), Hints: hintsOrEmpty(in.Hints),
 		})
 	})
+}
+
+func roleOrNil(role *string) *db.PartyRole {
+	if role == nil {
+		return nil
+	}
+	r := db.PartyRole(*role)
+	return &r
 }

@@ -179,7 +179,7 @@ func (s *Store) AddInteraction(ctx context.Context, t Target, in NewInteraction)
 		}
 		return s.q.InteractionAdd(ctx, db.InteractionAddParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: in.InteractionID, Media: in.Media,
-			Type: in.Type, ParentID: in.ParentID, TenantID: in.TenantID, Parties: parties, Udata: udata,
+			Type: db.InteractionType(in.Type), ParentID: in.ParentID, TenantID: in.TenantID, Parties: parties, Udata: udata,
 		})
 	})
 }

@@ -84,7 +84,7 @@ func eventsFromRows(rows []db.Outbox) []Event {
 
 func sessionFromRow(r db.Session) Session {
 	return Session{
-		SessionID: r.SessionID, TenantID: r.TenantID, State: r.State, OwnerNode: r.OwnerNode,
+		SessionID: r.SessionID, TenantID: r.TenantID, State: string(r.State), OwnerNode: r.OwnerNode,
 		LeaseEpoch: r.LeaseEpoch, LeaseExpiresAt: r.LeaseExpiresAt, LastSeq: r.LastSeq,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, EndedAt: r.EndedAt,
 	}
@@ -92,8 +92,8 @@ func sessionFromRow(r db.Session) Session {
 
 func interactionFromRow(r db.Interaction) Interaction {
 	return Interaction{
-		SessionID: r.SessionID, InteractionID: r.InteractionID, Media: r.Media, Type: r.Type,
-		State: r.State, Controlled: r.Controlled, ParentID: r.ParentID, MergedInto: r.MergedInto,
+		SessionID: r.SessionID, InteractionID: r.InteractionID, Media: r.Media, Type: string(r.Type),
+		State: string(r.State), Controlled: r.Controlled, ParentID: r.ParentID, MergedInto: r.MergedInto,
 		TenantID: r.TenantID, AbandonedAt: r.AbandonedAt, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt,
 		Parties: []Party{}, UserData: map[string]json.RawMessage{},
@@ -102,7 +102,7 @@ func interactionFromRow(r db.Interaction) Interaction {
 
 func partyFromRow(r db.Party) Party {
 	return Party{
-		PartyID: r.PartyID, Resource: r.Resource, State: r.State, Role: r.Role,
+		PartyID: r.PartyID, Resource: r.Resource, State: string(r.State), Role: string(r.Role),
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }

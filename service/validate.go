@@ -13,8 +13,8 @@ import (
 // The values the API accepts. The same limits stand as CHECK constraints in the schema; these
 // checks give the caller every problem at once, in words, before anything is sent.
 var (
-	idPattern    = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,128}$`)
-	mediaPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	idPattern    = regexp.MustCompile(`^[A-Za-z0-9._:@-]+$`)
+	mediaPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
 	InteractionTypes = []string{"inbound", "outbound", "internal", "consult", "callback"}
 	PartyStates      = []string{"alerting", "established", "held", "released"}
@@ -24,6 +24,8 @@ var (
 )
 
 const (
+	maxIDLen      = 128
+	maxMediaLen   = 32
 	maxTextLen    = 256
 	maxUserDataKV = 1000
 )
@@ -36,7 +38,7 @@ func (c *checker) addf(format string, args ...any) {
 }
 
 func (c *checker) id(field, v string) {
-	if !idPattern.MatchString(v) {
+	if len(v) > maxIDLen || !idPattern.MatchString(v) {
 		c.addf("%s must be 1 to 128 characters of letters, digits and . _ : @ -", field)
 	}
 }
@@ -112,7 +114,7 @@ func (in NewSession) validate() error {
 func (in NewInteraction) validate() error {
 	var c checker
 	c.id("interaction_id", in.InteractionID)
-	if !mediaPattern.MatchString(in.Media) {
+	if len(in.Media) > maxMediaLen || !mediaPattern.MatchString(in.Media) {
 		c.addf("media must be a lower-case word such as voice, chat or email")
 	}
 	c.oneOf("type", in.Type, InteractionTypes)

@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sessions, rounds, maxConns         int
 		duration                           time.Duration
 		withPgbench                        bool
+		cpuProfile                         string
 	)
 	f.string(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
 		"a PostgreSQL server where the bench may create and drop databases")
@@ -54,8 +57,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.int(&maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most database connections of the in-process API")
 	f.duration(&duration, "duration", "IXNSTORE_BENCH_DURATION", 10*time.Second, "length of each measurement")
 	f.BoolVar(&withPgbench, "pgbench", false, "also run pgbench -N (TPC-B without branch updates) in each round")
+	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if cpuProfile != "" {
+		out, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var clients []int
 	for _, s := range strings.Fields(clientList) {
