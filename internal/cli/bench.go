@@ -120,7 +120,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for round := 1; round <= rounds; round++ {
 		fmt.Fprintf(stdout, "-- round %d of %d\n", round, rounds)
 		if ceiling != "" {
-			out, err := runLogged(ctx, stdout, ceiling, "-T", strconv.Itoa(int(duration.Seconds())), "-c", clientList, dbURL)
+			out, err := runLogged(ctx, stdout, ceilingCommand(ctx, ceiling, dbURL, duration, clientList))
 			if err != nil {
 				return fmt.Errorf("commit-ceiling: %w", err)
 			}
@@ -199,10 +199,11 @@ func pgbenchN(ctx context.Context, stdout io.Writer, serverURL string, duration 
 		return 0, err
 	}
 	defer drop()
-	if _, err := runLogged(ctx, io.Discard, "pgbench", "-q", "-i", "-s", "16", scratch); err != nil {
+	if _, err := runLogged(ctx, io.Discard, exec.CommandContext(ctx, "pgbench", "-q", "-i", "-s", "16", scratch)); err != nil {
 		return 0, fmt.Errorf("pgbench -i: %w", err)
 	}
-	out, err := runLogged(ctx, io.Discard, "pgbench", "-n", "-c", "16", "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())), "-N", scratch)
+	out, err := runLogged(ctx, io.Discard, exec.CommandContext(ctx, "pgbench", "-n", "-c", "16", "-j", "2",
+		"-T", strconv.Itoa(int(duration.Seconds())), "-N", scratch))
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %w", err)
 	}
@@ -215,8 +216,21 @@ func pgbenchN(ctx context.Context, stdout io.Writer, serverURL string, duration 
 	return tps, nil
 }
 
-func runLogged(ctx context.Context, stdout io.Writer, name string, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+// ceilingCommand runs the commit-ceiling script on the same server, with the same TLS mode as
+// ixnstore's connections: the script keeps only the URL's host part, so a sslmode in the URL
+// is passed on as PGSSLMODE.
+func ceilingCommand(ctx context.Context, script, dbURL string, duration time.Duration, clients string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, script, "-T", strconv.Itoa(int(duration.Seconds())), "-c", clients, dbURL)
+	if u, err := url.Parse(dbURL); err == nil {
+		if mode := u.Query().Get("sslmode"); mode != "" {
+			cmd.Env = append(os.Environ(), "PGSSLMODE="+mode)
+		}
+	}
+	return cmd
+}
+
+func runLogged(ctx context.Context, stdout io.Writer, cmd *exec.Cmd) (string, error) {
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%w\n%s", err, out)
 	}

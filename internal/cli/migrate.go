@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ixnstore/ixnstore/migrations"
 )
@@ -18,14 +19,20 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	db.register(f)
 	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	// The action may come before or after the flags.
+	var action string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action, args = args[0], args[1:]
+	}
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if f.NArg() != 1 {
+	if action == "" && f.NArg() == 1 {
+		action = f.Arg(0)
+	} else if f.NArg() != 0 || action == "" {
 		f.Usage()
 		return errUsage
 	}
-	action := f.Arg(0)
 	if action != "up" && action != "down" && action != "status" {
 		fmt.Fprintf(stderr, "ixnstore migrate: unknown action %q (want up, down or status)\n", action)
 		return errUsage
