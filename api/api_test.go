@@ -33,7 +33,7 @@ func newServer(t *testing.T) *client {
 	t.Helper()
 	pool := testdb.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(service.New(pool), logger))
+	srv := httptest.NewServer(api.New(service.New(pool), logger, api.Options{}))
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL, pool: pool}
 }
@@ -214,7 +214,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 	served := map[string]bool{}
-	for _, r := range api.New(nil, slog.New(slog.NewTextHandler(io.Discard, nil))).Routes() {
+	for _, r := range api.New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{}).Routes() {
 		served[r.Method+" "+openAPIPath(r.Path)] = true
 	}
 	for route := range served {

@@ -10,6 +10,7 @@ import (
 
 type handlers struct {
 	store *service.Store
+	opts  Options
 }
 
 // EventsResponse is the answer of every state change: the events it wrote, in order.

@@ -16,8 +16,29 @@ import (
 // bodyLimit is the largest request body accepted; user data is the only large part of a body.
 const bodyLimit = "1M"
 
+// Options are the API's settings beyond the store.
+type Options struct {
+	// Published is raised when events are published; nil: streams only poll.
+	Published Waker
+	// Stopping is closed when the server shuts down, to end the streams.
+	Stopping <-chan struct{}
+	// StreamKeepAlive is how often an idle stream sends a comment to keep proxies open.
+	StreamKeepAlive time.Duration
+	// StreamPoll is how often a stream looks for events without being woken.
+	StreamPoll time.Duration
+}
+
 // New returns the HTTP handler of the API.
-func New(store *service.Store, logger *slog.Logger) *echo.Echo {
+func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
+	if opts.Published == nil {
+		opts.Published = neverRaised{}
+	}
+	if opts.StreamKeepAlive <= 0 {
+		opts.StreamKeepAlive = 15 * time.Second
+	}
+	if opts.StreamPoll <= 0 {
+		opts.StreamPoll = time.Second
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -26,7 +47,7 @@ func New(store *service.Store, logger *slog.Logger) *echo.Echo {
 	e.Use(requestLog(logger))
 	e.Use(middleware.BodyLimit(bodyLimit))
 
-	h := &handlers{store: store}
+	h := &handlers{store: store, opts: opts}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/v1/openapi.json", serveOpenAPIJSON)
@@ -37,6 +58,8 @@ func New(store *service.Store, logger *slog.Logger) *echo.Echo {
 	v1.GET("/sessions/:sid", h.getSession)
 	v1.POST("/sessions/:sid/end", h.endSession)
 	v1.GET("/sessions/:sid/events", h.listEvents)
+	v1.GET("/events", h.listPublished)
+	v1.GET("/events/stream", h.stream)
 
 	v1.POST("/sessions/:sid/interactions", h.addInteraction)
 	ix := v1.Group("/sessions/:sid/interactions/:iid")
@@ -95,3 +118,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 		}
 	}
 }
+
+type neverRaised struct{}
+
+func (neverRaised) C() <-chan struct{} { return nil }

@@ -8,8 +8,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type EventName string
@@ -474,6 +472,15 @@ func AllSessionStateValues() []SessionState {
 	}
 }
 
+type DispatcherState struct {
+	Singleton  bool
+	CursorTxid uint64
+	CursorID   int64
+	LastPubSeq int64
+	Leader     *string
+	UpdatedAt  time.Time
+}
+
 type Interaction struct {
 	SessionID     string
 	InteractionID string
@@ -498,7 +505,7 @@ type Outbox struct {
 	Attrs     []byte
 	NodeID    *string
 	Epoch     int64
-	Txid      pgtype.Uint64
+	Txid      uint64
 	CreatedAt time.Time
 }
 
@@ -511,6 +518,14 @@ type Party struct {
 	Role          PartyRole
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type Publication struct {
+	PubSeq      int64
+	SessionID   string
+	Seq         int64
+	NodeID      *string
+	PublishedAt time.Time
 }
 
 type Session struct {

@@ -13,7 +13,7 @@ import (
 // (interaction.ondivert, interaction.partydeleted). The new destination's party comes in its
 // own report.
 func (s *Store) ReportDivert(ctx context.Context, t Target, interactionID string, in PartyLeft) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.ReportDivert(ctx, db.ReportDivertParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: in.PartyID,
 			NewDestination: in.NewDestination, Hints: hintsOrEmpty(in.Hints),
@@ -24,7 +24,7 @@ func (s *Store) ReportDivert(ctx context.Context, t Target, interactionID string
 // ReportSingleStepTransfer: a party transferred the interaction and left it
 // (interaction.onsinglesteptransfer, interaction.partydeleted).
 func (s *Store) ReportSingleStepTransfer(ctx context.Context, t Target, interactionID string, in PartyLeft) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.ReportSingleStepTransfer(ctx, db.ReportSingleStepTransferParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: in.PartyID,
 			NewDestination: in.NewDestination, Hints: hintsOrEmpty(in.Hints),
@@ -35,7 +35,7 @@ func (s *Store) ReportSingleStepTransfer(ctx context.Context, t Target, interact
 // ReportSingleStepConference: a party conferenced another one in
 // (interaction.onsinglestepconference, interaction.partyadded).
 func (s *Store) ReportSingleStepConference(ctx context.Context, t Target, interactionID string, in Conference) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.ReportSingleStepConference(ctx, db.ReportSingleStepConferenceParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: in.PartyID,
 			AddedPartyID: in.AddedParty.PartyID, AddedResource: in.AddedParty.Resource,
@@ -48,7 +48,7 @@ func (s *Store) ReportSingleStepConference(ctx context.Context, t Target, intera
 // (interaction.onmerge; interaction.partyadded for each party that moves to the primary; the
 // consultation leaves the session).
 func (s *Store) ReportMerge(ctx context.Context, t Target, interactionID string, in Merge) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.ReportMerge(ctx, db.ReportMergeParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, FromInteractionID: interactionID,
 			ToInteractionID: in.IntoInteractionID, ActivePartyID: in.ActivePartyID,
@@ -60,7 +60,7 @@ func (s *Store) ReportMerge(ctx context.Context, t Target, interactionID string,
 // ReportAbandoned: the customer left unexpectedly (interaction.abandoned, then
 // interaction.partydeleted for the parties at the focus resource).
 func (s *Store) ReportAbandoned(ctx context.Context, t Target, interactionID string, in Abandon) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.ReportAbandoned(ctx, db.ReportAbandonedParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID,
 			FocusResource: in.FocusResource, Reason: in.Reason, Hints: hintsOrEmpty(in.Hints),

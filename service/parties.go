@@ -8,7 +8,7 @@ import (
 
 // AddParty adds a party to the interaction: interaction.partyadded.
 func (s *Store) AddParty(ctx context.Context, t Target, interactionID string, in NewParty) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.PartyAdd(ctx, db.PartyAddParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID,
 			PartyID: in.PartyID, Resource: in.Resource, State: db.PartyState(in.State), Role: roleOrNil(in.Role),
@@ -18,7 +18,7 @@ func (s *Store) AddParty(ctx context.Context, t Target, interactionID string, in
 
 // DeleteParty removes a party from the interaction: interaction.partydeleted.
 func (s *Store) DeleteParty(ctx context.Context, t Target, interactionID, partyID string) ([]Event, error) {
-	return change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.PartyDelete(ctx, db.PartyDeleteParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: partyID,
 		})
@@ -28,7 +28,7 @@ func (s *Store) DeleteParty(ctx context.Context, t Target, interactionID, partyI
 // ChangePartyState moves a party to another state: interaction.partystatechanged. The moves
 // allowed: alerting → established, held or released; established ↔ held; either → released.
 func (s *Store) ChangePartyState(ctx context.Context, t Target, interactionID, partyID string, in PartyStateChange) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.PartyStateChange(ctx, db.PartyStateChangeParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: partyID,
 			State: db.PartyState(in.State), Hints: hintsOrEmpty(in.Hints),

@@ -16,13 +16,18 @@ import (
 
 // Store reads and changes the state kept in PostgreSQL.
 type Store struct {
-	pool *pgxpool.Pool
-	q    *db.Queries
+	pool    *pgxpool.Pool
+	q       *db.Queries
+	written func()
 }
 
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: db.New(pool)}
+	return &Store{pool: pool, q: db.New(pool), written: func() {}}
 }
+
+// OnWritten sets what to call after each committed change that wrote events: the dispatcher's
+// wake-up. Set it before the store is used.
+func (s *Store) OnWritten(fn func()) { s.written = fn }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -32,7 +37,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // change runs one state change. Each is a single statement (a function of
 // migrations/00002_state_changes.sql), so it is its own transaction and costs one round trip;
 // units of more than one statement go through WithTx.
-func change(ctx context.Context, validate func() error, run func(ctx context.Context) ([]db.Outbox, error)) ([]Event, error) {
+func (s *Store) change(ctx context.Context, validate func() error, run func(ctx context.Context) ([]db.Outbox, error)) ([]Event, error) {
 	if validate != nil {
 		if err := validate(); err != nil {
 			return nil, err
@@ -41,6 +46,9 @@ func change(ctx context.Context, validate func() error, run func(ctx context.Con
 	rows, err := run(ctx)
 	if err != nil {
 		return nil, translate(err)
+	}
+	if len(rows) > 0 {
+		s.written()
 	}
 	return eventsFromRows(rows), nil
 }
@@ -160,7 +168,7 @@ func (s *Store) ListEvents(ctx context.Context, sessionID string, afterSeq int64
 // interaction.notcontrolled (resultof detach) when the session controlled it, then
 // interaction.deleted.
 func (s *Store) EndSession(ctx context.Context, t Target) ([]Event, error) {
-	return change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.SessionEnd(ctx, db.SessionEndParams{SessionID: t.SessionID, Epoch: t.Epoch})
 	})
 }
@@ -168,7 +176,7 @@ func (s *Store) EndSession(ctx context.Context, t Target) ([]Event, error) {
 // AddInteraction adds an interaction to the session: interaction.added. Parties and user data
 // it already has come with it.
 func (s *Store) AddInteraction(ctx context.Context, t Target, in NewInteraction) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		parties, err := json.Marshal(nonNil(in.Parties))
 		if err != nil {
 			return nil, err
@@ -186,7 +194,7 @@ func (s *Store) AddInteraction(ctx context.Context, t Target, in NewInteraction)
 
 // PresentInteraction puts the interaction under the session's control: interaction.present.
 func (s *Store) PresentInteraction(ctx context.Context, t Target, interactionID string) ([]Event, error) {
-	return change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.InteractionPresent(ctx, db.InteractionPresentParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID,
 		})
@@ -201,7 +209,7 @@ func (s *Store) ReleaseControl(ctx context.Context, t Target, interactionID, res
 		c.oneOf("resultof", resultOf, ResultOfValues)
 		return c.err()
 	}
-	return change(ctx, validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.InteractionNotControlled(ctx, db.InteractionNotControlledParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, Resultof: resultOf,
 		})
@@ -211,7 +219,7 @@ func (s *Store) ReleaseControl(ctx context.Context, t Target, interactionID, res
 // DeleteInteraction takes the interaction out of the session: interaction.notcontrolled
 // (resultof deletion) when the session controlled it, then interaction.deleted.
 func (s *Store) DeleteInteraction(ctx context.Context, t Target, interactionID string) ([]Event, error) {
-	return change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, nil, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.InteractionDelete(ctx, db.InteractionDeleteParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID,
 		})

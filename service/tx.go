@@ -15,9 +15,20 @@ import (
 // its connection back to the pool clean.
 const rollbackTimeout = 5 * time.Second
 
+// TxBeginner is what a transaction can be started on: a pool, or one connection (the
+// dispatcher's, which holds its lock).
+type TxBeginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
+var (
+	_ TxBeginner = (*pgxpool.Pool)(nil)
+	_ TxBeginner = (*pgx.Conn)(nil)
+)
+
 // WithTx runs fn in one transaction with the given options, commits when fn returns nil and
 // rolls back otherwise. Every multi-statement unit of work goes through it.
-func WithTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(ctx context.Context, q *db.Queries) error) error {
+func WithTx(ctx context.Context, pool TxBeginner, opts pgx.TxOptions, fn func(ctx context.Context, q *db.Queries) error) error {
 	_, err := WithTxValue(ctx, pool, opts, func(ctx context.Context, q *db.Queries) (struct{}, error) {
 		return struct{}{}, fn(ctx, q)
 	})
@@ -25,7 +36,7 @@ func WithTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func
 }
 
 // WithTxValue is WithTx for a function that returns a value.
-func WithTxValue[T any](ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(ctx context.Context, q *db.Queries) (T, error)) (T, error) {
+func WithTxValue[T any](ctx context.Context, pool TxBeginner, opts pgx.TxOptions, fn func(ctx context.Context, q *db.Queries) (T, error)) (T, error) {
 	var zero T
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {

@@ -27,7 +27,7 @@ func (s *Store) DeleteUserDataKey(ctx context.Context, t Target, interactionID, 
 
 // writeUserData writes interaction.udata.changed only for a change from the media side.
 func (s *Store) writeUserData(ctx context.Context, t Target, interactionID string, in UserDataChange, replace bool) ([]Event, error) {
-	return change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		data, err := json.Marshal(in.Data)
 		if err != nil {
 			return nil, errorf(ErrInvalid, "data: %v", err)

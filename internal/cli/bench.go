@@ -105,7 +105,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		server := &http.Server{Handler: api.New(service.New(pool), logger), ReadHeaderTimeout: 10 * time.Second}
+		server := &http.Server{Handler: api.New(service.New(pool), logger, api.Options{}), ReadHeaderTimeout: 10 * time.Second}
 		go server.Serve(listener) //nolint:errcheck // ends with Close below
 		defer server.Close()
 		target = "http://" + listener.Addr().String()

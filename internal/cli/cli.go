@@ -98,6 +98,14 @@ func (f *flags) int(p *int, name, envVar string, def int, help string) {
 	f.IntVar(p, name, d, help+" ($"+envVar+")")
 }
 
+func (f *flags) bool(p *bool, name, envVar string, def bool, help string) {
+	d := def
+	if v, err := strconv.ParseBool(os.Getenv(envVar)); err == nil {
+		d = v
+	}
+	f.BoolVar(p, name, d, help+" ($"+envVar+")")
+}
+
 func (f *flags) duration(p *time.Duration, name, envVar string, def time.Duration, help string) {
 	d := def
 	if v, err := time.ParseDuration(os.Getenv(envVar)); err == nil {

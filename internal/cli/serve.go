@@ -19,9 +19,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		addr, logLevel, logFormat string
 		shutdownGrace             time.Duration
 		db                        databaseFlags
+		dispatch                  dispatchFlags
 	)
 	f.string(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.register(f)
+	dispatch.register(f)
 	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.duration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
@@ -50,12 +52,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	store := service.New(pool)
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	published, waitBackground := dispatch.start(background, pool, store, logger)
+	stopping := make(chan struct{})
 	server := &http.Server{
-		Handler:           api.New(service.New(pool), logger),
+		Handler:           api.New(store, logger, api.Options{Published: published, Stopping: stopping}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	defer func() {
+		stopBackground()
+		waitBackground()
+	}()
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 	logger.Info("ixnstore serving", "addr", listener.Addr().String())
@@ -66,6 +76,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "grace", shutdownGrace)
+	close(stopping) // event streams end; other requests may finish
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// Waker is raised when events are published; streams wait on it between reads.
+type Waker interface {
+	C() <-chan struct{}
+}
+
+// publishedFilter reads the filters of the published-event routes.
+func publishedFilter(c echo.Context) service.PublishedFilter {
+	return service.PublishedFilter{SessionID: c.QueryParam("session_id"), NodeID: c.QueryParam("node_id")}
+}
+
+// listPublished answers one page of published events: GET /v1/events?after=N.
+func (h *handlers) listPublished(c echo.Context) error {
+	after, err := queryInt(c, "after", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", service.MaxEventsPage)
+	if err != nil {
+		return err
+	}
+	events, err := h.store.ListPublished(c.Request().Context(), publishedFilter(c), after, int(limit))
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []service.PublishedEvent{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"events": events})
+}
+
+// stream sends published events as Server-Sent Events, in publication order, from the
+// position the client gives (Last-Event-ID, or ?after=) on, for as long as the client stays.
+// Each event's SSE id is its publication sequence, so a client that reconnects with the last
+// id it saw misses nothing and gets nothing twice.
+func (h *handlers) stream(c echo.Context) error {
+	after, err := queryInt(c, "after", 0)
+	if err != nil {
+		return err
+	}
+	if id := c.Request().Header.Get("Last-Event-ID"); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < 0 {
+			return badRequest("malformed_header", "Last-Event-ID must be the id of an event of this stream")
+		}
+		after = n
+	}
+	filter := publishedFilter(c)
+	if filter.SessionID != "" && filter.NodeID != "" {
+		return badRequest("malformed_query", "filter by session_id or by node_id, not both")
+	}
+	ctx := c.Request().Context()
+
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-cache")
+	w.Header().Set(echo.HeaderConnection, "keep-alive")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+
+	keepAlive := time.NewTicker(h.opts.StreamKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		wake := h.opts.Published.C() // before the read: a publication after it still wakes us
+		events, err := h.store.ListPublished(ctx, filter, after, service.MaxEventsPage)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// The database is away: keep the stream, tell the client, try again.
+			if _, err := fmt.Fprintf(w, ": waiting for the database: %s\n\n", oneLine(err.Error())); err != nil {
+				return nil
+			}
+			w.Flush()
+			events = nil
+		}
+		for _, e := range events {
+			data, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.PubSeq, e.Name, data); err != nil {
+				return nil // the client left
+			}
+			after = e.PubSeq
+		}
+		if len(events) > 0 {
+			w.Flush()
+		}
+		if len(events) == service.MaxEventsPage {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.opts.Stopping:
+			return nil
+		case <-wake:
+		case <-keepAlive.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+			w.Flush()
+		case <-time.After(h.opts.StreamPoll):
+			// Polling: what is published by another instance is found even if its
+			// notification was lost.
+		}
+	}
+}
+
+func oneLine(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\n' || c == '\r' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}

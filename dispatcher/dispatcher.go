@@ -1,0 +1,350 @@
+// Package dispatcher publishes the outbox: it reads committed events in commit order and gives
+// each its place in one total order (the publication sequence) that subscribers follow and
+// resume from. One dispatcher is active per database, whichever instance holds the advisory
+// lock; the others wait to take over.
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/service"
+)
+
+type Config struct {
+	// ConnString is the database; the dispatcher keeps a connection of its own, which holds
+	// the lock that makes it the one dispatcher.
+	ConnString string
+	// Instance names this process in logs and in dispatcher_state.leader.
+	Instance string
+	// BatchSize is the most events published in one transaction.
+	BatchSize int
+	// PollInterval bounds how long an event can wait when no wake-up reaches the dispatcher:
+	// notifications are hints, polling is what guarantees progress.
+	PollInterval time.Duration
+	// LockRetry is how often a waiting instance tries to become the dispatcher.
+	LockRetry time.Duration
+	// Retention is how long published events are kept; 0 keeps them.
+	Retention time.Duration
+	// RetentionEvery is how often expired events are removed.
+	RetentionEvery time.Duration
+	Logger         *slog.Logger
+	// Published is called after each batch commits, with the last publication sequence.
+	Published func(lastPubSeq int64)
+}
+
+func (c *Config) defaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 250 * time.Millisecond
+	}
+	if c.LockRetry <= 0 {
+		c.LockRetry = time.Second
+	}
+	if c.RetentionEvery <= 0 {
+		c.RetentionEvery = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Published == nil {
+		c.Published = func(int64) {}
+	}
+}
+
+type Dispatcher struct {
+	cfg    Config
+	wake   chan struct{}
+	leader atomic.Bool
+}
+
+func New(cfg Config) *Dispatcher {
+	cfg.defaults()
+	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the dispatcher that events may be waiting. It never blocks.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// IsLeader reports whether this instance is the active dispatcher now.
+func (d *Dispatcher) IsLeader() bool { return d.leader.Load() }
+
+// Run dispatches while this instance holds the lock, waits for it otherwise, and reconnects
+// after any failure (a database restart, a dropped connection) until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) {
+	log := d.cfg.Logger
+	for ctx.Err() == nil {
+		err := d.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("dispatcher connection lost; retrying", "err", err, "retry_in", d.cfg.LockRetry)
+		sleep(ctx, d.cfg.LockRetry)
+	}
+}
+
+// session is one connection's life: wait for the lock, then dispatch until an error.
+func (d *Dispatcher) session(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, d.cfg.ConnString)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx)) // closing the connection releases the lock
+	q := db.New(conn)
+	for waited := false; ; waited = true {
+		got, err := q.DispatcherTryLock(ctx)
+		if err != nil {
+			return err
+		}
+		if got {
+			break
+		}
+		if !waited {
+			d.cfg.Logger.Info("another instance is dispatching; standing by")
+		}
+		if !sleep(ctx, d.cfg.LockRetry) {
+			return ctx.Err()
+		}
+	}
+	d.leader.Store(true)
+	defer d.leader.Store(false)
+	return d.lead(ctx, conn)
+}
+
+// position is where the dispatcher is: the last outbox row taken and the last publication
+// sequence given.
+type position struct {
+	txid   uint64
+	id     int64
+	pubSeq int64
+}
+
+func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
+	q := db.New(conn)
+	st, err := q.DispatcherStateGet(ctx)
+	if err != nil {
+		return err
+	}
+	pos := position{txid: st.CursorTxid, id: st.CursorID, pubSeq: st.LastPubSeq}
+	d.cfg.Logger.Info("dispatching", "instance", d.cfg.Instance, "last_pub_seq", pos.pubSeq)
+	b := &batcher{cfg: d.cfg, conn: conn, published: map[string]int64{}}
+
+	poll := time.NewTicker(d.cfg.PollInterval)
+	defer poll.Stop()
+	nextRetention := time.Now()
+	for {
+		n, err := b.publish(ctx, &pos)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			d.cfg.Published(pos.pubSeq)
+		}
+		if n == d.cfg.BatchSize {
+			continue // a backlog: no waiting between batches
+		}
+		if d.cfg.Retention > 0 && time.Now().After(nextRetention) {
+			if err := d.expire(ctx, q); err != nil {
+				return err
+			}
+			nextRetention = time.Now().Add(d.cfg.RetentionEvery)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// expire removes published events older than the retention, a few thousand at a time so that
+// no statement holds locks for long.
+func (d *Dispatcher) expire(ctx context.Context, q *db.Queries) error {
+	const chunk = 5000
+	before := time.Now().Add(-d.cfg.Retention)
+	var total int64
+	for {
+		n, err := q.OutboxDeleteExpired(ctx, db.OutboxDeleteExpiredParams{Before: before, MaxRows: chunk})
+		if err != nil {
+			return fmt.Errorf("removing expired events: %w", err)
+		}
+		total += n
+		if n < chunk {
+			break
+		}
+	}
+	if total > 0 {
+		d.cfg.Logger.Info("removed expired events", "count", total, "before", before)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// errMoved: dispatcher_state moved under us, so another dispatcher ran; this one must stop.
+var errMoved = errors.New("the dispatcher position was moved by another dispatcher")
+
+// batcher publishes one batch at a time and remembers, per session, the last seq it
+// published, so that it publishes a session's events in seq order even when the outbox's
+// commit order disagrees.
+type batcher struct {
+	cfg       Config
+	conn      *pgx.Conn
+	published map[string]int64 // session → last published seq; a cache of the publication table
+}
+
+const maxCachedSessions = 200_000
+
+// publish publishes the next batch of settled events in one transaction and moves pos.
+func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
+	type entry struct {
+		session string
+		seq     int64
+		node    string
+	}
+	var (
+		out  []entry
+		next position
+		seen map[string]int64
+	)
+	err := service.WithTx(ctx, b.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
+		out, seen = out[:0], map[string]int64{}
+		rows, err := q.OutboxListSettled(ctx, db.OutboxListSettledParams{
+			CursorTxid: pos.txid, CursorID: pos.id, MaxRows: int32(b.cfg.BatchSize),
+		})
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		if err := b.loadPublished(ctx, q, rows, seen); err != nil {
+			return err
+		}
+		next = *pos
+		add := func(session string, seq int64, node *string) {
+			next.pubSeq++
+			e := entry{session: session, seq: seq}
+			if node != nil {
+				e.node = *node
+			}
+			out = append(out, e)
+			seen[session] = seq
+		}
+		for _, r := range rows {
+			last := seen[r.SessionID]
+			switch {
+			case r.Seq <= last:
+				// Published already, ahead of its turn, by the gap filling below.
+			case r.Seq == last+1:
+				add(r.SessionID, r.Seq, r.NodeID)
+			default:
+				// The session's earlier events committed before this one (they held the
+				// session's lock first) but come later in (txid, id) order: publish them now.
+				gap, err := q.OutboxListSessionRange(ctx, db.OutboxListSessionRangeParams{
+					SessionID: r.SessionID, AfterSeq: last, BeforeSeq: r.Seq,
+				})
+				if err != nil {
+					return err
+				}
+				for _, g := range gap {
+					add(g.SessionID, g.Seq, g.NodeID)
+				}
+				add(r.SessionID, r.Seq, r.NodeID)
+			}
+		}
+		lastRow := rows[len(rows)-1]
+		next.txid, next.id = lastRow.Txid, lastRow.ID
+		params := db.PublicationInsertParams{
+			PubSeqs: make([]int64, len(out)), SessionIds: make([]string, len(out)),
+			Seqs: make([]int64, len(out)), NodeIds: make([]string, len(out)),
+		}
+		for i, e := range out {
+			params.PubSeqs[i] = pos.pubSeq + int64(i) + 1
+			params.SessionIds[i], params.Seqs[i], params.NodeIds[i] = e.session, e.seq, e.node
+		}
+		if len(out) > 0 {
+			if err := q.PublicationInsert(ctx, params); err != nil {
+				return err
+			}
+		}
+		moved, err := q.DispatcherStateAdvance(ctx, db.DispatcherStateAdvanceParams{
+			CursorTxid: next.txid, CursorID: next.id, LastPubSeq: next.pubSeq,
+			Leader: &b.cfg.Instance, PreviousPubSeq: pos.pubSeq,
+		})
+		if err != nil {
+			return err
+		}
+		if moved != 1 {
+			return errMoved
+		}
+		if len(out) > 0 {
+			return q.PublicationNotify(ctx, next.pubSeq)
+		}
+		return nil
+	})
+	if err != nil {
+		clear(b.published) // it may hold what the rolled-back batch published
+		return 0, err
+	}
+	if next == (position{}) {
+		return 0, nil // nothing settled
+	}
+	*pos = next
+	if len(b.published) > maxCachedSessions {
+		clear(b.published)
+	}
+	for s, seq := range seen {
+		b.published[s] = seq
+	}
+	return len(out), nil
+}
+
+// loadPublished fills seen with the last published seq of every session in rows, from the
+// cache or, for those not in it, from the publication table.
+func (b *batcher) loadPublished(ctx context.Context, q *db.Queries, rows []db.OutboxListSettledRow, seen map[string]int64) error {
+	var missing []string
+	for _, r := range rows {
+		if _, ok := seen[r.SessionID]; ok {
+			continue
+		}
+		if seq, ok := b.published[r.SessionID]; ok {
+			seen[r.SessionID] = seq
+			continue
+		}
+		seen[r.SessionID] = 0
+		missing = append(missing, r.SessionID)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	last, err := q.PublicationLastSeqs(ctx, missing)
+	if err != nil {
+		return err
+	}
+	for _, l := range last {
+		seen[l.SessionID] = l.LastSeq
+	}
+	return nil
+}

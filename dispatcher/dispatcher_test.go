@@ -1,0 +1,339 @@
+package dispatcher_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
+
+	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/dispatcher"
+	"github.com/ixnstore/ixnstore/internal/testdb"
+	"github.com/ixnstore/ixnstore/service"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// run starts a dispatcher on the database until the test ends.
+func run(t *testing.T, pool *pgxpool.Pool, name string, batch int) (*dispatcher.Dispatcher, context.CancelFunc) {
+	t.Helper()
+	return runConfig(t, pool, dispatcher.Config{Instance: name, BatchSize: batch})
+}
+
+func runConfig(t *testing.T, pool *pgxpool.Pool, cfg dispatcher.Config) (*dispatcher.Dispatcher, context.CancelFunc) {
+	t.Helper()
+	cfg.ConnString = pool.Config().ConnString()
+	cfg.PollInterval = 20 * time.Millisecond
+	cfg.LockRetry = 50 * time.Millisecond
+	cfg.Logger = quiet
+	d := dispatcher.New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return d, cancel
+}
+
+// session creates a session with one presented interaction and an established party p1.
+func session(t *testing.T, s *service.Store, id string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.CreateSession(ctx, service.NewSession{SessionID: id}); err != nil {
+		t.Fatal(err)
+	}
+	tg := service.Target{SessionID: id}
+	if _, err := s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: id + "-i", Media: "voice", Type: "inbound",
+		Parties: []service.NewParty{{PartyID: "p1", Resource: "r1", State: "established"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// toggle changes p1's state on the session's interaction: one event.
+func toggle(ctx context.Context, q *db.Queries, sessionID string, held bool) error {
+	state := db.PartyStateEstablished
+	if held {
+		state = db.PartyStateHeld
+	}
+	_, err := q.PartyStateChange(ctx, db.PartyStateChangeParams{
+		SessionID: sessionID, InteractionID: sessionID + "-i", PartyID: "p1", State: state, Hints: []byte(`{}`)})
+	return err
+}
+
+type published struct {
+	pubSeq, seq int64
+	session     string
+}
+
+// allPublished reads the whole publication order through the service.
+func allPublished(t *testing.T, s *service.Store) []published {
+	t.Helper()
+	var out []published
+	after := int64(0)
+	for {
+		page, err := s.ListPublished(context.Background(), service.PublishedFilter{}, after, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			return out
+		}
+		for _, e := range page {
+			out = append(out, published{pubSeq: e.PubSeq, seq: e.Seq, session: e.SessionID})
+			after = e.PubSeq
+		}
+	}
+}
+
+// waitPublished waits until every event in the outbox is published.
+func waitPublished(t *testing.T, pool *pgxpool.Pool, s *service.Store) []published {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := db.New(pool).StoreCounts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := allPublished(t, s)
+		if int64(len(got)) == c.Events {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events published after 30s", len(got), c.Events)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkOrder: publication numbers are 1..n, and each session's events come in seq order from
+// 1, none missing, none twice.
+func checkOrder(t *testing.T, got []published) {
+	t.Helper()
+	next := map[string]int64{}
+	for i, p := range got {
+		if p.pubSeq != int64(i+1) {
+			t.Fatalf("publication %d has pub_seq %d", i, p.pubSeq)
+		}
+		if p.seq != next[p.session]+1 {
+			t.Fatalf("session %s: seq %d published after seq %d", p.session, p.seq, next[p.session])
+		}
+		next[p.session] = p.seq
+	}
+}
+
+func TestConcurrentWritersArePublishedInSessionOrder(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	s := service.New(pool)
+	const sessions, writers, changes = 20, 10, 40
+	for i := range sessions {
+		session(t, s, fmt.Sprintf("s%d", i))
+	}
+	run(t, pool, "d1", 50)
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			q := db.New(pool)
+			for c := range changes {
+				// Writers share sessions; a refused toggle (the party is already in that
+				// state) writes nothing and is fine here.
+				if err := toggle(context.Background(), q, fmt.Sprintf("s%d", (w+c)%sessions), c%2 == 0); err != nil && !isTransition(err) {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	checkOrder(t, waitPublished(t, pool, s))
+}
+
+func isTransition(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "IXST0"
+}
+
+// An event whose transaction commits late, after events written later were published, is
+// still published, in its place in its session's order.
+func TestLateCommitIsPublished(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool)
+	for _, id := range []string{"slow", "fast"} {
+		session(t, s, id)
+	}
+	run(t, pool, "d1", 10)
+
+	// A transaction writes an event of session "slow" and stays open.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if err := toggle(ctx, db.New(pool).WithTx(tx), "slow", true); err != nil {
+		t.Fatal(err)
+	}
+	// Meanwhile later events of another session commit, and get published.
+	q := db.New(pool)
+	for i := range 20 {
+		if err := toggle(ctx, q, "fast", i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := toggle(ctx, q, "slow", false); err != nil {
+		t.Fatal(err)
+	}
+	got := waitPublished(t, pool, s)
+	checkOrder(t, got)
+	slow := 0
+	for _, p := range got {
+		if p.session == "slow" {
+			slow++
+		}
+	}
+	if slow != 3 { // added, held (the late one), established
+		t.Errorf("%d events of the slow session published, want 3", slow)
+	}
+}
+
+// Within a session, a later event can have the smaller transaction id: its transaction got an
+// id (by writing elsewhere) before it took the session's lock. The dispatcher reads in
+// transaction-id order, and must still publish the session's events in seq order.
+func TestTransactionIDInversionKeepsSessionOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool)
+	for _, id := range []string{"a", "b"} {
+		session(t, s, id)
+	}
+	q := db.New(pool)
+
+	early, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Rollback(ctx) //nolint:errcheck
+	if err := toggle(ctx, q.WithTx(early), "b", true); err != nil { // takes its transaction id now
+		t.Fatal(err)
+	}
+	if err := toggle(ctx, q, "a", true); err != nil { // a later id, committed first: a's seq 2
+		t.Fatal(err)
+	}
+	if err := toggle(ctx, q.WithTx(early), "a", false); err != nil { // a's seq 3, the smaller id
+		t.Fatal(err)
+	}
+	if err := early.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := q.OutboxListSessionRange(ctx, db.OutboxListSessionRangeParams{SessionID: "a", AfterSeq: 1, BeforeSeq: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1].Txid >= rows[0].Txid {
+		t.Fatalf("the scenario did not invert: %+v", rows)
+	}
+	run(t, pool, "d1", 1) // one event per batch: the inversion spans batches
+	checkOrder(t, waitPublished(t, pool, s))
+}
+
+// Of two dispatchers on one database one publishes; when it stops, the other takes over and
+// goes on from where it stopped.
+func TestStandbyTakesOver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool)
+	session(t, s, "s")
+	first, stopFirst := run(t, pool, "first", 100)
+	waitFor(t, first.IsLeader)
+	second, _ := run(t, pool, "second", 100)
+	q := db.New(pool)
+	for i := range 10 {
+		if err := toggle(ctx, q, "s", i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPublished(t, pool, s)
+	if second.IsLeader() {
+		t.Fatal("two dispatchers lead at once")
+	}
+	stopFirst()
+	waitFor(t, second.IsLeader)
+	for i := range 10 {
+		if err := toggle(ctx, q, "s", i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkOrder(t, waitPublished(t, pool, s))
+	st, err := q.DispatcherStateGet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Leader == nil || *st.Leader != "second" {
+		t.Errorf("leader %v, want second", st.Leader)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Published events older than the retention are removed with their publication; newer ones
+// stay.
+func TestRetentionRemovesOldPublishedEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool)
+	session(t, s, "old")
+	// Age what was written by hand, as if it were 8 days old.
+	if _, err := pool.Exec(ctx, "UPDATE outbox SET created_at = created_at - interval '8 days'"); err != nil {
+		t.Fatal(err)
+	}
+	runConfig(t, pool, dispatcher.Config{Instance: "d1", Retention: 7 * 24 * time.Hour, RetentionEvery: 10 * time.Millisecond})
+	session(t, s, "new")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := allPublished(t, s)
+		c, err := db.New(pool).StoreCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 && c.Events == 1 && got[0].session == "new" {
+			return // the old session's event is gone from both, the new one published
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s: published %+v, %d events in the outbox", got, c.Events)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,136 @@
+package dispatcher
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ixnstore/ixnstore/db"
+)
+
+// Signal wakes every waiter at once, each time it is raised; stream handlers wait on it for
+// newly published events.
+type Signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func NewSignal() *Signal { return &Signal{ch: make(chan struct{})} }
+
+// C returns a channel closed at the next Raise. Take it before reading, so that a Raise
+// between the read and the wait is not missed.
+func (s *Signal) C() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+func (s *Signal) Raise() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.ch)
+	s.ch = make(chan struct{})
+}
+
+// Listen keeps a connection that LISTENs to the dispatcher's two channels, reconnecting after
+// failures, until ctx ends: ixn_outbox (events were written: wake the dispatcher) and
+// ixn_published (events were published: wake the streams).
+func Listen(ctx context.Context, connString string, logger *slog.Logger, written, published func()) {
+	for ctx.Err() == nil {
+		err := listen(ctx, connString, written, published)
+		if ctx.Err() != nil {
+			return
+		}
+		logger.Warn("notification listener lost its connection; retrying", "err", err)
+		// Whatever was signalled meanwhile is found by polling; wake both to look now.
+		written()
+		published()
+		sleep(ctx, time.Second)
+	}
+}
+
+func listen(ctx context.Context, connString string, written, published func()) error {
+	conn, err := pgx.Connect(ctx, connString)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	q := db.New(conn)
+	if err := q.ListenOutbox(ctx); err != nil {
+		return err
+	}
+	if err := q.ListenPublished(ctx); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		switch n.Channel {
+		case "ixn_outbox":
+			written()
+		case "ixn_published":
+			published()
+		}
+	}
+}
+
+// WriteNotifier tells the dispatcher that events were written. The dispatcher of this
+// process is woken directly; other instances (one of which may be the dispatcher) get a
+// NOTIFY, sent after the write committed, in a transaction of its own, at most once per
+// window however many writes there were: a notifying commit takes a database-wide lock, so
+// writers never notify themselves.
+type WriteNotifier struct {
+	pool     *pgxpool.Pool
+	local    *Dispatcher
+	window   time.Duration
+	pending  chan struct{}
+	logger   *slog.Logger
+	failures int
+}
+
+func NewWriteNotifier(pool *pgxpool.Pool, local *Dispatcher, window time.Duration, logger *slog.Logger) *WriteNotifier {
+	return &WriteNotifier{pool: pool, local: local, window: window, pending: make(chan struct{}, 1), logger: logger}
+}
+
+// Written is called after every committed change that wrote events. It never blocks.
+func (n *WriteNotifier) Written() {
+	if n.local != nil {
+		n.local.Wake()
+		if n.local.IsLeader() {
+			return // the dispatcher is here and awake: no one else needs to know
+		}
+	}
+	select {
+	case n.pending <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends the NOTIFYs until ctx ends.
+func (n *WriteNotifier) Run(ctx context.Context) {
+	q := db.New(n.pool)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.pending:
+		}
+		if err := q.OutboxNotify(ctx); err != nil && ctx.Err() == nil {
+			// Only a hint: the dispatcher polls. Say so once, not on every write.
+			if n.failures++; n.failures == 1 {
+				n.logger.Warn("could not notify the dispatcher; it will find the events by polling", "err", err)
+			}
+		} else {
+			n.failures = 0
+		}
+		if !sleep(ctx, n.window) {
+			return
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ixnstore/ixnstore/dispatcher"
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// dispatchFlags set up publication: the dispatcher (one active per database), the
+// notifications that wake it, and those that wake the event streams.
+type dispatchFlags struct {
+	enabled      bool
+	batch        int
+	poll         time.Duration
+	retention    time.Duration
+	notifyWindow time.Duration
+	instance     string
+}
+
+func (d *dispatchFlags) register(f *flags) {
+	host, _ := os.Hostname()
+	f.bool(&d.enabled, "dispatcher", "IXNSTORE_DISPATCHER", true,
+		"run a dispatcher here (one instance per database dispatches at a time; the others stand by)")
+	f.int(&d.batch, "dispatch-batch", "IXNSTORE_DISPATCH_BATCH", 1000, "most events published in one transaction")
+	f.duration(&d.poll, "dispatch-poll", "IXNSTORE_DISPATCH_POLL", 250*time.Millisecond,
+		"how often the dispatcher looks for events when nothing wakes it")
+	f.duration(&d.retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
+		"how long published events are kept (0 keeps them)")
+	f.duration(&d.notifyWindow, "notify-window", "IXNSTORE_NOTIFY_WINDOW", 5*time.Millisecond,
+		"at most one wake-up NOTIFY per window from this instance's writes")
+	f.string(&d.instance, "instance", "IXNSTORE_INSTANCE", fmt.Sprintf("%s:%d", host, os.Getpid()),
+		"this instance's name in logs and in dispatcher_state")
+}
+
+// start runs the dispatcher, the write notifier and the notification listener until ctx
+// ends. It returns what streams wait on and a function that waits for all of it to stop.
+func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, store *service.Store, logger *slog.Logger) (*dispatcher.Signal, func()) {
+	connString := pool.Config().ConnString()
+	published := dispatcher.NewSignal()
+	var wg sync.WaitGroup
+	var local *dispatcher.Dispatcher
+	if d.enabled {
+		local = dispatcher.New(dispatcher.Config{
+			ConnString: connString, Instance: d.instance, BatchSize: d.batch, PollInterval: d.poll,
+			Retention: d.retention, Logger: logger.With("part", "dispatcher"),
+			Published: func(int64) { published.Raise() },
+		})
+		wg.Go(func() { local.Run(ctx) })
+	} else {
+		logger.Info("dispatcher off: this instance writes and streams, another one publishes")
+	}
+	notifier := dispatcher.NewWriteNotifier(pool, local, d.notifyWindow, logger)
+	store.OnWritten(notifier.Written)
+	wg.Go(func() { notifier.Run(ctx) })
+	wg.Go(func() {
+		wake := func() {
+			if local != nil {
+				local.Wake()
+			}
+		}
+		dispatcher.Listen(ctx, connString, logger.With("part", "listener"), wake, published.Raise)
+	})
+	return published, wg.Wait
+}

@@ -1,0 +1,92 @@
+-- name: DispatcherStateGet :one
+SELECT * FROM dispatcher_state;
+
+-- name: DispatcherStateAdvance :execrows
+-- Moves the dispatcher's position; refused (no row) when another dispatcher moved it since.
+UPDATE dispatcher_state
+   SET cursor_txid = @cursor_txid, cursor_id = @cursor_id, last_pub_seq = @last_pub_seq,
+       leader = @leader, updated_at = now()
+ WHERE last_pub_seq = @previous_pub_seq;
+
+-- name: OutboxListSettled :many
+-- The next outbox rows in (txid, id) order whose transactions have all ended.
+SELECT id, session_id, seq, node_id, txid FROM outbox
+ WHERE (txid, id) > (@cursor_txid::xid8, @cursor_id::bigint)
+   AND txid < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY txid, id
+ LIMIT @max_rows;
+
+-- name: OutboxListSessionRange :many
+-- A session's events numbered after after_seq and before before_seq, in order.
+SELECT id, session_id, seq, node_id, txid FROM outbox
+ WHERE session_id = @session_id AND seq > @after_seq AND seq < @before_seq
+ ORDER BY seq;
+
+-- name: PublicationLastSeqs :many
+-- The last published seq of each of these sessions (0 when none).
+SELECT s.session_id::text AS session_id,
+       coalesce((SELECT max(p.seq) FROM publication p WHERE p.session_id = s.session_id), 0)::bigint AS last_seq
+  FROM unnest(@session_ids::text[]) AS s(session_id);
+
+-- name: PublicationInsert :exec
+-- The arrays are parallel, one element per event; an empty node id stands for none.
+INSERT INTO publication (pub_seq, session_id, seq, node_id)
+SELECT unnest(@pub_seqs::bigint[]), unnest(@session_ids::text[]), unnest(@seqs::bigint[]),
+       nullif(unnest(@node_ids::text[]), '');
+
+-- name: PublicationNotify :exec
+SELECT pg_notify('ixn_published', (@last_pub_seq::bigint)::text);
+
+-- name: PublishedListAfter :many
+SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
+  FROM publication p
+  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+ WHERE p.pub_seq > @after_pub_seq
+ ORDER BY p.pub_seq
+ LIMIT @max_rows;
+
+-- name: PublishedListAfterBySession :many
+SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
+  FROM publication p
+  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+ WHERE p.session_id = @session_id AND p.pub_seq > @after_pub_seq
+ ORDER BY p.seq
+ LIMIT @max_rows;
+
+-- name: PublishedListAfterByNode :many
+SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
+  FROM publication p
+  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+ WHERE p.node_id = @node_id AND p.pub_seq > @after_pub_seq
+ ORDER BY p.pub_seq
+ LIMIT @max_rows;
+
+-- name: PublishedLastSeq :one
+SELECT last_pub_seq FROM dispatcher_state;
+
+-- name: OutboxDeleteExpired :execrows
+-- Removes up to max_rows published events written before the cutoff, with their publication
+-- rows: a short statement, run again until it removes nothing.
+WITH expired AS (
+    SELECT o.session_id, o.seq
+      FROM outbox o
+      JOIN publication p ON p.session_id = o.session_id AND p.seq = o.seq
+     WHERE o.created_at < @before
+     LIMIT @max_rows
+), unpublished AS (
+    DELETE FROM publication p USING expired e WHERE p.session_id = e.session_id AND p.seq = e.seq
+)
+DELETE FROM outbox o USING expired e WHERE o.session_id = e.session_id AND o.seq = e.seq;
+
+-- name: OutboxNotify :exec
+SELECT pg_notify('ixn_outbox', '');
+
+-- name: DispatcherTryLock :one
+-- The one dispatcher of a database holds this session-level advisory lock on its connection.
+SELECT pg_try_advisory_lock(hashtext('ixnstore dispatcher'));
+
+-- name: ListenOutbox :exec
+LISTEN ixn_outbox;
+
+-- name: ListenPublished :exec
+LISTEN ixn_published;

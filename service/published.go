@@ -1,0 +1,71 @@
+package service
+
+import (
+	"context"
+
+	"github.com/ixnstore/ixnstore/db"
+)
+
+// PublishedEvent is an event with its place in the publication order, which is what a
+// subscriber resumes from.
+type PublishedEvent struct {
+	PubSeq int64 `json:"pub_seq"`
+	Event
+}
+
+// PublishedFilter narrows a read of published events to one session or to the sessions a
+// node owned when their events were written; empty reads everything.
+type PublishedFilter struct {
+	SessionID string
+	NodeID    string
+}
+
+// ListPublished returns published events after afterPubSeq in publication order. Events of
+// one session come in seq order, without gaps.
+func (s *Store) ListPublished(ctx context.Context, f PublishedFilter, afterPubSeq int64, limit int) ([]PublishedEvent, error) {
+	if afterPubSeq < 0 {
+		return nil, errorf(ErrInvalid, "after must be 0 or more")
+	}
+	if limit <= 0 || limit > MaxEventsPage {
+		limit = MaxEventsPage
+	}
+	var out []PublishedEvent
+	switch {
+	case f.SessionID != "" && f.NodeID != "":
+		return nil, errorf(ErrInvalid, "filter by session_id or by node_id, not both")
+	case f.SessionID != "":
+		rows, err := s.q.PublishedListAfterBySession(ctx, db.PublishedListAfterBySessionParams{
+			SessionID: f.SessionID, AfterPubSeq: afterPubSeq, MaxRows: int32(limit)})
+		if err != nil {
+			return nil, translate(err)
+		}
+		for _, r := range rows {
+			out = append(out, published(db.PublishedListAfterRow(r)))
+		}
+	case f.NodeID != "":
+		rows, err := s.q.PublishedListAfterByNode(ctx, db.PublishedListAfterByNodeParams{
+			NodeID: &f.NodeID, AfterPubSeq: afterPubSeq, MaxRows: int32(limit)})
+		if err != nil {
+			return nil, translate(err)
+		}
+		for _, r := range rows {
+			out = append(out, published(db.PublishedListAfterRow(r)))
+		}
+	default:
+		rows, err := s.q.PublishedListAfter(ctx, db.PublishedListAfterParams{AfterPubSeq: afterPubSeq, MaxRows: int32(limit)})
+		if err != nil {
+			return nil, translate(err)
+		}
+		for _, r := range rows {
+			out = append(out, published(r))
+		}
+	}
+	return out, nil
+}
+
+func published(r db.PublishedListAfterRow) PublishedEvent {
+	return PublishedEvent{PubSeq: r.PubSeq, Event: eventFromRow(db.Outbox{
+		ID: r.ID, SessionID: r.SessionID, Seq: r.Seq, Name: r.Name, Attrs: r.Attrs,
+		NodeID: r.NodeID, Epoch: r.Epoch, CreatedAt: r.CreatedAt,
+	})}
+}
