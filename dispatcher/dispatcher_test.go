@@ -234,7 +234,7 @@ func TestTransactionIDInversionKeepsSessionOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer early.Rollback(ctx) //nolint:errcheck
+	defer early.Rollback(ctx)                                       //nolint:errcheck
 	if err := toggle(ctx, q.WithTx(early), "b", true); err != nil { // takes its transaction id now
 		t.Fatal(err)
 	}
