@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +20,10 @@ import (
 	"github.com/ixnstore/ixnstore/internal/testdb"
 )
 
-var binary string
+var (
+	binary string
+	quiet  = slog.New(slog.NewTextHandler(io.Discard, nil))
+)
 
 // TestMain builds the binary once; the tests drive it as a user would, over HTTP.
 func TestMain(m *testing.M) {

@@ -1,0 +1,186 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/dispatcher"
+	"github.com/ixnstore/ixnstore/internal/testdb"
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// newPublishingServer is newServer with a dispatcher and streams woken by it.
+func newPublishingServer(t *testing.T) *client {
+	t.Helper()
+	pool := testdb.Pool(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	published := dispatcher.NewSignal()
+	d := dispatcher.New(dispatcher.Config{
+		ConnString: pool.Config().ConnString(), Instance: "test", PollInterval: 50 * time.Millisecond,
+		Logger: logger, Published: func(int64) { published.Raise() },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx) })
+	store := service.New(pool)
+	store.OnWritten(d.Wake)
+	stopping := make(chan struct{})
+	srv := httptest.NewServer(api.New(store, logger, api.Options{Published: published, Stopping: stopping}))
+	t.Cleanup(func() {
+		close(stopping)
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	return &client{t: t, base: srv.URL, pool: pool}
+}
+
+type sseMessage struct {
+	id    int64
+	event string
+	data  service.PublishedEvent
+}
+
+// readStream opens the stream and returns its messages on a channel; cancel ends it.
+func (c *client) readStream(query string, lastEventID int64) (<-chan sseMessage, context.CancelFunc) {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/v1/events/stream"+query, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if lastEventID > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(lastEventID, 10))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
+		c.t.Fatalf("stream: status %d, content type %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	out := make(chan sseMessage, 1000)
+	go func() {
+		defer close(out)
+		defer res.Body.Close()
+		var m sseMessage
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if m.event != "" {
+					out <- m
+				}
+				m = sseMessage{}
+			case strings.HasPrefix(line, "id: "):
+				m.id, _ = strconv.ParseInt(line[4:], 10, 64)
+			case strings.HasPrefix(line, "event: "):
+				m.event = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				if err := json.Unmarshal([]byte(line[6:]), &m.data); err != nil {
+					m.event = "unreadable: " + line
+				}
+			}
+		}
+	}()
+	return out, cancel
+}
+
+func receive(t *testing.T, ch <-chan sseMessage, n int) []sseMessage {
+	t.Helper()
+	var got []sseMessage
+	timeout := time.After(15 * time.Second)
+	for len(got) < n {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				t.Fatalf("the stream ended after %d of %d messages", len(got), n)
+			}
+			got = append(got, m)
+		case <-timeout:
+			t.Fatalf("%d of %d messages after 15s", len(got), n)
+		}
+	}
+	return got
+}
+
+// changes writes n party state changes on session s1 (seeded), one event each.
+func (c *client) changes(n int) {
+	c.t.Helper()
+	for i := range n {
+		state := "held"
+		if i%2 == 1 {
+			state = "established"
+		}
+		c.ok("PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"`+state+`"}`, http.StatusOK)
+	}
+}
+
+// A stream client that disconnects and comes back with its last id misses nothing and gets
+// nothing twice.
+func TestStreamResumesFromLastEventID(t *testing.T) {
+	t.Parallel()
+	c := newPublishingServer(t)
+	c.seed() // 2 events
+	c.changes(8)
+
+	first, stop := c.readStream("", 0)
+	got := receive(t, first, 5)
+	stop()
+	c.changes(10)
+
+	second, stop2 := c.readStream("", got[len(got)-1].id)
+	defer stop2()
+	got = append(got, receive(t, second, 15)...)
+	for i, m := range got {
+		if m.id != int64(i+1) || m.data.PubSeq != m.id || m.data.Seq != int64(i+1) || m.event != m.data.Name {
+			t.Fatalf("message %d: id %d, pub_seq %d, seq %d, event %s (%s)", i, m.id, m.data.PubSeq, m.data.Seq, m.event, m.data.Name)
+		}
+	}
+	if got[0].event != "interaction.added" || got[19].event != "interaction.partystatechanged" {
+		t.Errorf("events %s … %s", got[0].event, got[19].event)
+	}
+	// And it keeps delivering what is published while it is open.
+	c.changes(1)
+	if m := receive(t, second, 1)[0]; m.id != 21 {
+		t.Errorf("live event has id %d, want 21", m.id)
+	}
+}
+
+func TestStreamFilters(t *testing.T) {
+	t.Parallel()
+	c := newPublishingServer(t)
+	c.seed()
+	c.ok("POST", "/v1/sessions", `{"session_id":"s2","owner_node":"n2"}`, http.StatusCreated)
+	c.ok("POST", "/v1/sessions/s2/interactions", `{"interaction_id":"i2","media":"chat","type":"inbound"}`, http.StatusCreated)
+	c.changes(2)
+
+	bySession, stop := c.readStream("?session_id=s2", 0)
+	defer stop()
+	if m := receive(t, bySession, 1)[0]; m.data.SessionID != "s2" || m.event != "interaction.added" {
+		t.Errorf("session filter gave %+v", m)
+	}
+	byNode, stop2 := c.readStream("?node_id=n1", 0)
+	defer stop2()
+	for _, m := range receive(t, byNode, 4) {
+		if m.data.SessionID != "s1" {
+			t.Errorf("node filter gave an event of %s", m.data.SessionID)
+		}
+	}
+	var answer api.ErrorBody
+	if got := c.do("GET", "/v1/events/stream?session_id=s1&node_id=n1", nil, nil, &answer); got != http.StatusBadRequest {
+		t.Errorf("two filters: status %d", got)
+	}
+}

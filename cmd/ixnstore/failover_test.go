@@ -1,0 +1,256 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ixnstore/ixnstore/internal/embeddedpg"
+	"github.com/ixnstore/ixnstore/internal/testdb"
+)
+
+// load changes party states on its sessions through whichever processes it is given, and
+// remembers every event whose write was acknowledged.
+type load struct {
+	mu       sync.Mutex
+	targets  []string
+	acked    map[int64]string // event id → session
+	failures int
+}
+
+func newLoad(t *testing.T, sessions int, targets ...string) *load {
+	t.Helper()
+	l := &load{targets: targets, acked: map[int64]string{}}
+	for i := range sessions {
+		sid := fmt.Sprintf("s%d", i)
+		l.must(t, "POST", "/v1/sessions", `{"session_id":"`+sid+`","owner_node":"n1"}`)
+		l.must(t, "POST", "/v1/sessions/"+sid+"/interactions", `{"interaction_id":"`+sid+`-i","media":"voice","type":"inbound",
+			"parties":[{"party_id":"p1","resource":"r1","state":"established"}]}`)
+	}
+	return l
+}
+
+func (l *load) must(t *testing.T, method, path, body string) {
+	t.Helper()
+	if status, _, err := l.send(l.targets[0], method, path, body); err != nil || status >= 300 {
+		t.Fatalf("%s %s: %d %v", method, path, status, err)
+	}
+}
+
+func (l *load) setTargets(targets ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.targets = targets
+}
+
+func (l *load) target(i int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.targets[i%len(l.targets)]
+}
+
+func (l *load) send(base, method, path, body string) (int, []byte, error) {
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := http.Client{Timeout: 5 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+// run drives the sessions with one writer per session until stop is closed.
+func (l *load) run(sessions int, stop <-chan struct{}) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for i := range sessions {
+		wg.Go(func() {
+			sid := fmt.Sprintf("s%d", i)
+			held := false
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				state := "held"
+				if held {
+					state = "established"
+				}
+				status, body, err := l.send(l.target(n+i), "PATCH", "/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1", `{"state":"`+state+`"}`)
+				switch {
+				case err == nil && status == http.StatusOK:
+					var answer struct{ Events []struct{ ID int64 } }
+					if json.Unmarshal(body, &answer) == nil {
+						l.mu.Lock()
+						for _, e := range answer.Events {
+							l.acked[e.ID] = sid
+						}
+						l.mu.Unlock()
+					}
+					held = !held
+				case err == nil && status == http.StatusConflict:
+					// A write whose answer was lost did happen: the party is already there.
+					held = !held
+				default:
+					l.mu.Lock()
+					l.failures++
+					l.mu.Unlock()
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+	return &wg
+}
+
+type pubEvent struct {
+	PubSeq    int64  `json:"pub_seq"`
+	ID        int64  `json:"id"`
+	SessionID string `json:"session_id"`
+	Seq       int64  `json:"seq"`
+}
+
+// verifyPublished waits until the publication covers every event of the sessions, then checks
+// that nothing acknowledged is missing and that each session's events are in order.
+func (l *load) verifyPublished(t *testing.T, base string, sessions int) {
+	t.Helper()
+	var total int64
+	for i := range sessions {
+		_, body, err := l.send(base, "GET", fmt.Sprintf("/v1/sessions/s%d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct{ LastSeq int64 `json:"last_seq"` }
+		if err := json.Unmarshal(body, &s); err != nil {
+			t.Fatal(err)
+		}
+		total += s.LastSeq
+	}
+	var got []pubEvent
+	deadline := time.Now().Add(60 * time.Second)
+	for int64(len(got)) < total {
+		after := int64(0)
+		if len(got) > 0 {
+			after = got[len(got)-1].PubSeq
+		}
+		_, body, err := l.send(base, "GET", fmt.Sprintf("/v1/events?after=%d", after), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct{ Events []pubEvent }
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		got = append(got, page.Events...)
+		if len(page.Events) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d events published after 60s", len(got), total)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	next := map[string]int64{}
+	published := map[int64]bool{}
+	for i, e := range got {
+		if e.PubSeq != int64(i+1) {
+			t.Fatalf("publication %d has pub_seq %d", i, e.PubSeq)
+		}
+		if e.Seq != next[e.SessionID]+1 {
+			t.Fatalf("session %s: seq %d published after %d", e.SessionID, e.Seq, next[e.SessionID])
+		}
+		next[e.SessionID] = e.Seq
+		published[e.ID] = true
+	}
+	if int64(len(got)) != total {
+		t.Fatalf("%d published, the sessions hold %d events", len(got), total)
+	}
+	for id := range l.acked {
+		if !published[id] {
+			t.Fatalf("acknowledged event %d was not published", id)
+		}
+	}
+	t.Logf("%d events published in order; %d acknowledged writes all there; %d failed requests", len(got), len(l.acked), l.failures)
+}
+
+// kill -9 of the dispatching process under load: the other process takes over and every
+// committed event is published, each session's in order.
+func TestKillOfTheDispatcherLosesNothing(t *testing.T) {
+	t.Parallel()
+	url := testdb.URL(t)
+	a := start(t, "--database-url", url, "--instance", "a")
+	b := start(t, "--database-url", url, "--instance", "b")
+	const sessions = 8
+	l := newLoad(t, sessions, a.base, b.base)
+	stop := make(chan struct{})
+	wg := l.run(sessions, stop)
+	time.Sleep(700 * time.Millisecond)
+	a.kill() // a started first and holds the dispatcher's lock
+	l.setTargets(b.base)
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if !strings.Contains(b.log.String(), "dispatching") {
+		t.Errorf("b did not take over:\n%s", b.log.String())
+	}
+	l.verifyPublished(t, b.base, sessions)
+	b.stop()
+}
+
+// PostgreSQL restarts under load: ixnstore reconnects by itself and loses nothing.
+func TestDatabaseRestartLosesNothing(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts and restarts a PostgreSQL server")
+	}
+	dir, err := os.MkdirTemp("", "ixnstore-restart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ctx := context.Background()
+	cfg := embeddedpg.Config{DataDir: filepath.Join(dir, "pg"), Port: freePort(t), Logger: quiet}
+	pg, err := embeddedpg.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+
+	p := start(t, "--database-url", pg.URL())
+	const sessions = 6
+	l := newLoad(t, sessions, p.base)
+	stop := make(chan struct{})
+	wg := l.run(sessions, stop)
+	time.Sleep(500 * time.Millisecond)
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if pg, err = embeddedpg.Start(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if l.failures == 0 {
+		t.Error("no request failed while the database was down: was it?")
+	}
+	l.verifyPublished(t, p.base, sessions)
+	p.stop()
+}
