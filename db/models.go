@@ -522,6 +522,8 @@ type Party struct {
 
 type Publication struct {
 	PubSeq      int64
+	Txid        uint64
+	OutboxID    int64
 	SessionID   string
 	Seq         int64
 	NodeID      *string

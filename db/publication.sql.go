@@ -222,13 +222,15 @@ func (q *Queries) OutboxNotify(ctx context.Context) error {
 }
 
 const publicationInsert = `-- name: PublicationInsert :exec
-INSERT INTO publication (pub_seq, session_id, seq, node_id)
-SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::bigint[]),
-       nullif(unnest($4::text[]), '')
+INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
+SELECT unnest($1::bigint[]), unnest($2::xid8[]), unnest($3::bigint[]),
+       unnest($4::text[]), unnest($5::bigint[]), nullif(unnest($6::text[]), '')
 `
 
 type PublicationInsertParams struct {
 	PubSeqs    []int64
+	Txids      []uint64
+	OutboxIds  []int64
 	SessionIds []string
 	Seqs       []int64
 	NodeIds    []string
@@ -238,6 +240,8 @@ type PublicationInsertParams struct {
 func (q *Queries) PublicationInsert(ctx context.Context, arg PublicationInsertParams) error {
 	_, err := q.db.Exec(ctx, publicationInsert,
 		arg.PubSeqs,
+		arg.Txids,
+		arg.OutboxIds,
 		arg.SessionIds,
 		arg.Seqs,
 		arg.NodeIds,
@@ -300,7 +304,7 @@ func (q *Queries) PublishedLastSeq(ctx context.Context) (int64, error) {
 const publishedListAfter = `-- name: PublishedListAfter :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p
-  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
  WHERE p.pub_seq > $1
  ORDER BY p.pub_seq
  LIMIT $2
@@ -356,7 +360,7 @@ func (q *Queries) PublishedListAfter(ctx context.Context, arg PublishedListAfter
 const publishedListAfterByNode = `-- name: PublishedListAfterByNode :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p
-  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
  WHERE p.node_id = $1 AND p.pub_seq > $2
  ORDER BY p.pub_seq
  LIMIT $3
@@ -413,7 +417,7 @@ func (q *Queries) PublishedListAfterByNode(ctx context.Context, arg PublishedLis
 const publishedListAfterBySession = `-- name: PublishedListAfterBySession :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p
-  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
  WHERE p.session_id = $1 AND p.pub_seq > $2
  ORDER BY p.seq
  LIMIT $3

@@ -222,6 +222,8 @@ const maxCachedSessions = 200_000
 // publish publishes the next batch of settled events in one transaction and moves pos.
 func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 	type entry struct {
+		txid    uint64
+		id      int64
 		session string
 		seq     int64
 		node    string
@@ -243,9 +245,9 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 			return err
 		}
 		next = *pos
-		add := func(session string, seq int64, node *string) {
+		add := func(txid uint64, id int64, session string, seq int64, node *string) {
 			next.pubSeq++
-			e := entry{session: session, seq: seq}
+			e := entry{txid: txid, id: id, session: session, seq: seq}
 			if node != nil {
 				e.node = *node
 			}
@@ -258,7 +260,7 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 			case r.Seq <= last:
 				// Published already, ahead of its turn, by the gap filling below.
 			case r.Seq == last+1:
-				add(r.SessionID, r.Seq, r.NodeID)
+				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID)
 			default:
 				// The session's earlier events committed before this one (they held the
 				// session's lock first) but come later in (txid, id) order: publish them now.
@@ -269,19 +271,20 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 					return err
 				}
 				for _, g := range gap {
-					add(g.SessionID, g.Seq, g.NodeID)
+					add(g.Txid, g.ID, g.SessionID, g.Seq, g.NodeID)
 				}
-				add(r.SessionID, r.Seq, r.NodeID)
+				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID)
 			}
 		}
 		lastRow := rows[len(rows)-1]
 		next.txid, next.id = lastRow.Txid, lastRow.ID
 		params := db.PublicationInsertParams{
-			PubSeqs: make([]int64, len(out)), SessionIds: make([]string, len(out)),
-			Seqs: make([]int64, len(out)), NodeIds: make([]string, len(out)),
+			PubSeqs: make([]int64, len(out)), Txids: make([]uint64, len(out)), OutboxIds: make([]int64, len(out)),
+			SessionIds: make([]string, len(out)), Seqs: make([]int64, len(out)), NodeIds: make([]string, len(out)),
 		}
 		for i, e := range out {
 			params.PubSeqs[i] = pos.pubSeq + int64(i) + 1
+			params.Txids[i], params.OutboxIds[i] = e.txid, e.id
 			params.SessionIds[i], params.Seqs[i], params.NodeIds[i] = e.session, e.seq, e.node
 		}
 		if len(out) > 0 {

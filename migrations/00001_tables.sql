@@ -43,8 +43,10 @@ CREATE TYPE event_name AS ENUM (
 -- PostgreSQL re-reads and re-plans a table's CHECK expressions for every statement that
 -- writes the table, and sessions, interactions and parties are written by every state change,
 -- while an enum or a domain is checked where a value is written, from cached definitions.
--- Identifiers of sessions, interactions, parties, nodes and tenants:
-CREATE DOMAIN ixn_id AS text CHECK (VALUE ~ '^[A-Za-z0-9._:@-]+$' AND length(VALUE) <= 128);
+-- Identifiers of sessions, interactions, parties, nodes and tenants. Collation "C": they are
+-- compared byte by byte, which is what an identifier means and several times cheaper in the
+-- indexes every change and every publication walks than a language's collation.
+CREATE DOMAIN ixn_id AS text COLLATE "C" CHECK (VALUE ~ '^[A-Za-z0-9._:@-]+$' AND length(VALUE) <= 128);
 -- Free text that names something (a device, a destination, a user data key):
 CREATE DOMAIN ixn_name AS text CHECK (length(VALUE) BETWEEN 1 AND 256);
 -- voice, chat, email, sms, ...:

@@ -15,17 +15,23 @@ CREATE INDEX outbox_txid_id_idx ON outbox (txid, id);
 
 CREATE TABLE publication (
     pub_seq      bigint      PRIMARY KEY,
-    session_id   ixn_id      NOT NULL,
+    -- The event's outbox row, by the key of outbox_txid_id_idx: integers, and in nearly the
+    -- order of publication, so that a stream's reads walk that index instead of jumping
+    -- about the primary key.
+    txid         xid8        NOT NULL,
+    outbox_id    bigint      NOT NULL,
+    -- Copied from the outbox, already checked there: plain text in the identifiers' collation,
+    -- not the domain, whose check would be paid again for every event published.
+    session_id   text        COLLATE "C" NOT NULL,
     seq          bigint      NOT NULL,
     -- The session's owner when the event was written: what a node's stream filters on.
-    node_id      ixn_id,
+    node_id      text        COLLATE "C",
     published_at timestamptz NOT NULL DEFAULT now(),
     -- An event is published once.
     UNIQUE (session_id, seq)
 );
 
 CREATE INDEX publication_node_idx ON publication (node_id, pub_seq);
-CREATE INDEX publication_published_at_brin ON publication USING brin (published_at);
 
 -- The dispatcher's position, one row. Only the dispatcher holding the advisory lock writes it.
 CREATE TABLE dispatcher_state (

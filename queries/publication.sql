@@ -30,9 +30,9 @@ SELECT s.session_id::text AS session_id,
 
 -- name: PublicationInsert :exec
 -- The arrays are parallel, one element per event; an empty node id stands for none.
-INSERT INTO publication (pub_seq, session_id, seq, node_id)
-SELECT unnest(@pub_seqs::bigint[]), unnest(@session_ids::text[]), unnest(@seqs::bigint[]),
-       nullif(unnest(@node_ids::text[]), '');
+INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
+SELECT unnest(@pub_seqs::bigint[]), unnest(@txids::xid8[]), unnest(@outbox_ids::bigint[]),
+       unnest(@session_ids::text[]), unnest(@seqs::bigint[]), nullif(unnest(@node_ids::text[]), '');
 
 -- name: PublicationNotify :exec
 SELECT pg_notify('ixn_published', (@last_pub_seq::bigint)::text);
@@ -40,7 +40,7 @@ SELECT pg_notify('ixn_published', (@last_pub_seq::bigint)::text);
 -- name: PublishedListAfter :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p
-  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
  WHERE p.pub_seq > @after_pub_seq
  ORDER BY p.pub_seq
  LIMIT @max_rows;
@@ -48,7 +48,7 @@ SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch
 -- name: PublishedListAfterBySession :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p
-  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
  WHERE p.session_id = @session_id AND p.pub_seq > @after_pub_seq
  ORDER BY p.seq
  LIMIT @max_rows;
@@ -56,7 +56,7 @@ SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch
 -- name: PublishedListAfterByNode :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p
-  JOIN outbox o ON o.session_id = p.session_id AND o.seq = p.seq
+  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
  WHERE p.node_id = @node_id AND p.pub_seq > @after_pub_seq
  ORDER BY p.pub_seq
  LIMIT @max_rows;

@@ -134,7 +134,9 @@ func (l *load) verifyPublished(t *testing.T, base string, sessions int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var s struct{ LastSeq int64 `json:"last_seq"` }
+		var s struct {
+			LastSeq int64 `json:"last_seq"`
+		}
 		if err := json.Unmarshal(body, &s); err != nil {
 			t.Fatal(err)
 		}

@@ -20,10 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/internal/bench"
 	"github.com/ixnstore/ixnstore/migrations"
-	"github.com/ixnstore/ixnstore/service"
 )
 
 const benchSynopsis = `Measures state changes per second through the HTTP API: each client changes a party's
@@ -44,7 +42,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		dbURL, target, clientList, ceiling string
 		sessions, rounds, maxConns         int
 		duration                           time.Duration
-		withPgbench                        bool
+		withPgbench, publish               bool
+		backlog, pacedRate                 int
 		cpuProfile                         string
 	)
 	f.string(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
@@ -57,6 +56,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.int(&maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most database connections of the in-process API")
 	f.duration(&duration, "duration", "IXNSTORE_BENCH_DURATION", 10*time.Second, "length of each measurement")
 	f.BoolVar(&withPgbench, "pgbench", false, "also run pgbench -N (TPC-B without branch updates) in each round")
+	f.BoolVar(&publish, "publish", false, "measure publication instead: from a backlog, latency at a fixed rate, writers with the dispatcher on and off")
+	f.int(&backlog, "backlog", "IXNSTORE_BENCH_BACKLOG", 200000, "with --publish: events in the backlog")
+	f.int(&pacedRate, "rate", "IXNSTORE_BENCH_RATE", 2000, "with --publish: events/s for the latency measurement")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.parse(args); err != nil {
 		return err
@@ -82,6 +84,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
+	if publish && target != "" {
+		return fmt.Errorf("--publish runs the API in this process; it does not take --target")
+	}
+	var inproc *inProcess
 	if target == "" {
 		scratch, drop, err := scratchDatabase(ctx, dbURL, "ixn_bench")
 		if err != nil {
@@ -105,15 +111,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		server := &http.Server{Handler: api.New(service.New(pool), logger, api.Options{}), ReadHeaderTimeout: 10 * time.Second}
+		inproc = newInProcess(pool, logger)
+		defer inproc.stopDispatcher()
+		if publish {
+			inproc.startDispatcher(ctx)
+		}
+		server := &http.Server{Handler: inproc.handler, ReadHeaderTimeout: 10 * time.Second}
 		go server.Serve(listener) //nolint:errcheck // ends with Close below
 		defer server.Close()
 		target = "http://" + listener.Addr().String()
+		inproc.url = target
 	}
 	fmt.Fprintf(stdout, "seeding %d sessions through %s\n", sessions, target)
 	load := bench.NewLoad(target, sessions)
 	if err := load.Seed(ctx, 8); err != nil {
 		return err
+	}
+
+	if publish {
+		return benchPublish(ctx, stdout, inproc, load, target, benchPublishConfig{
+			backlog: backlog, rate: pacedRate, duration: duration, rounds: rounds, clients: clients[len(clients)-1],
+		})
 	}
 
 	rates := map[string][]float64{} // "ixnstore 16", "ceiling 16", "pgbench 16" → per round

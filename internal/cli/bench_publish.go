@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/dispatcher"
+	"github.com/ixnstore/ixnstore/internal/bench"
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// inProcess is the API served by the bench itself, with a dispatcher it can turn on and off.
+type inProcess struct {
+	url       string // where the bench serves it
+	pool      *pgxpool.Pool
+	logger    *slog.Logger
+	published *dispatcher.Signal
+	handler   http.Handler
+
+	mu    sync.Mutex
+	d     *dispatcher.Dispatcher
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	store *service.Store
+
+	backlog *bench.Backlog
+}
+
+func newInProcess(pool *pgxpool.Pool, logger *slog.Logger) *inProcess {
+	p := &inProcess{pool: pool, logger: logger, published: dispatcher.NewSignal(), store: service.New(pool),
+		backlog: bench.NewBacklog(pool)}
+	p.store.OnWritten(func() {
+		p.mu.Lock()
+		d := p.d
+		p.mu.Unlock()
+		if d != nil {
+			d.Wake()
+		}
+	})
+	p.handler = api.New(p.store, logger, api.Options{Published: p.published})
+	return p
+}
+
+func (p *inProcess) startDispatcher(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.d != nil {
+		return
+	}
+	ctx, p.stop = context.WithCancel(ctx)
+	p.d = dispatcher.New(dispatcher.Config{
+		ConnString: p.pool.Config().ConnString(), Instance: "bench", Logger: p.logger,
+		Published: func(int64) { p.published.Raise() },
+	})
+	d := p.d
+	p.wg.Go(func() { d.Run(ctx) })
+}
+
+func (p *inProcess) stopDispatcher() {
+	p.mu.Lock()
+	if p.d == nil {
+		p.mu.Unlock()
+		return
+	}
+	p.stop()
+	p.d = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// caughtUp waits until every event written is published.
+func (p *inProcess) caughtUp(ctx context.Context) (int64, error) {
+	q := db.New(p.pool)
+	for {
+		c, err := q.StoreCounts(ctx)
+		if err != nil {
+			return 0, err
+		}
+		last, err := q.PublishedLastSeq(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if last >= c.Events {
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+type benchPublishConfig struct {
+	backlog, rate, rounds, clients int
+	duration                       time.Duration
+}
+
+func benchPublish(ctx context.Context, stdout io.Writer, p *inProcess, load *bench.Load, target string, cfg benchPublishConfig) error {
+	last, err := p.caughtUp(ctx)
+	if err != nil {
+		return err
+	}
+
+	// 1. From a backlog: the dispatcher alone, one stream subscriber alone (reading what is
+	// published), and both at once from a second backlog (the figure that counts).
+	dispatchRate, n, err := publishBacklog(ctx, stdout, p, cfg.backlog, last, func(start time.Time, target int64) error {
+		return p.waitPublished(ctx, target)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "the dispatcher alone: %d events: %.0f events/s\n", n, dispatchRate)
+	subCtx, cancelSub := context.WithCancel(ctx)
+	sub, err := bench.Subscribe(subCtx, target, last)
+	if err != nil {
+		cancelSub()
+		return err
+	}
+	start := time.Now()
+	err = sub.WaitFor(ctx, n, 10*time.Minute)
+	cancelSub()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "one stream subscriber alone, reading published events: %.0f events/s\n", float64(n)/time.Since(start).Seconds())
+	last += int64(n)
+	both, n, err := publishBacklog(ctx, stdout, p, cfg.backlog, last, func(start time.Time, target int64) error {
+		subCtx, cancelSub := context.WithCancel(ctx)
+		defer cancelSub()
+		sub, err := bench.Subscribe(subCtx, p.url, last)
+		if err != nil {
+			return err
+		}
+		return sub.WaitFor(ctx, int(target-last), 10*time.Minute)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "published from a backlog to one stream subscriber: %d events: %.0f events/s\n", n, both)
+
+	// 2. Commit → subscriber latency at a fixed rate.
+	if last, err = p.caughtUp(ctx); err != nil {
+		return err
+	}
+	subCtx, cancelSub = context.WithCancel(ctx)
+	defer cancelSub()
+	sub, err = bench.Subscribe(subCtx, target, last)
+	if err != nil {
+		return err
+	}
+	acks, err := load.Paced(ctx, p.store, cfg.rate, cfg.duration)
+	if err != nil {
+		return err
+	}
+	if err := sub.WaitFor(ctx, len(acks), 30*time.Second); err != nil {
+		return err
+	}
+	p50, p99, missing := bench.Latencies(acks, sub)
+	fmt.Fprintf(stdout, "commit → subscriber at %d events/s for %s: p50 %s, p99 %s (%d events, %d not received)\n",
+		int(float64(len(acks))/cfg.duration.Seconds()), cfg.duration, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), len(acks), missing)
+	cancelSub()
+
+	// 3. Writers with the dispatcher (and a subscriber) on, and off.
+	rates := map[bool][]float64{}
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, on := range []bool{true, false} {
+			var res bench.Result
+			if on {
+				p.startDispatcher(ctx)
+				if last, err = p.caughtUp(ctx); err != nil {
+					return err
+				}
+				subCtx, cancel := context.WithCancel(ctx)
+				if _, err := bench.Subscribe(subCtx, target, last); err != nil {
+					cancel()
+					return err
+				}
+				res, err = load.Run(ctx, cfg.clients, cfg.duration)
+				cancel()
+			} else {
+				p.stopDispatcher()
+				res, err = load.Run(ctx, cfg.clients, cfg.duration)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "dispatcher %-3s %s\n", onOff(on), res)
+			rates[on] = append(rates[on], res.PerSecond())
+		}
+	}
+	on, off := median(rates[true]), median(rates[false])
+	fmt.Fprintf(stdout, "-- medians of %d rounds: writers at %d clients: %.0f/s with the dispatcher on, %.0f/s off: %.2f× (%.1f%% lost)\n",
+		cfg.rounds, cfg.clients, on, off, on/off, 100*(1-on/off))
+	p.startDispatcher(ctx)
+	return nil
+}
+
+// publishBacklog stops the dispatcher, writes a backlog, starts the dispatcher and returns
+// the rate at which wait saw it through.
+func publishBacklog(ctx context.Context, stdout io.Writer, p *inProcess, events int, last int64,
+	wait func(start time.Time, target int64) error) (float64, int, error) {
+	p.stopDispatcher()
+	fmt.Fprintf(stdout, "-- writing a backlog of %d events with the dispatcher off\n", events)
+	if err := p.backlog.Write(ctx, events); err != nil {
+		return 0, 0, err
+	}
+	total, err := db.New(p.pool).StoreCounts(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	n := int(total.Events - last)
+	start := time.Now()
+	p.startDispatcher(ctx)
+	if err := wait(start, total.Events); err != nil {
+		return 0, 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), n, nil
+}
+
+// waitPublished waits until the publication reaches target.
+func (p *inProcess) waitPublished(ctx context.Context, target int64) error {
+	q := db.New(p.pool)
+	for {
+		last, err := q.PublishedLastSeq(ctx)
+		if err != nil || last >= target {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func onOff(on bool) string { return map[bool]string{true: "on", false: "off"}[on] }
