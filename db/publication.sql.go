@@ -221,32 +221,13 @@ func (q *Queries) OutboxNotify(ctx context.Context) error {
 	return err
 }
 
-const publicationInsert = `-- name: PublicationInsert :exec
-INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
-SELECT unnest($1::bigint[]), unnest($2::xid8[]), unnest($3::bigint[]),
-       unnest($4::text[]), unnest($5::bigint[]), nullif(unnest($6::text[]), '')
-`
-
 type PublicationInsertParams struct {
-	PubSeqs    []int64
-	Txids      []uint64
-	OutboxIds  []int64
-	SessionIds []string
-	Seqs       []int64
-	NodeIds    []string
-}
-
-// The arrays are parallel, one element per event; an empty node id stands for none.
-func (q *Queries) PublicationInsert(ctx context.Context, arg PublicationInsertParams) error {
-	_, err := q.db.Exec(ctx, publicationInsert,
-		arg.PubSeqs,
-		arg.Txids,
-		arg.OutboxIds,
-		arg.SessionIds,
-		arg.Seqs,
-		arg.NodeIds,
-	)
-	return err
+	PubSeq    int64
+	Txid      uint64
+	OutboxID  int64
+	SessionID string
+	Seq       int64
+	NodeID    *string
 }
 
 const publicationLastSeqs = `-- name: PublicationLastSeqs :many

@@ -221,15 +221,8 @@ const maxCachedSessions = 200_000
 
 // publish publishes the next batch of settled events in one transaction and moves pos.
 func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
-	type entry struct {
-		txid    uint64
-		id      int64
-		session string
-		seq     int64
-		node    string
-	}
 	var (
-		out  []entry
+		out  []db.PublicationInsertParams
 		next position
 		seen map[string]int64
 	)
@@ -247,11 +240,9 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 		next = *pos
 		add := func(txid uint64, id int64, session string, seq int64, node *string) {
 			next.pubSeq++
-			e := entry{txid: txid, id: id, session: session, seq: seq}
-			if node != nil {
-				e.node = *node
-			}
-			out = append(out, e)
+			out = append(out, db.PublicationInsertParams{
+				PubSeq: next.pubSeq, Txid: txid, OutboxID: id, SessionID: session, Seq: seq, NodeID: node,
+			})
 			seen[session] = seq
 		}
 		for _, r := range rows {
@@ -278,17 +269,8 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 		}
 		lastRow := rows[len(rows)-1]
 		next.txid, next.id = lastRow.Txid, lastRow.ID
-		params := db.PublicationInsertParams{
-			PubSeqs: make([]int64, len(out)), Txids: make([]uint64, len(out)), OutboxIds: make([]int64, len(out)),
-			SessionIds: make([]string, len(out)), Seqs: make([]int64, len(out)), NodeIds: make([]string, len(out)),
-		}
-		for i, e := range out {
-			params.PubSeqs[i] = pos.pubSeq + int64(i) + 1
-			params.Txids[i], params.OutboxIds[i] = e.txid, e.id
-			params.SessionIds[i], params.Seqs[i], params.NodeIds[i] = e.session, e.seq, e.node
-		}
 		if len(out) > 0 {
-			if err := q.PublicationInsert(ctx, params); err != nil {
+			if _, err := q.PublicationInsert(ctx, out); err != nil {
 				return err
 			}
 		}

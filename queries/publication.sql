@@ -28,11 +28,10 @@ SELECT s.session_id::text AS session_id,
        coalesce((SELECT max(p.seq) FROM publication p WHERE p.session_id = s.session_id), 0)::bigint AS last_seq
   FROM unnest(@session_ids::text[]) AS s(session_id);
 
--- name: PublicationInsert :exec
--- The arrays are parallel, one element per event; an empty node id stands for none.
+-- name: PublicationInsert :copyfrom
+-- Written with COPY: the dispatcher's whole batch in one stream of rows.
 INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
-SELECT unnest(@pub_seqs::bigint[]), unnest(@txids::xid8[]), unnest(@outbox_ids::bigint[]),
-       unnest(@session_ids::text[]), unnest(@seqs::bigint[]), nullif(unnest(@node_ids::text[]), '');
+VALUES (@pub_seq, @txid, @outbox_id, @session_id, @seq, @node_id);
 
 -- name: PublicationNotify :exec
 SELECT pg_notify('ixn_published', (@last_pub_seq::bigint)::text);

@@ -123,7 +123,8 @@ func (b *Backlog) Write(ctx context.Context, n int) error {
 		store := service.New(b.pool)
 		for i := range backlogSessions {
 			sid := "backlog-" + strconv.Itoa(i)
-			if _, err := store.CreateSession(ctx, service.NewSession{SessionID: sid}); err != nil {
+			owner := "backlog-node"
+			if _, err := store.CreateSession(ctx, service.NewSession{SessionID: sid, OwnerNode: &owner}); err != nil {
 				return err
 			}
 			if _, err := store.AddInteraction(ctx, service.Target{SessionID: sid}, service.NewInteraction{

@@ -43,7 +43,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sessions, rounds, maxConns         int
 		duration                           time.Duration
 		withPgbench, publish               bool
-		backlog, pacedRate                 int
+		backlog                            int
+		pacedRates                         string
 		cpuProfile                         string
 	)
 	f.string(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
@@ -58,7 +59,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.BoolVar(&withPgbench, "pgbench", false, "also run pgbench -N (TPC-B without branch updates) in each round")
 	f.BoolVar(&publish, "publish", false, "measure publication instead: from a backlog, latency at a fixed rate, writers with the dispatcher on and off")
 	f.int(&backlog, "backlog", "IXNSTORE_BENCH_BACKLOG", 200000, "with --publish: events in the backlog")
-	f.int(&pacedRate, "rate", "IXNSTORE_BENCH_RATE", 2000, "with --publish: events/s for the latency measurement")
+	f.string(&pacedRates, "rates", "IXNSTORE_BENCH_RATES", "500 1000 2000",
+		"with --publish: events/s at which to measure commit → subscriber latency, space-separated")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.parse(args); err != nil {
 		return err
@@ -130,7 +132,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	if publish {
 		return benchPublish(ctx, stdout, inproc, load, target, benchPublishConfig{
-			backlog: backlog, rate: pacedRate, duration: duration, rounds: rounds, clients: clients[len(clients)-1],
+			backlog: backlog, rates: pacedRates, duration: duration, rounds: rounds, clients: clients[len(clients)-1],
 		})
 	}
 

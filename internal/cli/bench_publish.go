@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,8 +103,9 @@ func (p *inProcess) caughtUp(ctx context.Context) (int64, error) {
 }
 
 type benchPublishConfig struct {
-	backlog, rate, rounds, clients int
-	duration                       time.Duration
+	backlog, rounds, clients int
+	rates                    string
+	duration                 time.Duration
 }
 
 func benchPublish(ctx context.Context, stdout io.Writer, p *inProcess, load *bench.Load, target string, cfg benchPublishConfig) error {
@@ -148,27 +151,34 @@ func benchPublish(ctx context.Context, stdout io.Writer, p *inProcess, load *ben
 	}
 	fmt.Fprintf(stdout, "published from a backlog to one stream subscriber: %d events: %.0f events/s\n", n, both)
 
-	// 2. Commit → subscriber latency at a fixed rate.
-	if last, err = p.caughtUp(ctx); err != nil {
-		return err
+	// 2. Commit → subscriber latency at fixed rates.
+	for _, r := range strings.Fields(cfg.rates) {
+		rate, err := strconv.Atoi(r)
+		if err != nil || rate < 1 {
+			return fmt.Errorf("--rates: %q is not a positive number", r)
+		}
+		if last, err = p.caughtUp(ctx); err != nil {
+			return err
+		}
+		subCtx, cancelSub := context.WithCancel(ctx)
+		sub, err := bench.Subscribe(subCtx, target, last)
+		if err != nil {
+			cancelSub()
+			return err
+		}
+		acks, err := load.Paced(ctx, p.store, rate, cfg.duration)
+		if err == nil {
+			err = sub.WaitFor(ctx, len(acks), 30*time.Second)
+		}
+		cancelSub()
+		if err != nil {
+			return err
+		}
+		p50, p99, missing := bench.Latencies(acks, sub)
+		fmt.Fprintf(stdout, "commit → subscriber at %d events/s (asked %d) for %s: p50 %s, p99 %s (%d events, %d not received)\n",
+			int(float64(len(acks))/cfg.duration.Seconds()), rate, cfg.duration, p50.Round(10*time.Microsecond),
+			p99.Round(10*time.Microsecond), len(acks), missing)
 	}
-	subCtx, cancelSub = context.WithCancel(ctx)
-	defer cancelSub()
-	sub, err = bench.Subscribe(subCtx, target, last)
-	if err != nil {
-		return err
-	}
-	acks, err := load.Paced(ctx, p.store, cfg.rate, cfg.duration)
-	if err != nil {
-		return err
-	}
-	if err := sub.WaitFor(ctx, len(acks), 30*time.Second); err != nil {
-		return err
-	}
-	p50, p99, missing := bench.Latencies(acks, sub)
-	fmt.Fprintf(stdout, "commit → subscriber at %d events/s for %s: p50 %s, p99 %s (%d events, %d not received)\n",
-		int(float64(len(acks))/cfg.duration.Seconds()), cfg.duration, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), len(acks), missing)
-	cancelSub()
 
 	// 3. Writers with the dispatcher (and a subscriber) on, and off.
 	rates := map[bool][]float64{}
