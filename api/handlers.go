@@ -92,6 +92,13 @@ func (h *handlers) endSession(c echo.Context) error {
 }
 
 func (h *handlers) listEvents(c echo.Context) error {
+	return page(c, func(after int64, limit int) ([]service.Event, error) {
+		return h.store.ListEvents(c.Request().Context(), c.Param("sid"), after, limit)
+	})
+}
+
+// page answers one page of events after the position in ?after=, at most ?limit= of them.
+func page[E any](c echo.Context, list func(after int64, limit int) ([]E, error)) error {
 	after, err := queryInt(c, "after", 0)
 	if err != nil {
 		return err
@@ -100,14 +107,14 @@ func (h *handlers) listEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := h.store.ListEvents(c.Request().Context(), c.Param("sid"), after, int(limit))
+	events, err := list(after, int(limit))
 	if err != nil {
 		return err
 	}
 	if events == nil {
-		events = []service.Event{}
+		events = []E{}
 	}
-	return c.JSON(http.StatusOK, EventsResponse{Events: events})
+	return c.JSON(http.StatusOK, map[string][]E{"events": events})
 }
 
 func (h *handlers) addInteraction(c echo.Context) error {

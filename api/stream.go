@@ -24,22 +24,9 @@ func publishedFilter(c echo.Context) service.PublishedFilter {
 
 // listPublished answers one page of published events: GET /v1/events?after=N.
 func (h *handlers) listPublished(c echo.Context) error {
-	after, err := queryInt(c, "after", 0)
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(c, "limit", service.MaxEventsPage)
-	if err != nil {
-		return err
-	}
-	events, err := h.store.ListPublished(c.Request().Context(), publishedFilter(c), after, int(limit))
-	if err != nil {
-		return err
-	}
-	if events == nil {
-		events = []service.PublishedEvent{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"events": events})
+	return page(c, func(after int64, limit int) ([]service.PublishedEvent, error) {
+		return h.store.ListPublished(c.Request().Context(), publishedFilter(c), after, limit)
+	})
 }
 
 // stream sends published events as Server-Sent Events, in publication order, from the

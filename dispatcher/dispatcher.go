@@ -290,8 +290,7 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 		return nil
 	})
 	if err != nil {
-		clear(b.published) // it may hold what the rolled-back batch published
-		return 0, err
+		return 0, err // lead gives up this connection, and this batcher with it
 	}
 	if next == (position{}) {
 		return 0, nil // nothing settled

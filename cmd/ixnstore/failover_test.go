@@ -205,7 +205,7 @@ func TestKillOfTheDispatcherLosesNothing(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	if !strings.Contains(b.log.String(), "dispatching") {
+	if !strings.Contains(b.log.String(), "msg=dispatching") {
 		t.Errorf("b did not take over:\n%s", b.log.String())
 	}
 	l.verifyPublished(t, b.base, sessions)

@@ -22,7 +22,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 
 	"github.com/ixnstore/ixnstore/migrations"
@@ -121,7 +120,6 @@ func startContainer() (u string, err error) {
 	if err != nil {
 		return "", err
 	}
-	_ = testcontainers.Container(c)
 	return c.ConnectionString(ctx, "sslmode=disable")
 }
 
