@@ -12,6 +12,9 @@ import (
 	"github.com/ixnstore/ixnstore/service"
 )
 
+// streamPage is how many events a stream reads at a time: a dispatcher batch.
+const streamPage = service.MaxPublishedPage
+
 // Waker is raised when events are published; streams wait on it between reads.
 type Waker interface {
 	C() <-chan struct{}
@@ -64,7 +67,7 @@ func (h *handlers) stream(c echo.Context) error {
 	var buf []byte
 	for {
 		wake := h.opts.Published.C() // before the read: a publication after it still wakes us
-		events, err := h.store.ListPublished(ctx, filter, after, service.MaxEventsPage)
+		events, err := h.store.ListPublished(ctx, filter, after, streamPage)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -87,7 +90,7 @@ func (h *handlers) stream(c echo.Context) error {
 			}
 			w.Flush()
 		}
-		if len(events) == service.MaxEventsPage {
+		if len(events) == streamPage {
 			continue
 		}
 		select {

@@ -42,7 +42,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.BatchSize <= 0 {
-		c.BatchSize = 1000
+		c.BatchSize = 5000
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 250 * time.Millisecond

@@ -20,14 +20,17 @@ type PublishedFilter struct {
 	NodeID    string
 }
 
+// MaxPublishedPage is the most published events one ListPublished call returns.
+const MaxPublishedPage = 5000
+
 // ListPublished returns published events after afterPubSeq in publication order. Events of
 // one session come in seq order, without gaps.
 func (s *Store) ListPublished(ctx context.Context, f PublishedFilter, afterPubSeq int64, limit int) ([]PublishedEvent, error) {
 	if afterPubSeq < 0 {
 		return nil, errorf(ErrInvalid, "after must be 0 or more")
 	}
-	if limit <= 0 || limit > MaxEventsPage {
-		limit = MaxEventsPage
+	if limit <= 0 || limit > MaxPublishedPage {
+		limit = MaxPublishedPage
 	}
 	var out []PublishedEvent
 	switch {

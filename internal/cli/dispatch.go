@@ -29,7 +29,7 @@ func (d *dispatchFlags) register(f *flags) {
 	host, _ := os.Hostname()
 	f.bool(&d.enabled, "dispatcher", "IXNSTORE_DISPATCHER", true,
 		"run a dispatcher here (one instance per database dispatches at a time; the others stand by)")
-	f.int(&d.batch, "dispatch-batch", "IXNSTORE_DISPATCH_BATCH", 1000, "most events published in one transaction")
+	f.int(&d.batch, "dispatch-batch", "IXNSTORE_DISPATCH_BATCH", 5000, "most events published in one transaction")
 	f.duration(&d.poll, "dispatch-poll", "IXNSTORE_DISPATCH_POLL", 250*time.Millisecond,
 		"how often the dispatcher looks for events when nothing wakes it")
 	f.duration(&d.retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
