@@ -60,9 +60,6 @@ SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch
  ORDER BY p.pub_seq
  LIMIT @max_rows;
 
--- name: PublishedLastSeq :one
-SELECT last_pub_seq FROM dispatcher_state;
-
 -- name: OutboxDeleteExpired :execrows
 -- Removes up to max_rows published events written before the cutoff, with their publication
 -- rows: a short statement, run again until it removes nothing.

@@ -152,14 +152,17 @@ func (s *Store) ListEvents(ctx context.Context, sessionID string, afterSeq int64
 	if limit <= 0 || limit > MaxEventsPage {
 		limit = MaxEventsPage
 	}
-	if _, err := s.q.SessionGet(ctx, sessionID); err != nil {
-		return nil, notFound(err, "session %s not found", sessionID)
-	}
 	rows, err := s.q.OutboxListBySession(ctx, db.OutboxListBySessionParams{
 		SessionID: sessionID, AfterSeq: afterSeq, MaxRows: int32(limit),
 	})
 	if err != nil {
 		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		// An empty page: the session may not exist at all, which is a 404, not an empty list.
+		if _, err := s.q.SessionGet(ctx, sessionID); err != nil {
+			return nil, notFound(err, "session %s not found", sessionID)
+		}
 	}
 	return eventsFromRows(rows), nil
 }

@@ -79,27 +79,14 @@ func (p *inProcess) stopDispatcher() {
 	p.wg.Wait()
 }
 
-// caughtUp waits until every event written is published.
+// caughtUp waits until every event written so far is published and returns the last
+// publication number.
 func (p *inProcess) caughtUp(ctx context.Context) (int64, error) {
-	q := db.New(p.pool)
-	for {
-		c, err := q.StoreCounts(ctx)
-		if err != nil {
-			return 0, err
-		}
-		last, err := q.PublishedLastSeq(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if last >= c.Events {
-			return last, nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	c, err := db.New(p.pool).StoreCounts(ctx)
+	if err != nil {
+		return 0, err
 	}
+	return c.Events, p.waitPublished(ctx, c.Events)
 }
 
 type benchPublishConfig struct {
@@ -241,8 +228,8 @@ func publishBacklog(ctx context.Context, stdout io.Writer, p *inProcess, events 
 func (p *inProcess) waitPublished(ctx context.Context, target int64) error {
 	q := db.New(p.pool)
 	for {
-		last, err := q.PublishedLastSeq(ctx)
-		if err != nil || last >= target {
+		st, err := q.DispatcherStateGet(ctx)
+		if err != nil || st.LastPubSeq >= target {
 			return err
 		}
 		select {
