@@ -11,14 +11,18 @@ import (
 	"github.com/ixnstore/ixnstore/service"
 )
 
-// ErrorBody is the one shape of every error answer.
+// ErrorBody is the one shape of every error answer. A refused action request also carries
+// the request, stored as failed, whose error event says the same.
 type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
+	Error   ErrorDetail      `json:"error"`
+	Request *service.Request `json:"request,omitempty"`
 }
 
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// A refused action request: the error value of its error.interaction.<action> event.
+	Reason string `json:"reason,omitempty"`
 }
 
 // apiError is an error of the HTTP layer itself: a body that is not JSON, a bad header.
@@ -47,6 +51,8 @@ var statusOf = []struct {
 	{service.ErrInvalidTransition, http.StatusConflict, "invalid_transition"},
 	{service.ErrSessionEnded, http.StatusConflict, "session_ended"},
 	{service.ErrLeaseLost, http.StatusConflict, "lease_lost"},
+	{service.ErrRequestRefused, http.StatusConflict, "request_refused"},
+	{service.ErrRequestEnded, http.StatusConflict, "request_ended"},
 	{service.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 }
 
@@ -62,7 +68,18 @@ var echoCodes = map[int]string{
 // statusClientClosed is logged for a request whose client left before the answer (nginx's 499).
 const statusClientClosed = 499
 
-func classify(err error) (int, ErrorDetail) {
+func classify(err error) (int, ErrorBody) {
+	status, detail := classifyDetail(err)
+	body := ErrorBody{Error: detail}
+	var refusal *service.RequestRefusal
+	if errors.As(err, &refusal) {
+		body.Error.Reason = deref(refusal.Request.Error)
+		body.Request = &refusal.Request
+	}
+	return status, body
+}
+
+func classifyDetail(err error) (int, ErrorDetail) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae.status, ErrorDetail{Code: ae.code, Message: ae.message}
@@ -102,7 +119,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		status, detail := classify(err)
+		status, body := classify(err)
 		if c.Request().Context().Err() != nil {
 			return // the client is gone: there is no one to answer
 		}
@@ -114,10 +131,17 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if c.Request().Method == http.MethodHead {
 			werr = c.NoContent(status)
 		} else {
-			werr = c.JSON(status, ErrorBody{Error: detail})
+			werr = c.JSON(status, body)
 		}
 		if werr != nil {
 			logger.Warn("writing error response", "err", werr)
 		}
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

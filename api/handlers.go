@@ -5,12 +5,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/service"
 )
 
 type handlers struct {
 	store *service.Store
 	opts  Options
+	// Raised when a request is made through this instance: wakes the pending-request streams.
+	requested *signal.Signal
 }
 
 // EventsResponse is the answer of every state change: the events it wrote, in order.

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -26,6 +27,9 @@ type Options struct {
 	StreamKeepAlive time.Duration
 	// StreamPoll is how often a stream looks for events without being woken.
 	StreamPoll time.Duration
+	// RequestPoll is how often the stream of pending action requests looks for requests
+	// made through other instances (those made through this one wake it at once).
+	RequestPoll time.Duration
 }
 
 // New returns the HTTP handler of the API.
@@ -39,6 +43,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	if opts.StreamPoll <= 0 {
 		opts.StreamPoll = time.Second
 	}
+	if opts.RequestPoll <= 0 {
+		opts.RequestPoll = 200 * time.Millisecond
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -47,7 +54,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(requestLog(logger))
 	e.Use(middleware.BodyLimit(bodyLimit))
 
-	h := &handlers{store: store, opts: opts}
+	h := &handlers{store: store, opts: opts, requested: signal.New()}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/v1/openapi.json", serveOpenAPIJSON)
@@ -81,6 +88,12 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	ix.POST("/reports/singlestepconference", h.reportSingleStepConference)
 	ix.POST("/reports/merge", h.reportMerge)
 	ix.POST("/reports/abandoned", h.reportAbandoned)
+
+	v1.POST("/sessions/:sid/requests", h.createRequest)
+	v1.GET("/sessions/:sid/requests/:rid", h.getRequest)
+	v1.POST("/sessions/:sid/requests/:rid/outcome", h.reportRequest)
+	v1.GET("/requests", h.listPendingRequests)
+	v1.GET("/requests/stream", h.streamPendingRequests)
 	return e
 }
 

@@ -10,6 +10,82 @@ import (
 	"time"
 )
 
+type ActionName string
+
+const (
+	ActionNameTerminate            ActionName = "terminate"
+	ActionNameRedirect             ActionName = "redirect"
+	ActionNameAssociate            ActionName = "associate"
+	ActionNamePick                 ActionName = "pick"
+	ActionNameAccept               ActionName = "accept"
+	ActionNameClear                ActionName = "clear"
+	ActionNameSinglesteptransfer   ActionName = "singlesteptransfer"
+	ActionNameSinglestepconference ActionName = "singlestepconference"
+)
+
+func (e *ActionName) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ActionName(s)
+	case string:
+		*e = ActionName(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ActionName: %T", src)
+	}
+	return nil
+}
+
+type NullActionName struct {
+	ActionName ActionName
+	Valid      bool // Valid is true if ActionName is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullActionName) Scan(value interface{}) error {
+	if value == nil {
+		ns.ActionName, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ActionName.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullActionName) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ActionName), nil
+}
+
+func (e ActionName) Valid() bool {
+	switch e {
+	case ActionNameTerminate,
+		ActionNameRedirect,
+		ActionNameAssociate,
+		ActionNamePick,
+		ActionNameAccept,
+		ActionNameClear,
+		ActionNameSinglesteptransfer,
+		ActionNameSinglestepconference:
+		return true
+	}
+	return false
+}
+
+func AllActionNameValues() []ActionName {
+	return []ActionName{
+		ActionNameTerminate,
+		ActionNameRedirect,
+		ActionNameAssociate,
+		ActionNamePick,
+		ActionNameAccept,
+		ActionNameClear,
+		ActionNameSinglesteptransfer,
+		ActionNameSinglestepconference,
+	}
+}
+
 type EventName string
 
 const (
@@ -414,6 +490,67 @@ func AllPartyStateValues() []PartyState {
 	}
 }
 
+type RequestState string
+
+const (
+	RequestStatePending RequestState = "pending"
+	RequestStateDone    RequestState = "done"
+	RequestStateFailed  RequestState = "failed"
+)
+
+func (e *RequestState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RequestState(s)
+	case string:
+		*e = RequestState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RequestState: %T", src)
+	}
+	return nil
+}
+
+type NullRequestState struct {
+	RequestState RequestState
+	Valid        bool // Valid is true if RequestState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRequestState) Scan(value interface{}) error {
+	if value == nil {
+		ns.RequestState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RequestState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRequestState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RequestState), nil
+}
+
+func (e RequestState) Valid() bool {
+	switch e {
+	case RequestStatePending,
+		RequestStateDone,
+		RequestStateFailed:
+		return true
+	}
+	return false
+}
+
+func AllRequestStateValues() []RequestState {
+	return []RequestState{
+		RequestStatePending,
+		RequestStateDone,
+		RequestStateFailed,
+	}
+}
+
 type SessionState string
 
 const (
@@ -470,6 +607,30 @@ func AllSessionStateValues() []SessionState {
 		SessionStateActive,
 		SessionStateEnded,
 	}
+}
+
+type ActionRequest struct {
+	SessionID      string
+	RequestID      string
+	Action         ActionName
+	InteractionID  string
+	Media          *string
+	Params         []byte
+	State          RequestState
+	Refused        bool
+	Error          *string
+	Description    *string
+	Outcome        []byte
+	AnswerFirstSeq *int64
+	AnswerLastSeq  *int64
+	NodeID         *string
+	Epoch          int64
+	TimeoutMs      int64
+	Deadline       time.Time
+	Txid           uint64
+	ID             int64
+	CreatedAt      time.Time
+	AnsweredAt     *time.Time
 }
 
 type DispatcherState struct {

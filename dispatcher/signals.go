@@ -3,7 +3,6 @@ package dispatcher
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,30 +10,6 @@ import (
 
 	"github.com/ixnstore/ixnstore/db"
 )
-
-// Signal wakes every waiter at once, each time it is raised; stream handlers wait on it for
-// newly published events.
-type Signal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func NewSignal() *Signal { return &Signal{ch: make(chan struct{})} }
-
-// C returns a channel closed at the next Raise. Take it before reading, so that a Raise
-// between the read and the wait is not missed.
-func (s *Signal) C() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ch
-}
-
-func (s *Signal) Raise() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	close(s.ch)
-	s.ch = make(chan struct{})
-}
 
 // Listen keeps a connection that LISTENs to the dispatcher's two channels, reconnecting after
 // failures, until ctx ends: ixn_outbox (events were written: wake the dispatcher) and

@@ -42,6 +42,7 @@ var sqlStateKinds = map[string]error{
 	"IXSE0": ErrSessionEnded,
 	"IXLL0": ErrLeaseLost,
 	"IXIV0": ErrInvalid,
+	"IXRE0": ErrRequestEnded,
 	"23505": ErrConflict, // unique_violation
 	"23514": ErrInvalid,  // check_violation
 	"23502": ErrInvalid,  // not_null_violation

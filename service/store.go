@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,13 +17,14 @@ import (
 
 // Store reads and changes the state kept in PostgreSQL.
 type Store struct {
-	pool    *pgxpool.Pool
-	q       *db.Queries
-	written func()
+	pool           *pgxpool.Pool
+	q              *db.Queries
+	written        func()
+	requestTimeout time.Duration
 }
 
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: db.New(pool), written: func() {}}
+	return &Store{pool: pool, q: db.New(pool), written: func() {}, requestTimeout: DefaultRequestTimeout}
 }
 
 // OnWritten sets what to call after each committed change that wrote events: the dispatcher's

@@ -17,6 +17,7 @@ import (
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/dispatcher"
 	"github.com/ixnstore/ixnstore/internal/bench"
+	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -25,7 +26,7 @@ type inProcess struct {
 	url       string // where the bench serves it
 	pool      *pgxpool.Pool
 	logger    *slog.Logger
-	published *dispatcher.Signal
+	published *signal.Signal
 	handler   http.Handler
 
 	mu    sync.Mutex
@@ -38,7 +39,7 @@ type inProcess struct {
 }
 
 func newInProcess(pool *pgxpool.Pool, logger *slog.Logger) *inProcess {
-	p := &inProcess{pool: pool, logger: logger, published: dispatcher.NewSignal(), store: service.New(pool),
+	p := &inProcess{pool: pool, logger: logger, published: signal.New(), store: service.New(pool),
 		backlog: bench.NewBacklog(pool)}
 	p.store.OnWritten(func() {
 		p.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/dispatcher"
+	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -42,9 +43,9 @@ func (d *dispatchFlags) register(f *flags) {
 
 // start runs the dispatcher, the write notifier and the notification listener until ctx
 // ends. It returns what streams wait on and a function that waits for all of it to stop.
-func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, store *service.Store, logger *slog.Logger) (*dispatcher.Signal, func()) {
+func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, store *service.Store, logger *slog.Logger) (*signal.Signal, func()) {
 	connString := pool.Config().ConnString()
-	published := dispatcher.NewSignal()
+	published := signal.New()
 	var wg sync.WaitGroup
 	var local *dispatcher.Dispatcher
 	if d.enabled {

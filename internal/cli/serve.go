@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/timeouts"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -18,6 +20,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var (
 		addr, logLevel, logFormat string
 		shutdownGrace             time.Duration
+		requestTimeout, sweep     time.Duration
 		db                        databaseFlags
 		dispatch                  dispatchFlags
 	)
@@ -26,10 +29,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	dispatch.register(f)
 	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	f.duration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
+		"how long the media side has to answer an action request that gives no timeout of its own")
+	f.duration(&sweep, "request-sweep", "IXNSTORE_REQUEST_SWEEP", 250*time.Millisecond,
+		"how often overdue action requests are looked for and ended with error timeout")
 	f.duration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
 		"how long requests in flight may finish at shutdown")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if requestTimeout < service.MinRequestTimeout || requestTimeout > service.MaxRequestTimeout {
+		return fmt.Errorf("--request-timeout must be from %s to %s", service.MinRequestTimeout, service.MaxRequestTimeout)
+	}
+	if sweep <= 0 {
+		return fmt.Errorf("--request-sweep must be more than 0")
 	}
 	logger, err := newLogger(stderr, logLevel, logFormat)
 	if err != nil {
@@ -53,8 +66,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	store := service.New(pool)
+	store.SetDefaultRequestTimeout(requestTimeout)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	published, waitBackground := dispatch.start(background, pool, store, logger)
+	published, waitDispatch := dispatch.start(background, pool, store, logger)
+	sweeping := make(chan struct{})
+	go func() {
+		defer close(sweeping)
+		timeouts.Sweeper{Store: store, Interval: sweep, Logger: logger.With("part", "timeouts")}.Run(background)
+	}()
+	waitBackground := func() {
+		waitDispatch()
+		<-sweeping
+	}
 	stopping := make(chan struct{})
 	server := &http.Server{
 		Handler:           api.New(store, logger, api.Options{Published: published, Stopping: stopping}),

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// RequestResponse answers a report on a request: the request as it now is and the events the
+// report wrote (or, for a repeated report, wrote the first time).
+type RequestResponse struct {
+	Request service.Request `json:"request"`
+	Events  []service.Event `json:"events"`
+}
+
+// createRequest: a routing node asks for an action. 202 with the pending request; a request
+// the stored state does not allow is refused (409 request_refused, with the request, whose
+// error event is written); the same request again gets the same answer.
+func (h *handlers) createRequest(c echo.Context) error {
+	t, err := target(c)
+	if err != nil {
+		return err
+	}
+	var in service.NewRequest
+	if err := decodeBody(c, &in, true); err != nil {
+		return err
+	}
+	req, err := h.store.CreateRequest(c.Request().Context(), t, in)
+	if err != nil {
+		return err
+	}
+	h.requested.Raise()
+	return c.JSON(http.StatusAccepted, req)
+}
+
+func (h *handlers) getRequest(c echo.Context) error {
+	req, err := h.store.GetRequest(c.Request().Context(), c.Param("sid"), c.Param("rid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, req)
+}
+
+// reportRequest: the media side's outcome of a request.
+func (h *handlers) reportRequest(c echo.Context) error {
+	var in service.RequestOutcome
+	if err := decodeBody(c, &in, true); err != nil {
+		return err
+	}
+	req, events, err := h.store.ReportRequest(c.Request().Context(), c.Param("sid"), c.Param("rid"), in)
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []service.Event{}
+	}
+	return c.JSON(http.StatusOK, RequestResponse{Request: req, Events: events})
+}
+
+// pendingQuery reads the feed's position (?after= or Last-Event-ID) and its filter (?media=).
+func pendingQuery(c echo.Context) (service.RequestCursor, string, error) {
+	after := c.QueryParam("after")
+	if id := c.Request().Header.Get("Last-Event-ID"); id != "" {
+		after = id
+	}
+	cursor, err := service.ParseRequestCursor(after)
+	if err != nil {
+		return cursor, "", badRequest("malformed_query", err.Error())
+	}
+	return cursor, c.QueryParam("media"), nil
+}
+
+// listPendingRequests answers one page of pending requests: GET /v1/requests?after=cursor.
+func (h *handlers) listPendingRequests(c echo.Context) error {
+	after, media, err := pendingQuery(c)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", service.MaxRequestsPage)
+	if err != nil {
+		return err
+	}
+	reqs, err := h.store.ListPendingRequests(c.Request().Context(), after, media, int(limit))
+	if err != nil {
+		return err
+	}
+	next := after.String()
+	if len(reqs) > 0 {
+		next = reqs[len(reqs)-1].Cursor
+	}
+	return c.JSON(http.StatusOK, map[string]any{"requests": reqs, "next": next})
+}
+
+// streamPendingRequests sends pending requests as Server-Sent Events (event: request, id: the
+// request's cursor) for the media side's adapters: from the start, or after the cursor a
+// reconnecting client gives, then each new one as it is made.
+func (h *handlers) streamPendingRequests(c echo.Context) error {
+	after, media, err := pendingQuery(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	w := startSSE(c)
+	keepAlive := time.NewTicker(h.opts.StreamKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		wake := h.requested.C()
+		reqs, err := h.store.ListPendingRequests(ctx, after, media, service.MaxRequestsPage)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if _, err := fmt.Fprintf(w, ": waiting for the database: %s\n\n", oneLine(err.Error())); err != nil {
+				return nil
+			}
+			w.Flush()
+			reqs = nil
+		}
+		for _, r := range reqs {
+			data, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "id: %s\nevent: request\ndata: %s\n\n", r.Cursor, data); err != nil {
+				return nil
+			}
+			cursor, _ := service.ParseRequestCursor(r.Cursor)
+			after = cursor
+		}
+		if len(reqs) > 0 {
+			w.Flush()
+		}
+		if len(reqs) == service.MaxRequestsPage {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.opts.Stopping:
+			return nil
+		case <-wake:
+		case <-keepAlive.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+			w.Flush()
+		case <-time.After(h.opts.RequestPoll):
+			// Requests made through another instance are found by polling.
+		}
+	}
+}
+
+// startSSE answers with the headers of a Server-Sent Events stream.
+func startSSE(c echo.Context) *echo.Response {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-cache")
+	w.Header().Set(echo.HeaderConnection, "keep-alive")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+	return w
+}

@@ -1,0 +1,67 @@
+// Package timeouts ends action requests that the media side did not answer in time. The
+// deadline of each request is stored with it, so a timeout fires after a restart too; every
+// ixnstore instance sweeps, and a request ends once because each is ended under its session's
+// row lock after checking it is still pending.
+package timeouts
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ixnstore/ixnstore/service"
+)
+
+// Batch is how many overdue requests one sweep takes at a time.
+const Batch = 500
+
+// Sweeper ends overdue requests every Interval until its context ends.
+type Sweeper struct {
+	Store    *service.Store
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+// Run sweeps until ctx ends. A failing database is logged and retried at the next tick.
+func (s Sweeper) Run(ctx context.Context) {
+	tick := time.NewTicker(s.Interval)
+	defer tick.Stop()
+	failing := false
+	for {
+		n, err := s.Sweep(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			if !failing {
+				s.Logger.Warn("ending overdue action requests failed; retrying", "err", err)
+			}
+			failing = true
+		default:
+			if failing {
+				s.Logger.Info("ending overdue action requests works again")
+			}
+			failing = false
+		}
+		if n > 0 {
+			s.Logger.Info("action requests timed out", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Sweep ends every request overdue now and returns how many it ended.
+func (s Sweeper) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.Store.ExpireRequests(ctx, Batch)
+		total += n
+		if err != nil || n < Batch {
+			return total, err
+		}
+	}
+}
