@@ -14,7 +14,8 @@ SELECT (SELECT count(*) FROM sessions)     AS sessions,
        (SELECT count(*) FROM interactions) AS interactions,
        (SELECT count(*) FROM parties)      AS parties,
        (SELECT count(*) FROM user_data)    AS user_data,
-       (SELECT count(*) FROM outbox)       AS events
+       (SELECT count(*) FROM outbox)       AS events,
+       (SELECT count(*) FROM action_requests) AS requests
 `
 
 type StoreCountsRow struct {
@@ -23,6 +24,7 @@ type StoreCountsRow struct {
 	Parties      int64
 	UserData     int64
 	Events       int64
+	Requests     int64
 }
 
 // How many rows each table holds: for checks that a refused change wrote nothing.
@@ -35,6 +37,7 @@ func (q *Queries) StoreCounts(ctx context.Context) (StoreCountsRow, error) {
 		&i.Parties,
 		&i.UserData,
 		&i.Events,
+		&i.Requests,
 	)
 	return i, err
 }

@@ -356,17 +356,22 @@ BEGIN
 
     CASE r.action
     WHEN 'terminate' THEN
-        FOR gone IN DELETE FROM parties WHERE session_id = p_session_id AND interaction_id = r.interaction_id
-                     RETURNING * LOOP
+        -- Parties leave in the order they joined, so that the events come in a stable order.
+        FOR gone IN SELECT * FROM parties
+                     WHERE session_id = p_session_id AND interaction_id = r.interaction_id AND state <> 'released'
+                     ORDER BY created_at, party_id LOOP
             evs := evs || ixn_ev('interaction.partydeleted', ixn_party_attrs(gone));
         END LOOP;
+        DELETE FROM parties WHERE session_id = p_session_id AND interaction_id = r.interaction_id;
         evs := evs || ixn_interaction_drop(i);
     WHEN 'clear' THEN
-        FOR gone IN DELETE FROM parties
+        FOR gone IN SELECT * FROM parties
                      WHERE session_id = p_session_id AND interaction_id = r.interaction_id
                        AND resource = r.params->>'resource' AND state <> 'released'
-                     RETURNING * LOOP
+                     ORDER BY created_at, party_id LOOP
             evs := evs || ixn_ev('interaction.partydeleted', ixn_party_attrs(gone));
+            DELETE FROM parties
+             WHERE session_id = p_session_id AND interaction_id = r.interaction_id AND party_id = gone.party_id;
         END LOOP;
     WHEN 'pick' THEN
         UPDATE interactions SET state = 'present', controlled = true, updated_at = now()
