@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -661,5 +662,60 @@ func TestRequestTimeoutFiresOnceAcrossInstances(t *testing.T) {
 		if got := answers(t, a, "s1", fmt.Sprintf("r%d", i)); len(got) != 1 || got[0].Name != "error.interaction.terminate" {
 			t.Errorf("r%d: answers %v, want one timeout", i, names(got))
 		}
+	}
+}
+
+// The media side's feed of pending requests never passes over a request whose transaction
+// commits late: a request made in a transaction that stays open while a later one commits is
+// listed, once it commits, after the cursor the reader already holds.
+func TestPendingFeedKeepsLateCommits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := newStore(t)
+	fixture(t, s)
+	must[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s2"}))
+	tg2 := service.Target{SessionID: "s2"}
+	must[[]service.Event](t)(s.AddInteraction(ctx, tg2, service.NewInteraction{InteractionID: "i2", Media: "chat", Type: "inbound"}))
+	must[[]service.Event](t)(s.PresentInteraction(ctx, tg2, "i2"))
+
+	late, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback(ctx)
+	if _, err := db.New(late).RequestCreate(ctx, db.RequestCreateParams{
+		SessionID: "s1", RequestID: "late", Action: db.ActionNameTerminate, InteractionID: "i1",
+		Params: []byte(`{}`), TimeoutMs: 60000,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	must[service.Request](t)(s.CreateRequest(ctx, tg2, service.NewRequest{RequestID: "early", Action: "terminate", InteractionID: "i2"}))
+
+	// While the late transaction is open, the feed holds back everything after it.
+	page := must[[]service.Request](t)(s.ListPendingRequests(ctx, service.RequestCursor{}, "", 0))
+	if len(page) != 0 {
+		t.Fatalf("feed while a request is uncommitted: %d requests, want none yet", len(page))
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The horizon is cluster-wide: a transaction another test holds open can delay the feed,
+	// never reorder it.
+	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		page = must[[]service.Request](t)(s.ListPendingRequests(ctx, service.RequestCursor{}, "", 0))
+		if len(page) == 2 || time.Now().After(wait) {
+			break
+		}
+	}
+	if len(page) != 2 || page[0].RequestID != "late" || page[1].RequestID != "early" {
+		t.Fatalf("feed after the commit: %+v, want late then early", page)
+	}
+	cursor := must[service.RequestCursor](t)(service.ParseRequestCursor(page[0].Cursor))
+	rest := must[[]service.Request](t)(s.ListPendingRequests(ctx, cursor, "chat", 0))
+	if len(rest) != 1 || rest[0].RequestID != "early" {
+		t.Errorf("after the first, chat only: %+v, want early", rest)
+	}
+	if voice := must[[]service.Request](t)(s.ListPendingRequests(ctx, cursor, "voice", 0)); len(voice) != 0 {
+		t.Errorf("after the first, voice only: %+v, want none", voice)
 	}
 }
