@@ -51,6 +51,8 @@ var statusOf = []struct {
 	{service.ErrInvalidTransition, http.StatusConflict, "invalid_transition"},
 	{service.ErrSessionEnded, http.StatusConflict, "session_ended"},
 	{service.ErrLeaseLost, http.StatusConflict, "lease_lost"},
+	{service.ErrLeaseHeld, http.StatusConflict, "lease_held"},
+	{service.ErrNodeNotLive, http.StatusConflict, "node_not_live"},
 	{service.ErrRequestRefused, http.StatusConflict, "request_refused"},
 	{service.ErrRequestEnded, http.StatusConflict, "request_ended"},
 	{service.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},

@@ -62,6 +62,13 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 
 	v1 := e.Group("/v1")
 	v1.POST("/sessions", h.createSession)
+	v1.GET("/sessions/orphaned", h.listOrphanedSessions)
+	v1.POST("/sessions/:sid/claim", h.claimSession)
+	v1.POST("/sessions/:sid/release", h.releaseSession)
+	v1.POST("/nodes", h.registerNode)
+	v1.GET("/nodes", h.listNodes)
+	v1.POST("/nodes/:nid/heartbeat", h.heartbeat)
+	v1.POST("/nodes/:nid/leave", h.leaveNode)
 	v1.GET("/sessions/:sid", h.getSession)
 	v1.POST("/sessions/:sid/end", h.endSession)
 	v1.GET("/sessions/:sid/events", h.listEvents)

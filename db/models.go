@@ -658,6 +658,17 @@ type Interaction struct {
 	DeletedAt     *time.Time
 }
 
+type Node struct {
+	NodeID         string
+	Address        *string
+	Capacity       int32
+	LeaseMs        int64
+	LeaseExpiresAt time.Time
+	Live           bool
+	RegisteredAt   time.Time
+	HeartbeatAt    time.Time
+}
+
 type Outbox struct {
 	ID        int64
 	SessionID string
@@ -692,16 +703,15 @@ type Publication struct {
 }
 
 type Session struct {
-	SessionID      string
-	TenantID       *string
-	State          SessionState
-	OwnerNode      *string
-	LeaseEpoch     int64
-	LeaseExpiresAt *time.Time
-	LastSeq        int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	EndedAt        *time.Time
+	SessionID  string
+	TenantID   *string
+	State      SessionState
+	OwnerNode  *string
+	LeaseEpoch int64
+	LastSeq    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	EndedAt    *time.Time
 }
 
 type UserDatum struct {

@@ -12,7 +12,7 @@ import (
 const sessionCreate = `-- name: SessionCreate :one
 INSERT INTO sessions (session_id, tenant_id, owner_node)
 VALUES ($1, $2, $3)
-RETURNING session_id, tenant_id, state, owner_node, lease_epoch, lease_expires_at, last_seq, created_at, updated_at, ended_at
+RETURNING session_id, tenant_id, state, owner_node, lease_epoch, last_seq, created_at, updated_at, ended_at
 `
 
 type SessionCreateParams struct {
@@ -30,7 +30,6 @@ func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (S
 		&i.State,
 		&i.OwnerNode,
 		&i.LeaseEpoch,
-		&i.LeaseExpiresAt,
 		&i.LastSeq,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -79,7 +78,7 @@ func (q *Queries) SessionEnd(ctx context.Context, arg SessionEndParams) ([]Outbo
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT session_id, tenant_id, state, owner_node, lease_epoch, lease_expires_at, last_seq, created_at, updated_at, ended_at FROM sessions WHERE session_id = $1
+SELECT session_id, tenant_id, state, owner_node, lease_epoch, last_seq, created_at, updated_at, ended_at FROM sessions WHERE session_id = $1
 `
 
 func (q *Queries) SessionGet(ctx context.Context, sessionID string) (Session, error) {
@@ -91,7 +90,6 @@ func (q *Queries) SessionGet(ctx context.Context, sessionID string) (Session, er
 		&i.State,
 		&i.OwnerNode,
 		&i.LeaseEpoch,
-		&i.LeaseExpiresAt,
 		&i.LastSeq,
 		&i.CreatedAt,
 		&i.UpdatedAt,

@@ -43,6 +43,8 @@ var sqlStateKinds = map[string]error{
 	"IXLL0": ErrLeaseLost,
 	"IXIV0": ErrInvalid,
 	"IXRE0": ErrRequestEnded,
+	"IXLH0": ErrLeaseHeld,
+	"IXNL0": ErrNodeNotLive,
 	"23505": ErrConflict, // unique_violation
 	"23514": ErrInvalid,  // check_violation
 	"23502": ErrInvalid,  // not_null_violation

@@ -21,10 +21,12 @@ type Store struct {
 	q              *db.Queries
 	written        func()
 	requestTimeout time.Duration
+	nodeLease      time.Duration
 }
 
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: db.New(pool), written: func() {}, requestTimeout: DefaultRequestTimeout}
+	return &Store{pool: pool, q: db.New(pool), written: func() {}, requestTimeout: DefaultRequestTimeout,
+		nodeLease: DefaultNodeLease}
 }
 
 // OnWritten sets what to call after each committed change that wrote events: the dispatcher's
@@ -80,40 +82,47 @@ func (s *Store) CreateSession(ctx context.Context, in NewSession) (Session, erro
 // of one snapshot.
 func (s *Store) GetSession(ctx context.Context, sessionID string) (SessionState, error) {
 	return WithTxValue(ctx, s.pool, readSnapshot, func(ctx context.Context, q *db.Queries) (SessionState, error) {
-		row, err := q.SessionGet(ctx, sessionID)
-		if err != nil {
-			return SessionState{}, notFound(err, "session %s not found", sessionID)
-		}
-		ixns, err := q.InteractionListBySession(ctx, sessionID)
-		if err != nil {
-			return SessionState{}, err
-		}
-		parties, err := q.PartyListBySession(ctx, sessionID)
-		if err != nil {
-			return SessionState{}, err
-		}
-		udata, err := q.UserDataListBySession(ctx, sessionID)
-		if err != nil {
-			return SessionState{}, err
-		}
-		state := SessionState{Session: sessionFromRow(row), Interactions: make([]Interaction, len(ixns))}
-		index := make(map[string]*Interaction, len(ixns))
-		for i, r := range ixns {
-			state.Interactions[i] = interactionFromRow(r)
-			index[r.InteractionID] = &state.Interactions[i]
-		}
-		for _, p := range parties {
-			if ix := index[p.InteractionID]; ix != nil {
-				ix.Parties = append(ix.Parties, partyFromRow(p))
-			}
-		}
-		for _, u := range udata {
-			if ix := index[u.InteractionID]; ix != nil {
-				ix.UserData[u.Key] = u.Value
-			}
-		}
-		return state, nil
+		return readSessionState(ctx, q, sessionID)
 	})
+}
+
+// readSessionState reads a session's whole state with q: one snapshot when q's transaction
+// is repeatable read, or what the session's row lock, held by q's transaction, lets no one
+// else change.
+func readSessionState(ctx context.Context, q *db.Queries, sessionID string) (SessionState, error) {
+	row, err := q.SessionGet(ctx, sessionID)
+	if err != nil {
+		return SessionState{}, notFound(err, "session %s not found", sessionID)
+	}
+	ixns, err := q.InteractionListBySession(ctx, sessionID)
+	if err != nil {
+		return SessionState{}, err
+	}
+	parties, err := q.PartyListBySession(ctx, sessionID)
+	if err != nil {
+		return SessionState{}, err
+	}
+	udata, err := q.UserDataListBySession(ctx, sessionID)
+	if err != nil {
+		return SessionState{}, err
+	}
+	state := SessionState{Session: sessionFromRow(row), Interactions: make([]Interaction, len(ixns))}
+	index := make(map[string]*Interaction, len(ixns))
+	for i, r := range ixns {
+		state.Interactions[i] = interactionFromRow(r)
+		index[r.InteractionID] = &state.Interactions[i]
+	}
+	for _, p := range parties {
+		if ix := index[p.InteractionID]; ix != nil {
+			ix.Parties = append(ix.Parties, partyFromRow(p))
+		}
+	}
+	for _, u := range udata {
+		if ix := index[u.InteractionID]; ix != nil {
+			ix.UserData[u.Key] = u.Value
+		}
+	}
+	return state, nil
 }
 
 // GetInteraction returns one interaction of a session, deleted or not, with its parties and

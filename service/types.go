@@ -22,16 +22,15 @@ type Event struct {
 }
 
 type Session struct {
-	SessionID      string     `json:"session_id"`
-	TenantID       *string    `json:"tenant_id,omitempty"`
-	State          string     `json:"state"`
-	OwnerNode      *string    `json:"owner_node,omitempty"`
-	LeaseEpoch     int64      `json:"lease_epoch"`
-	LeaseExpiresAt *time.Time `json:"lease_expires_at,omitempty"`
-	LastSeq        int64      `json:"last_seq"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	EndedAt        *time.Time `json:"ended_at,omitempty"`
+	SessionID  string     `json:"session_id"`
+	TenantID   *string    `json:"tenant_id,omitempty"`
+	State      string     `json:"state"`
+	OwnerNode  *string    `json:"owner_node,omitempty"`
+	LeaseEpoch int64      `json:"lease_epoch"`
+	LastSeq    int64      `json:"last_seq"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
 }
 
 // SessionState is the whole state of a session: what a routing node needs to continue it.
@@ -85,7 +84,7 @@ func eventsFromRows(rows []db.Outbox) []Event {
 func sessionFromRow(r db.Session) Session {
 	return Session{
 		SessionID: r.SessionID, TenantID: r.TenantID, State: string(r.State), OwnerNode: r.OwnerNode,
-		LeaseEpoch: r.LeaseEpoch, LeaseExpiresAt: r.LeaseExpiresAt, LastSeq: r.LastSeq,
+		LeaseEpoch: r.LeaseEpoch, LastSeq: r.LastSeq,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, EndedAt: r.EndedAt,
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ixnstore/ixnstore/internal/periodic"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -24,34 +25,7 @@ type Sweeper struct {
 
 // Run sweeps until ctx ends. A failing database is logged and retried at the next tick.
 func (s Sweeper) Run(ctx context.Context) {
-	tick := time.NewTicker(s.Interval)
-	defer tick.Stop()
-	failing := false
-	for {
-		n, err := s.Sweep(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			if !failing {
-				s.Logger.Warn("ending overdue action requests failed; retrying", "err", err)
-			}
-			failing = true
-		default:
-			if failing {
-				s.Logger.Info("ending overdue action requests works again")
-			}
-			failing = false
-		}
-		if n > 0 {
-			s.Logger.Info("action requests timed out", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	periodic.Run(ctx, s.Interval, s.Logger, "action requests timed out", s.Sweep)
 }
 
 // Sweep ends every request overdue now and returns how many it ended.

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/failover"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/service"
 	"github.com/ixnstore/ixnstore/timeouts"
@@ -21,6 +23,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		addr, logLevel, logFormat string
 		shutdownGrace             time.Duration
 		requestTimeout, sweep     time.Duration
+		nodeLease, assignEvery    time.Duration
+		assignOrphans             bool
 		db                        databaseFlags
 		dispatch                  dispatchFlags
 	)
@@ -33,6 +37,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"how long the media side has to answer an action request that gives no timeout of its own")
 	f.duration(&sweep, "request-sweep", "IXNSTORE_REQUEST_SWEEP", 250*time.Millisecond,
 		"how often overdue action requests are looked for and ended with error timeout")
+	f.duration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", service.DefaultNodeLease,
+		"how long a routing node (and the sessions it owns) stays alive after a heartbeat, for nodes that register without a lease")
+	f.bool(&assignOrphans, "assign-orphans", "IXNSTORE_ASSIGN_ORPHANS", false,
+		"give sessions whose node died or left to live nodes by spare capacity (else nodes claim them)")
+	f.duration(&assignEvery, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
+		"how often orphaned sessions are looked for with --assign-orphans")
 	f.duration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
 		"how long requests in flight may finish at shutdown")
 	if err := f.parse(args); err != nil {
@@ -41,8 +51,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if requestTimeout < service.MinRequestTimeout || requestTimeout > service.MaxRequestTimeout {
 		return fmt.Errorf("--request-timeout must be from %s to %s", service.MinRequestTimeout, service.MaxRequestTimeout)
 	}
-	if sweep <= 0 {
-		return fmt.Errorf("--request-sweep must be more than 0")
+	if sweep <= 0 || assignEvery <= 0 {
+		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
+	}
+	if nodeLease < service.MinNodeLease || nodeLease > service.MaxNodeLease {
+		return fmt.Errorf("--node-lease must be from %s to %s", service.MinNodeLease, service.MaxNodeLease)
 	}
 	logger, err := newLogger(stderr, logLevel, logFormat)
 	if err != nil {
@@ -67,16 +80,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	store := service.New(pool)
 	store.SetDefaultRequestTimeout(requestTimeout)
+	store.SetDefaultNodeLease(nodeLease)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	published, waitDispatch := dispatch.start(background, pool, store, logger)
-	sweeping := make(chan struct{})
-	go func() {
-		defer close(sweeping)
+	var upkeep sync.WaitGroup
+	upkeep.Go(func() {
 		timeouts.Sweeper{Store: store, Interval: sweep, Logger: logger.With("part", "timeouts")}.Run(background)
-	}()
+	})
+	if assignOrphans {
+		upkeep.Go(func() {
+			failover.Assigner{Store: store, Interval: assignEvery, Logger: logger.With("part", "failover")}.Run(background)
+		})
+	}
 	waitBackground := func() {
 		waitDispatch()
-		<-sweeping
+		upkeep.Wait()
 	}
 	stopping := make(chan struct{})
 	server := &http.Server{

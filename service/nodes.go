@@ -1,0 +1,272 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ixnstore/ixnstore/db"
+)
+
+// ErrLeaseHeld refuses a claim on a session whose owner is alive.
+var ErrLeaseHeld = errors.New("lease held")
+
+// ErrNodeNotLive refuses to give a session to a node whose lease has lapsed or that has left.
+var ErrNodeNotLive = errors.New("node not live")
+
+// The bounds of a node's lease, and its default.
+const (
+	DefaultNodeLease = 10 * time.Second
+	MinNodeLease     = 100 * time.Millisecond
+	MaxNodeLease     = 10 * time.Minute
+	DefaultCapacity  = 1000
+)
+
+// NodeRegistration is a routing node announcing itself. Registering again updates it.
+type NodeRegistration struct {
+	NodeID  string  `json:"node_id"`
+	Address *string `json:"address,omitempty"`
+	// How many sessions it takes when orphans are assigned; DefaultCapacity when left out.
+	Capacity *int `json:"capacity,omitempty"`
+	// How long the node is alive after each heartbeat, a Go duration ("10s"); the server's
+	// default when left out.
+	Lease string `json:"lease,omitempty"`
+}
+
+func (in NodeRegistration) validate() (time.Duration, error) {
+	var c checker
+	c.id("node_id", in.NodeID)
+	if in.Address != nil {
+		c.text("address", *in.Address, true)
+	}
+	if in.Capacity != nil && (*in.Capacity < 0 || *in.Capacity > 1_000_000) {
+		c.addf("capacity must be from 0 to 1000000")
+	}
+	var lease time.Duration
+	if in.Lease != "" {
+		d, err := time.ParseDuration(in.Lease)
+		if err != nil || d < MinNodeLease || d > MaxNodeLease {
+			c.addf("lease must be a duration from %s to %s, such as 10s", MinNodeLease, MaxNodeLease)
+		}
+		lease = d
+	}
+	return lease, c.err()
+}
+
+// Node is a routing node as stored. Alive: its lease has not lapsed and it has not left.
+type Node struct {
+	NodeID         string    `json:"node_id"`
+	Address        *string   `json:"address,omitempty"`
+	Capacity       int       `json:"capacity"`
+	LeaseMS        int64     `json:"lease_ms"`
+	LeaseExpiresAt time.Time `json:"lease_expires_at"`
+	Alive          bool      `json:"alive"`
+	// Active sessions it owns (in lists).
+	Owned        *int64    `json:"owned,omitempty"`
+	RegisteredAt time.Time `json:"registered_at"`
+	HeartbeatAt  time.Time `json:"heartbeat_at"`
+}
+
+func nodeFromRow(r db.Node, now time.Time) Node {
+	return Node{
+		NodeID: r.NodeID, Address: r.Address, Capacity: int(r.Capacity), LeaseMS: r.LeaseMs,
+		LeaseExpiresAt: r.LeaseExpiresAt, Alive: r.Live && r.LeaseExpiresAt.After(now),
+		RegisteredAt: r.RegisteredAt, HeartbeatAt: r.HeartbeatAt,
+	}
+}
+
+// SetDefaultNodeLease sets the lease of nodes that register without one.
+func (s *Store) SetDefaultNodeLease(d time.Duration) { s.nodeLease = d }
+
+// RegisterNode registers a node, or updates it, and starts its lease.
+func (s *Store) RegisterNode(ctx context.Context, in NodeRegistration) (Node, error) {
+	lease, err := in.validate()
+	if err != nil {
+		return Node{}, err
+	}
+	if lease == 0 {
+		lease = s.nodeLease
+	}
+	capacity := DefaultCapacity
+	if in.Capacity != nil {
+		capacity = *in.Capacity
+	}
+	row, err := s.q.NodeRegister(ctx, db.NodeRegisterParams{
+		NodeID: in.NodeID, Address: in.Address, Capacity: int32(capacity),
+		LeaseMs: lease.Milliseconds(), LeaseSecs: lease.Seconds(),
+	})
+	if err != nil {
+		return Node{}, translate(err)
+	}
+	// The row's own expiry is now() + lease in the database's time: alive by construction.
+	n := nodeFromRow(row, row.HeartbeatAt)
+	return n, nil
+}
+
+// Heartbeat renews a node's lease, and so the lease of every session it owns.
+func (s *Store) Heartbeat(ctx context.Context, nodeID string) (Node, error) {
+	row, err := s.q.NodeHeartbeat(ctx, nodeID)
+	if err != nil {
+		return Node{}, notFound(err, "node %s is not registered", nodeID)
+	}
+	return nodeFromRow(row, row.HeartbeatAt), nil
+}
+
+// ListNodes lists every registered node with the number of active sessions it owns.
+func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
+	rows, err := s.q.NodeList(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make([]Node, len(rows))
+	for i, r := range rows {
+		out[i] = nodeFromRow(db.Node{NodeID: r.NodeID, Address: r.Address, Capacity: r.Capacity, LeaseMs: r.LeaseMs,
+			LeaseExpiresAt: r.LeaseExpiresAt, Live: r.Live, RegisteredAt: r.RegisteredAt, HeartbeatAt: r.HeartbeatAt}, time.Time{})
+		out[i].Alive = r.Alive
+		out[i].Owned = &r.Owned
+	}
+	return out, nil
+}
+
+// LeaveNode is a node's orderly shutdown: it stops being alive and releases its sessions to
+// toNode (which gets interaction.restored for each interaction) or, when nil, to nobody
+// (orphaned at once, to be claimed). It returns the sessions as they now are.
+func (s *Store) LeaveNode(ctx context.Context, nodeID string, toNode *string) ([]Session, error) {
+	if toNode != nil {
+		var c checker
+		c.id("to_node", *toNode)
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.q.NodeLeave(ctx, db.NodeLeaveParams{NodeID: nodeID, ToNode: toNode})
+	if err != nil {
+		return nil, translate(err)
+	}
+	if toNode != nil && len(rows) > 0 {
+		s.written()
+	}
+	out := make([]Session, len(rows))
+	for i, r := range rows {
+		out[i] = sessionFromRow(r)
+	}
+	return out, nil
+}
+
+// Takeover is the answer to a claim or a handover: the session's whole state under its new
+// owner and epoch, and the interaction.restored events written for it.
+type Takeover struct {
+	Session SessionState `json:"session"`
+	Events  []Event      `json:"events"`
+}
+
+// ClaimSession gives an orphaned session to a live node, in one transaction: a new epoch, the
+// owner, interaction.restored for each live interaction, and the state the node continues
+// from, read under the session's lock before anyone else can change it.
+func (s *Store) ClaimSession(ctx context.Context, sessionID, nodeID string) (Takeover, error) {
+	var c checker
+	c.id("node_id", nodeID)
+	if err := c.err(); err != nil {
+		return Takeover{}, err
+	}
+	return s.takeover(ctx, sessionID, func(ctx context.Context, q *db.Queries) ([]db.Outbox, error) {
+		return q.SessionClaim(ctx, db.SessionClaimParams{SessionID: sessionID, NodeID: nodeID})
+	})
+}
+
+// ReleaseSession: the owner (t.Epoch is the epoch it holds) lets the session go, to toNode
+// or, when nil, to nobody. The epoch is raised either way.
+func (s *Store) ReleaseSession(ctx context.Context, t Target, toNode *string) (Takeover, error) {
+	if toNode != nil {
+		var c checker
+		c.id("to_node", *toNode)
+		if err := c.err(); err != nil {
+			return Takeover{}, err
+		}
+	}
+	return s.takeover(ctx, t.SessionID, func(ctx context.Context, q *db.Queries) ([]db.Outbox, error) {
+		return q.SessionRelease(ctx, db.SessionReleaseParams{SessionID: t.SessionID, Epoch: t.Epoch, ToNode: toNode})
+	})
+}
+
+func (s *Store) takeover(ctx context.Context, sessionID string, change func(ctx context.Context, q *db.Queries) ([]db.Outbox, error)) (Takeover, error) {
+	out, err := WithTxValue(ctx, s.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (Takeover, error) {
+		rows, err := change(ctx, q)
+		if err != nil {
+			return Takeover{}, err
+		}
+		state, err := readSessionState(ctx, q, sessionID)
+		return Takeover{Session: state, Events: eventsFromRows(rows)}, err
+	})
+	if err == nil && len(out.Events) > 0 {
+		s.written()
+	}
+	return out, err
+}
+
+// MaxOrphansPage is the most orphaned sessions one ListOrphanedSessions call returns.
+const MaxOrphansPage = 1000
+
+// ListOrphanedSessions lists active sessions whose owner is gone, by session id.
+func (s *Store) ListOrphanedSessions(ctx context.Context, limit int) ([]Session, error) {
+	if limit <= 0 || limit > MaxOrphansPage {
+		limit = MaxOrphansPage
+	}
+	rows, err := s.q.SessionListOrphaned(ctx, int32(limit))
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make([]Session, len(rows))
+	for i, r := range rows {
+		out[i] = sessionFromRow(db.Session(r))
+	}
+	return out, nil
+}
+
+// AssignOrphans gives up to limit orphaned sessions to live nodes, each to the node with the
+// most spare capacity (capacity less the sessions it owns) at that moment, by a claim on its
+// behalf. A session claimed by someone else meanwhile is skipped. It returns how many
+// sessions it assigned.
+func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
+	orphans, err := s.ListOrphanedSessions(ctx, limit)
+	if err != nil || len(orphans) == 0 {
+		return 0, err
+	}
+	nodes, err := s.ListNodes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	spare := map[string]int64{}
+	for _, n := range nodes {
+		if n.Alive {
+			spare[n.NodeID] = int64(n.Capacity) - *n.Owned
+		}
+	}
+	assigned := 0
+	for _, o := range orphans {
+		best, most := "", int64(0)
+		for id, free := range spare {
+			if free > most || (free == most && free > 0 && id < best) {
+				best, most = id, free
+			}
+		}
+		if best == "" {
+			return assigned, nil // no live node has room
+		}
+		_, err := s.ClaimSession(ctx, o.SessionID, best)
+		switch {
+		case err == nil:
+			assigned++
+			spare[best]--
+		case errors.Is(err, ErrNodeNotLive):
+			delete(spare, best)
+		case errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotFound):
+			// Claimed, ended or gone meanwhile: nothing to do.
+		default:
+			return assigned, err
+		}
+	}
+	return assigned, nil
+}
