@@ -225,10 +225,10 @@ func (s *Store) ListOrphanedSessions(ctx context.Context, limit int) ([]Session,
 	return out, nil
 }
 
-// AssignOrphans gives up to limit orphaned sessions to live nodes, each to the node with the
-// most spare capacity (capacity less the sessions it owns) at that moment, by a claim on its
-// behalf. A session claimed by someone else meanwhile is skipped. It returns how many
-// sessions it assigned.
+// AssignOrphans gives up to limit orphaned sessions to live nodes in proportion to their
+// capacity: each session to the node that would be least loaded (owned / capacity) with it,
+// never past a node's capacity, by a claim on that node's behalf. A session claimed by
+// someone else meanwhile is skipped. It returns how many sessions it assigned.
 func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 	orphans, err := s.ListOrphanedSessions(ctx, limit)
 	if err != nil || len(orphans) == 0 {
@@ -238,18 +238,24 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	spare := map[string]int64{}
+	type load struct{ owned, capacity int64 }
+	loads := map[string]*load{}
 	for _, n := range nodes {
-		if n.Alive {
-			spare[n.NodeID] = int64(n.Capacity) - *n.Owned
+		if n.Alive && int64(n.Capacity) > *n.Owned {
+			loads[n.NodeID] = &load{owned: *n.Owned, capacity: int64(n.Capacity)}
 		}
 	}
 	assigned := 0
 	for _, o := range orphans {
-		best, most := "", int64(0)
-		for id, free := range spare {
-			if free > most || (free == most && free > 0 && id < best) {
-				best, most = id, free
+		best := ""
+		for id, l := range loads {
+			if l.owned >= l.capacity {
+				continue
+			}
+			// (owned+1)/capacity, compared without division; ties by node id.
+			if b := loads[best]; b == nil || (l.owned+1)*b.capacity < (b.owned+1)*l.capacity ||
+				((l.owned+1)*b.capacity == (b.owned+1)*l.capacity && id < best) {
+				best = id
 			}
 		}
 		if best == "" {
@@ -259,9 +265,9 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 		switch {
 		case err == nil:
 			assigned++
-			spare[best]--
+			loads[best].owned++
 		case errors.Is(err, ErrNodeNotLive):
-			delete(spare, best)
+			delete(loads, best)
 		case errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotFound):
 			// Claimed, ended or gone meanwhile: nothing to do.
 		default:
