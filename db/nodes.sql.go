@@ -165,6 +165,28 @@ func (q *Queries) NodeRegister(ctx context.Context, arg NodeRegisterParams) (Nod
 	return i, err
 }
 
+const restoredSpan = `-- name: RestoredSpan :one
+SELECT count(*) AS restored, coalesce(min(created_at), now())::timestamptz AS first_at,
+       coalesce(max(created_at), now())::timestamptz AS last_at
+  FROM outbox
+ WHERE name = 'interaction.restored' AND node_id = $1
+`
+
+type RestoredSpanRow struct {
+	Restored int64
+	FirstAt  time.Time
+	LastAt   time.Time
+}
+
+// RestoredSpan: how many interaction.restored events a node received and when the first and
+// the last were written (for the failover bench).
+func (q *Queries) RestoredSpan(ctx context.Context, nodeID *string) (RestoredSpanRow, error) {
+	row := q.db.QueryRow(ctx, restoredSpan, nodeID)
+	var i RestoredSpanRow
+	err := row.Scan(&i.Restored, &i.FirstAt, &i.LastAt)
+	return i, err
+}
+
 const sessionClaim = `-- name: SessionClaim :many
 SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM ixn_session_claim($1, $2)
 `

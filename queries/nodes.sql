@@ -42,3 +42,11 @@ SELECT s.* FROM sessions s
    AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = s.owner_node AND ixn_node_alive(n))
 ORDER BY session_id
 LIMIT @max_rows;
+
+-- RestoredSpan: how many interaction.restored events a node received and when the first and
+-- the last were written (for the failover bench).
+-- name: RestoredSpan :one
+SELECT count(*) AS restored, coalesce(min(created_at), now())::timestamptz AS first_at,
+       coalesce(max(created_at), now())::timestamptz AS last_at
+  FROM outbox
+ WHERE name = 'interaction.restored' AND node_id = @node_id;

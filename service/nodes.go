@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -228,7 +229,8 @@ func (s *Store) ListOrphanedSessions(ctx context.Context, limit int) ([]Session,
 // AssignOrphans gives up to limit orphaned sessions to live nodes in proportion to their
 // capacity: each session to the node that would be least loaded (owned / capacity) with it,
 // never past a node's capacity, by a claim on that node's behalf. A session claimed by
-// someone else meanwhile is skipped. It returns how many sessions it assigned.
+// someone else meanwhile, or planned for a node that died meanwhile, is left to the next
+// pass. It returns how many sessions it assigned.
 func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 	orphans, err := s.ListOrphanedSessions(ctx, limit)
 	if err != nil || len(orphans) == 0 {
@@ -245,7 +247,10 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 			loads[n.NodeID] = &load{owned: *n.Owned, capacity: int64(n.Capacity)}
 		}
 	}
-	assigned := 0
+	// Plan every assignment first, then claim in parallel: a claim is one short transaction
+	// on its own session's row, so claims of different sessions do not wait for each other.
+	type assignment struct{ session, node string }
+	var plan []assignment
 	for _, o := range orphans {
 		best := ""
 		for id, l := range loads {
@@ -259,20 +264,44 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 			}
 		}
 		if best == "" {
-			return assigned, nil // no live node has room
+			break // no live node has room
 		}
-		_, err := s.ClaimSession(ctx, o.SessionID, best)
-		switch {
-		case err == nil:
-			assigned++
-			loads[best].owned++
-		case errors.Is(err, ErrNodeNotLive):
-			delete(loads, best)
-		case errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotFound):
-			// Claimed, ended or gone meanwhile: nothing to do.
-		default:
-			return assigned, err
-		}
+		loads[best].owned++
+		plan = append(plan, assignment{o.SessionID, best})
 	}
-	return assigned, nil
+	var (
+		mu       sync.Mutex
+		assigned int
+		failed   error
+		wg       sync.WaitGroup
+		next     = make(chan assignment)
+	)
+	for range min(assignWorkers, len(plan)) {
+		wg.Go(func() {
+			for a := range next {
+				_, err := s.ClaimSession(ctx, a.session, a.node)
+				mu.Lock()
+				switch {
+				case err == nil:
+					assigned++
+				case errors.Is(err, ErrNodeNotLive), errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrSessionEnded),
+					errors.Is(err, ErrNotFound):
+					// The node died, or the session was claimed, ended or removed meanwhile: the
+					// next pass sees how things are now.
+				case failed == nil:
+					failed = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, a := range plan {
+		next <- a
+	}
+	close(next)
+	wg.Wait()
+	return assigned, failed
 }
+
+// assignWorkers is how many claims AssignOrphans makes at once.
+const assignWorkers = 4

@@ -34,7 +34,10 @@ with the same sessions first).
 
 --ceiling runs shared/bench/commit-ceiling in each round, and --pgbench runs
 'pgbench -c 16 -j 2 -T <duration> -N' on a scratch database, so that ixnstore's rate is
-quoted as a ratio to the bare-SQL rate measured in the same run. Medians over --rounds.`
+quoted as a ratio to the bare-SQL rate measured in the same run. Medians over --rounds.
+
+--publish measures publication (see README), --failover the time from a routing node's last
+heartbeat to its sessions restored on another node.`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("bench [flags]", benchSynopsis, stderr)
@@ -42,7 +45,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		dbURL, target, clientList, ceiling string
 		sessions, rounds, maxConns         int
 		duration                           time.Duration
-		withPgbench, publish               bool
+		withPgbench, publish, failoverMode bool
+		byNode                             bool
+		failoverSessions                   int
+		nodeLease, assignInterval          time.Duration
 		backlog                            int
 		pacedRates                         string
 		cpuProfile                         string
@@ -61,6 +67,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.int(&backlog, "backlog", "IXNSTORE_BENCH_BACKLOG", 200000, "with --publish: events in the backlog")
 	f.string(&pacedRates, "rates", "IXNSTORE_BENCH_RATES", "500 1000 2000",
 		"with --publish: events/s at which to measure commit → subscriber latency, space-separated")
+	f.BoolVar(&failoverMode, "failover", false,
+		"measure failover instead: time from a node's last heartbeat to its sessions restored on another node")
+	f.int(&failoverSessions, "failover-sessions", "IXNSTORE_BENCH_FAILOVER_SESSIONS", 1000, "with --failover: sessions the dying node owns")
+	f.duration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", 2*time.Second, "with --failover: the dying node's lease")
+	f.duration(&assignInterval, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
+		"with --failover: how often orphans are looked for")
+	f.BoolVar(&byNode, "claim-by-node", false, "with --failover: the surviving node claims orphans itself instead of ixnstore's assigner")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.parse(args); err != nil {
 		return err
@@ -85,6 +98,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		clients = append(clients, n)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if failoverMode {
+		return benchFailover(ctx, stdout, logger, benchFailoverConfig{sessions: failoverSessions, lease: nodeLease,
+			interval: assignInterval, rounds: rounds, byNode: byNode, dbURL: dbURL})
+	}
 
 	if publish && target != "" {
 		return fmt.Errorf("--publish runs the API in this process; it does not take --target")
