@@ -1,10 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -104,65 +104,22 @@ func (h *handlers) streamPendingRequests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	w := startSSE(c)
-	keepAlive := time.NewTicker(h.opts.StreamKeepAlive)
-	defer keepAlive.Stop()
-	for {
-		wake := h.requested.C()
+	return h.serveSSE(c, h.requested.C, h.opts.RequestPoll, func(ctx context.Context, w *echo.Response) (bool, error) {
 		reqs, err := h.store.ListPendingRequests(ctx, after, media, service.MaxRequestsPage)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if _, err := fmt.Fprintf(w, ": waiting for the database: %s\n\n", oneLine(err.Error())); err != nil {
-				return nil
-			}
-			w.Flush()
-			reqs = nil
+		if err != nil || len(reqs) == 0 {
+			return false, err
 		}
 		for _, r := range reqs {
 			data, err := json.Marshal(r)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if _, err := fmt.Fprintf(w, "id: %s\nevent: request\ndata: %s\n\n", r.Cursor, data); err != nil {
-				return nil
+				return false, errClientGone
 			}
-			cursor, _ := service.ParseRequestCursor(r.Cursor)
-			after = cursor
+			after = r.Position()
 		}
-		if len(reqs) > 0 {
-			w.Flush()
-		}
-		if len(reqs) == service.MaxRequestsPage {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-h.opts.Stopping:
-			return nil
-		case <-wake:
-		case <-keepAlive.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-			w.Flush()
-		case <-time.After(h.opts.RequestPoll):
-			// Requests made through another instance are found by polling.
-		}
-	}
-}
-
-// startSSE answers with the headers of a Server-Sent Events stream.
-func startSSE(c echo.Context) *echo.Response {
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/event-stream")
-	w.Header().Set(echo.HeaderCacheControl, "no-cache")
-	w.Header().Set(echo.HeaderConnection, "keep-alive")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	w.Flush()
-	return w
+		w.Flush()
+		return len(reqs) == service.MaxRequestsPage, nil
+	})
 }

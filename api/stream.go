@@ -1,9 +1,8 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -52,63 +51,23 @@ func (h *handlers) stream(c echo.Context) error {
 	if filter.SessionID != "" && filter.NodeID != "" {
 		return badRequest("malformed_query", "filter by session_id or by node_id, not both")
 	}
-	ctx := c.Request().Context()
-
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/event-stream")
-	w.Header().Set(echo.HeaderCacheControl, "no-cache")
-	w.Header().Set(echo.HeaderConnection, "keep-alive")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	w.Flush()
-
-	keepAlive := time.NewTicker(h.opts.StreamKeepAlive)
-	defer keepAlive.Stop()
 	var buf []byte
-	for {
-		wake := h.opts.Published.C() // before the read: a publication after it still wakes us
+	return h.serveSSE(c, h.opts.Published.C, h.opts.StreamPoll, func(ctx context.Context, w *echo.Response) (bool, error) {
 		events, err := h.store.ListPublished(ctx, filter, after, streamPage)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			// The database is away: keep the stream, tell the client, try again.
-			if _, err := fmt.Fprintf(w, ": waiting for the database: %s\n\n", oneLine(err.Error())); err != nil {
-				return nil
-			}
-			w.Flush()
-			events = nil
+		if err != nil || len(events) == 0 {
+			return false, err
 		}
-		if len(events) > 0 {
-			buf = buf[:0]
-			for _, e := range events {
-				buf = appendSSE(buf, e)
-				after = e.PubSeq
-			}
-			if _, err := w.Write(buf); err != nil {
-				return nil // the client left
-			}
-			w.Flush()
+		buf = buf[:0]
+		for _, e := range events {
+			buf = appendSSE(buf, e)
+			after = e.PubSeq
 		}
-		if len(events) == streamPage {
-			continue
+		if _, err := w.Write(buf); err != nil {
+			return false, errClientGone
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-h.opts.Stopping:
-			return nil
-		case <-wake:
-		case <-keepAlive.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-			w.Flush()
-		case <-time.After(h.opts.StreamPoll):
-			// Polling: what is published by another instance is found even if its
-			// notification was lost.
-		}
-	}
+		w.Flush()
+		return len(events) == streamPage, nil
+	})
 }
 
 func oneLine(s string) string {

@@ -29,12 +29,5 @@ func (a Assigner) Run(ctx context.Context) {
 
 // Assign assigns orphaned sessions until none is left or no live node has room.
 func (a Assigner) Assign(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := a.Store.AssignOrphans(ctx, Batch)
-		total += n
-		if err != nil || n < Batch {
-			return total, err
-		}
-	}
+	return periodic.Batches(Batch, a.Store.AssignOrphans)(ctx)
 }

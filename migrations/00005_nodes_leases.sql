@@ -83,13 +83,9 @@ END $$;
 CREATE FUNCTION ixn_session_claim(p_session_id text, p_node_id text) RETURNS SETOF outbox
 LANGUAGE plpgsql AS $$
 DECLARE
-    s     sessions;
+    s     sessions := ixn_session_row(p_session_id);
     owner nodes;
 BEGIN
-    SELECT * INTO s FROM sessions WHERE session_id = p_session_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'session % not found', p_session_id USING ERRCODE = 'IXNF0';
-    END IF;
     IF s.state <> 'active' THEN
         RAISE EXCEPTION 'session % has ended', p_session_id USING ERRCODE = 'IXSE0';
     END IF;

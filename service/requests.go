@@ -228,16 +228,21 @@ type Request struct {
 	// The answer event and the events after it that the outcome caused, by seq.
 	AnswerSeqs *[2]int64 `json:"answer_seqs,omitempty"`
 	// The request's place in the media side's feed of pending requests.
-	Cursor string `json:"cursor"`
+	Cursor   string        `json:"cursor"`
+	position RequestCursor // Cursor, parsed
 }
+
+// Position is the request's place in the feed of pending requests: what to read after.
+func (r Request) Position() RequestCursor { return r.position }
 
 func requestFromRow(r db.ActionRequest) Request {
 	out := Request{
 		SessionID: r.SessionID, RequestID: r.RequestID, Action: string(r.Action), InteractionID: r.InteractionID,
 		Media: r.Media, Params: r.Params, State: string(r.State), Error: r.Error, Description: r.Description,
 		NodeID: r.NodeID, Epoch: r.Epoch, TimeoutMS: r.TimeoutMs, Deadline: r.Deadline, CreatedAt: r.CreatedAt,
-		AnsweredAt: r.AnsweredAt, Cursor: RequestCursor{TxID: r.Txid, ID: r.ID}.String(),
+		AnsweredAt: r.AnsweredAt, position: RequestCursor{TxID: r.Txid, ID: r.ID},
 	}
+	out.Cursor = out.position.String()
 	if r.AnswerFirstSeq != nil && r.AnswerLastSeq != nil {
 		out.AnswerSeqs = &[2]int64{*r.AnswerFirstSeq, *r.AnswerLastSeq}
 	}

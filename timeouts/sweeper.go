@@ -25,17 +25,5 @@ type Sweeper struct {
 
 // Run sweeps until ctx ends. A failing database is logged and retried at the next tick.
 func (s Sweeper) Run(ctx context.Context) {
-	periodic.Run(ctx, s.Interval, s.Logger, "action requests timed out", s.Sweep)
-}
-
-// Sweep ends every request overdue now and returns how many it ended.
-func (s Sweeper) Sweep(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := s.Store.ExpireRequests(ctx, Batch)
-		total += n
-		if err != nil || n < Batch {
-			return total, err
-		}
-	}
+	periodic.Run(ctx, s.Interval, s.Logger, "action requests timed out", periodic.Batches(Batch, s.Store.ExpireRequests))
 }

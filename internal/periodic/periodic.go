@@ -39,3 +39,18 @@ func Run(ctx context.Context, interval time.Duration, logger *slog.Logger, done 
 		}
 	}
 }
+
+// Batches turns work done limit things at a time into work that goes on until a batch comes
+// back short: all that is due now, in bounded statements.
+func Batches(limit int, work func(ctx context.Context, limit int) (int, error)) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		total := 0
+		for {
+			n, err := work(ctx, limit)
+			total += n
+			if err != nil || n < limit {
+				return total, err
+			}
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// errClientGone ends a stream whose client has left.
+var errClientGone = errors.New("the client left")
+
+// pageSender reads what is new and writes it to the stream. It says whether it sent a full
+// page (more may be waiting at once); an error other than errClientGone is a failed read,
+// which the stream reports as a comment and retries.
+type pageSender func(ctx context.Context, w *echo.Response) (full bool, err error)
+
+// serveSSE answers with a Server-Sent Events stream and keeps it until the client leaves or
+// the server stops: it sends a page, then waits for a wake-up, a poll or a keep-alive. The
+// wake-up channel is taken before each read, so a wake-up during the read is not missed.
+func (h *handlers) serveSSE(c echo.Context, wake func() <-chan struct{}, poll time.Duration, send pageSender) error {
+	ctx := c.Request().Context()
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-cache")
+	w.Header().Set(echo.HeaderConnection, "keep-alive")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+
+	keepAlive := time.NewTicker(h.opts.StreamKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		woken := wake()
+		full, err := send(ctx, w)
+		switch {
+		case ctx.Err() != nil, errors.Is(err, errClientGone):
+			return nil
+		case err != nil:
+			// The database is away: keep the stream, tell the client, try again.
+			if _, err := fmt.Fprintf(w, ": waiting for the database: %s\n\n", oneLine(err.Error())); err != nil {
+				return nil
+			}
+			w.Flush()
+		case full:
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.opts.Stopping:
+			return nil
+		case <-woken:
+		case <-keepAlive.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+			w.Flush()
+		case <-time.After(poll):
+			// Polling: what another instance did is found even if no wake-up came.
+		}
+	}
+}
