@@ -643,19 +643,38 @@ type DispatcherState struct {
 }
 
 type Interaction struct {
+	SessionID          string
+	InteractionID      string
+	Media              string
+	Type               InteractionType
+	State              InteractionState
+	Controlled         bool
+	ParentID           *string
+	MergedInto         *string
+	TenantID           *string
+	AbandonedAt        *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	DeletedAt          *time.Time
+	MovedTo            *string
+	FirstEstablishedAt *time.Time
+	Transfers          int32
+	Conferences        int32
+}
+
+type InteractionOrigin struct {
 	SessionID     string
 	InteractionID string
-	Media         string
-	Type          InteractionType
-	State         InteractionState
-	Controlled    bool
-	ParentID      *string
-	MergedInto    *string
-	TenantID      *string
-	AbandonedAt   *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeletedAt     *time.Time
+	Seq           int64
+	Parties       []byte
+}
+
+type InteractionResource struct {
+	SessionID     string
+	InteractionID string
+	Resource      string
+	PartyID       string
+	JoinedAt      time.Time
 }
 
 type Node struct {

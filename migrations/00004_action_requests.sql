@@ -57,6 +57,9 @@ CREATE TABLE action_requests (
     PRIMARY KEY (session_id, request_id)
 );
 
+-- The session an interaction moved to by an associate, for reporting how it left this one.
+ALTER TABLE interactions ADD COLUMN moved_to ixn_id;
+
 CREATE INDEX action_requests_deadline_idx ON action_requests (deadline) WHERE state = 'pending';
 CREATE INDEX action_requests_feed_idx ON action_requests (txid, id) WHERE state = 'pending';
 
@@ -384,7 +387,8 @@ BEGIN
         RETURNING * INTO p;
         evs := evs || ixn_ev('interaction.partystatechanged', ixn_party_attrs(p) || jsonb_build_object('hints', hints));
     WHEN 'associate' THEN
-        UPDATE interactions SET state = 'deleted', controlled = false, deleted_at = now(), updated_at = now()
+        UPDATE interactions SET state = 'deleted', controlled = false, moved_to = t.session_id, deleted_at = now(),
+               updated_at = now()
          WHERE session_id = p_session_id AND interaction_id = r.interaction_id;
         evs := evs || ixn_ev('interaction.deleted', jsonb_build_object('interactionid', r.interaction_id))
                    || ixn_ev('interaction.notcontrolled',
@@ -524,3 +528,4 @@ DROP FUNCTION ixn_request_expire, ixn_request_done, ixn_request_fail_report, ixn
     ixn_interaction_condition;
 DROP TABLE action_requests;
 DROP TYPE action_name, request_state;
+ALTER TABLE interactions DROP COLUMN moved_to;

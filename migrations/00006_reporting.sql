@@ -1,0 +1,169 @@
+-- Reporting: what supervisors and reporting jobs ask of the interactions, answered from
+-- indexes without slowing the writers.
+--
+-- Facts the state changes do not keep by themselves are derived where they happen, by
+-- triggers, so that every path that causes them is covered:
+--   interaction_resources   every resource (device) that was ever a party of an interaction:
+--                           parties rows are deleted when parties leave, and "the calls agent
+--                           7001 handled" must still find them
+--   interaction_origins     the parties an interaction had when it was added (they come
+--                           without events, "from the beginning"), from which its state at any
+--                           past event can be rebuilt
+--   first_established_at    when a party was first connected (alerting → established, or
+--                           added established)
+--   transfers, conferences  counted from the events that say so
+-- The triggers fire on inserts of parties, on the rare party update that connects a ringing
+-- party, and on the few outbox rows whose event names them (a WHEN on the event name, checked
+-- without a call): the hot path, a party's state changing between established and held,
+-- pays nothing.
+
+-- +goose Up
+
+ALTER TABLE interactions
+    ADD COLUMN first_established_at timestamptz,
+    ADD COLUMN transfers            int NOT NULL DEFAULT 0,
+    ADD COLUMN conferences          int NOT NULL DEFAULT 0;
+
+CREATE TABLE interaction_resources (
+    session_id     ixn_id      NOT NULL,
+    interaction_id ixn_id      NOT NULL,
+    resource       ixn_name    NOT NULL,
+    -- The first party at the resource, and when it joined.
+    party_id       ixn_id      NOT NULL,
+    joined_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (session_id, interaction_id, resource),
+    FOREIGN KEY (session_id, interaction_id) REFERENCES interactions (session_id, interaction_id) ON DELETE CASCADE
+);
+CREATE INDEX interaction_resources_resource_idx ON interaction_resources (resource, joined_at);
+
+CREATE TABLE interaction_origins (
+    session_id     ixn_id      NOT NULL,
+    interaction_id ixn_id      NOT NULL,
+    -- The seq of its interaction.added in the session.
+    seq            bigint      NOT NULL,
+    -- [{party_id, resource, state}] as it was added.
+    parties        jsonb       NOT NULL,
+    PRIMARY KEY (session_id, interaction_id, seq)
+);
+
+-- Indexes for the reporting queries: keyset order of the interaction list, the end time,
+-- a node's sessions whether active or not, user data by key and value.
+DROP INDEX interactions_created_at_idx;
+CREATE INDEX interactions_created_at_idx ON interactions (created_at, session_id, interaction_id);
+CREATE INDEX interactions_deleted_at_idx ON interactions (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX interactions_interaction_id_idx ON interactions (interaction_id);
+DROP INDEX sessions_owner_node_idx;
+CREATE INDEX sessions_owner_node_idx ON sessions (owner_node);
+DROP INDEX user_data_key_idx;
+CREATE INDEX user_data_key_value_idx ON user_data (key, value);
+
+-- +goose StatementBegin
+CREATE FUNCTION ixn_track_party_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id)
+    SELECT DISTINCT ON (session_id, interaction_id, resource) session_id, interaction_id, resource, party_id
+      FROM added
+     ORDER BY session_id, interaction_id, resource, party_id
+    ON CONFLICT DO NOTHING;
+    UPDATE interactions i SET first_established_at = now()
+      FROM (SELECT DISTINCT session_id, interaction_id FROM added WHERE state = 'established') a
+     WHERE i.session_id = a.session_id AND i.interaction_id = a.interaction_id AND i.first_established_at IS NULL;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER parties_track_insert AFTER INSERT ON parties
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ixn_track_party_insert();
+
+-- A merge moves parties to the primary interaction by updating their interaction: the
+-- resources join it.
+-- +goose StatementBegin
+CREATE FUNCTION ixn_track_party_move() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id)
+    VALUES (NEW.session_id, NEW.interaction_id, NEW.resource, NEW.party_id)
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER parties_track_move AFTER UPDATE OF interaction_id ON parties
+    FOR EACH ROW WHEN (OLD.interaction_id IS DISTINCT FROM NEW.interaction_id) EXECUTE FUNCTION ixn_track_party_move();
+
+-- +goose StatementBegin
+CREATE FUNCTION ixn_track_connect() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE interactions SET first_established_at = now()
+     WHERE session_id = NEW.session_id AND interaction_id = NEW.interaction_id AND first_established_at IS NULL;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER parties_track_connect AFTER UPDATE OF state ON parties
+    FOR EACH ROW WHEN (OLD.state = 'alerting' AND NEW.state = 'established') EXECUTE FUNCTION ixn_track_connect();
+
+-- +goose StatementBegin
+CREATE FUNCTION ixn_track_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.name = 'interaction.added' THEN
+        INSERT INTO interaction_origins (session_id, interaction_id, seq, parties)
+        SELECT NEW.session_id, NEW.attrs->>'interactionid', NEW.seq,
+               coalesce(jsonb_agg(jsonb_build_object('party_id', party_id, 'resource', resource, 'state', state)
+                                  ORDER BY created_at, party_id), '[]')
+          FROM parties
+         WHERE session_id = NEW.session_id AND interaction_id = NEW.attrs->>'interactionid';
+    ELSIF NEW.name IN ('interaction.onsinglesteptransfer', 'interaction.singlesteptransfer.done') THEN
+        UPDATE interactions SET transfers = transfers + 1
+         WHERE session_id = NEW.session_id AND interaction_id = NEW.attrs->>'interactionid';
+    ELSE
+        UPDATE interactions SET conferences = conferences + 1
+         WHERE session_id = NEW.session_id AND interaction_id = NEW.attrs->>'interactionid';
+    END IF;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER outbox_track_event AFTER INSERT ON outbox
+    FOR EACH ROW WHEN (NEW.name IN ('interaction.added', 'interaction.onsinglesteptransfer',
+                                    'interaction.singlesteptransfer.done', 'interaction.onsinglestepconference',
+                                    'interaction.singlestepconference.done'))
+    EXECUTE FUNCTION ixn_track_event();
+
+-- An interaction added again to a session after it left starts its facts anew.
+-- +goose StatementBegin
+CREATE FUNCTION ixn_track_readd() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.moved_to := NULL;
+    NEW.first_established_at := NULL;
+    NEW.transfers := 0;
+    NEW.conferences := 0;
+    DELETE FROM interaction_resources WHERE session_id = NEW.session_id AND interaction_id = NEW.interaction_id;
+    RETURN NEW;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER interactions_track_readd BEFORE UPDATE OF state ON interactions
+    FOR EACH ROW WHEN (OLD.state = 'deleted' AND NEW.state <> 'deleted') EXECUTE FUNCTION ixn_track_readd();
+
+-- Facts of the interactions there already are, as far as the current state tells them.
+INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, joined_at)
+SELECT DISTINCT ON (session_id, interaction_id, resource) session_id, interaction_id, resource, party_id, created_at
+  FROM parties
+ ORDER BY session_id, interaction_id, resource, created_at, party_id
+ON CONFLICT DO NOTHING;
+
+-- +goose Down
+DROP TRIGGER interactions_track_readd ON interactions;
+DROP TRIGGER outbox_track_event ON outbox;
+DROP TRIGGER parties_track_connect ON parties;
+DROP TRIGGER parties_track_move ON parties;
+DROP TRIGGER parties_track_insert ON parties;
+DROP FUNCTION ixn_track_readd, ixn_track_event, ixn_track_connect, ixn_track_party_move, ixn_track_party_insert;
+DROP INDEX user_data_key_value_idx;
+CREATE INDEX user_data_key_idx ON user_data (key);
+DROP INDEX sessions_owner_node_idx;
+CREATE INDEX sessions_owner_node_idx ON sessions (owner_node) WHERE state = 'active';
+DROP INDEX interactions_interaction_id_idx, interactions_deleted_at_idx, interactions_created_at_idx;
+CREATE INDEX interactions_created_at_idx ON interactions (created_at);
+DROP TABLE interaction_origins, interaction_resources;
+ALTER TABLE interactions DROP COLUMN first_established_at, DROP COLUMN transfers, DROP COLUMN conferences;
