@@ -16,6 +16,7 @@ import (
 	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/internal/testdb"
+	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -33,7 +34,7 @@ func newServer(t *testing.T) *client {
 	t.Helper()
 	pool := testdb.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(service.New(pool), logger, api.Options{}))
+	srv := httptest.NewServer(api.New(service.New(pool), logger, api.Options{Reports: reporting.New(pool)}))
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL, pool: pool}
 }

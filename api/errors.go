@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -56,6 +57,8 @@ var statusOf = []struct {
 	{service.ErrRequestRefused, http.StatusConflict, "request_refused"},
 	{service.ErrRequestEnded, http.StatusConflict, "request_ended"},
 	{service.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{reporting.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
+	{reporting.ErrNotFound, http.StatusNotFound, "not_found"},
 }
 
 // echoCodes names the errors echo itself raises (routing, body limit).

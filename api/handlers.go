@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ixnstore/ixnstore/internal/signal"
+	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -14,6 +15,7 @@ type handlers struct {
 	opts  Options
 	// Raised when a request is made through this instance: wakes the pending-request streams.
 	requested *signal.Signal
+	reports   *reporting.Reporter
 }
 
 // EventsResponse is the answer of every state change: the events it wrote, in order.

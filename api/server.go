@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/ixnstore/ixnstore/internal/signal"
+	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -27,6 +28,8 @@ type Options struct {
 	StreamKeepAlive time.Duration
 	// StreamPoll is how often a stream looks for events without being woken.
 	StreamPoll time.Duration
+	// Reports answers the /v1/reports routes; nil: they answer 503.
+	Reports *reporting.Reporter
 	// RequestPoll is how often the stream of pending action requests looks for requests
 	// made through other instances (those made through this one wake it at once).
 	RequestPoll time.Duration
@@ -54,7 +57,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(requestLog(logger))
 	e.Use(middleware.BodyLimit(bodyLimit))
 
-	h := &handlers{store: store, opts: opts, requested: signal.New()}
+	h := &handlers{store: store, opts: opts, requested: signal.New(), reports: opts.Reports}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/v1/openapi.json", serveOpenAPIJSON)
@@ -95,6 +98,11 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	ix.POST("/reports/singlestepconference", h.reportSingleStepConference)
 	ix.POST("/reports/merge", h.reportMerge)
 	ix.POST("/reports/abandoned", h.reportAbandoned)
+
+	reports := v1.Group("/reports", h.reportsConfigured)
+	reports.GET("/interactions", h.reportInteractions)
+	reports.GET("/interactions/:iid", h.reportInteraction)
+	reports.GET("/aggregates", h.reportAggregates)
 
 	v1.POST("/sessions/:sid/requests", h.createRequest)
 	v1.GET("/sessions/:sid/requests/:rid", h.getRequest)

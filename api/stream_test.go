@@ -18,6 +18,7 @@ import (
 	"github.com/ixnstore/ixnstore/dispatcher"
 	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/internal/testdb"
+	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -37,7 +38,8 @@ func newPublishingServer(t *testing.T) *client {
 	store := service.New(pool)
 	store.OnWritten(d.Wake)
 	stopping := make(chan struct{})
-	srv := httptest.NewServer(api.New(store, logger, api.Options{Published: published, Stopping: stopping}))
+	srv := httptest.NewServer(api.New(store, logger, api.Options{Published: published, Stopping: stopping,
+		Reports: reporting.New(pool)}))
 	t.Cleanup(func() {
 		close(stopping)
 		srv.Close()

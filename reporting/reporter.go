@@ -6,9 +6,13 @@
 package reporting
 
 import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/service"
 )
 
 // Reporter reads the reports from one database.
@@ -19,4 +23,27 @@ type Reporter struct {
 
 func New(pool *pgxpool.Pool) *Reporter {
 	return &Reporter{pool: pool, q: db.New(pool)}
+}
+
+// snapshot is for reports assembled from several reads: one consistent picture.
+var snapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+// inSnapshot runs fn's reads in one repeatable-read transaction, through the service's one
+// transaction helper.
+func inSnapshot[T any](ctx context.Context, r *Reporter, fn func(ctx context.Context, q *db.Queries) (T, error)) (T, error) {
+	return service.WithTxValue(ctx, r.pool, snapshot, fn)
+}
+
+// Connect opens the reporting pool on url: read-only sessions, and every statement planned
+// for its own parameters (the lists' optional filters fold away only in a custom plan; a
+// generic plan would keep them all and use no filter's index).
+func Connect(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = int32(maxConns)
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	return pgxpool.NewWithConfig(ctx, cfg)
 }

@@ -53,6 +53,10 @@ var sqlStateKinds = map[string]error{
 	"22023": ErrInvalid,  // invalid_parameter_value
 }
 
+// DatabaseError is translate for the packages that read the database themselves (reports):
+// an unreachable database becomes ErrUnavailable, and so on.
+func DatabaseError(err error) error { return translate(err) }
+
 // translate turns a driver error into a service error. It is the only place that knows pgx's
 // errors; nothing above the service sees them.
 func translate(err error) error {

@@ -9,11 +9,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/internal/embeddedpg"
+	"github.com/ixnstore/ixnstore/reporting"
 )
 
 // databaseFlags are the flags of every command that talks to the database.
 type databaseFlags struct {
 	url          string
+	reportingURL string
 	dataDir      string
 	embeddedPort int
 	maxConns     int
@@ -27,6 +29,8 @@ func (d *databaseFlags) register(f *flags) {
 		"where the embedded PostgreSQL keeps its data (used without --database-url)")
 	f.int(&d.embeddedPort, "embedded-port", "IXNSTORE_EMBEDDED_PORT", 54329,
 		"port of the embedded PostgreSQL on 127.0.0.1")
+	f.string(&d.reportingURL, "reporting-database-url", "REPORTING_DATABASE_URL", "",
+		"PostgreSQL URL the reports read from (a read replica); empty reads the main database")
 	f.int(&d.maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most connections to the database")
 	f.duration(&d.wait, "db-wait", "IXNSTORE_DB_WAIT", 30*time.Second,
 		"how long to wait at start for the database to answer")
@@ -69,6 +73,20 @@ func (d *databaseFlags) open(ctx context.Context, logger *slog.Logger) (*pgxpool
 		return nil, nil, err
 	}
 	return pool, stop, nil
+}
+
+// openReporting opens the pool the reports read from: --reporting-database-url, or the main
+// database's URL.
+func (d *databaseFlags) openReporting(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
+	url := d.reportingURL
+	if url == "" {
+		url = main.Config().ConnString()
+	}
+	pool, err := reporting.Connect(ctx, url, 8)
+	if err != nil {
+		return nil, fmt.Errorf("--reporting-database-url: %w", err)
+	}
+	return pool, nil
 }
 
 func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, wait time.Duration, logger *slog.Logger) error {

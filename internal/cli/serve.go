@@ -13,6 +13,7 @@ import (
 	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/failover"
 	"github.com/ixnstore/ixnstore/migrations"
+	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 	"github.com/ixnstore/ixnstore/timeouts"
 )
@@ -78,6 +79,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	reportsPool, err := db.openReporting(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer reportsPool.Close()
 	store := service.New(pool)
 	store.SetDefaultRequestTimeout(requestTimeout)
 	store.SetDefaultNodeLease(nodeLease)
@@ -98,7 +104,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	stopping := make(chan struct{})
 	server := &http.Server{
-		Handler:           api.New(store, logger, api.Options{Published: published, Stopping: stopping}),
+		Handler: api.New(store, logger, api.Options{Published: published, Stopping: stopping,
+			Reports: reporting.New(reportsPool)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
