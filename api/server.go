@@ -99,10 +99,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	ix.POST("/reports/merge", h.reportMerge)
 	ix.POST("/reports/abandoned", h.reportAbandoned)
 
-	reports := v1.Group("/reports", h.reportsConfigured)
-	reports.GET("/interactions", h.reportInteractions)
-	reports.GET("/interactions/:iid", h.reportInteraction)
-	reports.GET("/aggregates", h.reportAggregates)
+	v1.GET("/reports/interactions", h.reportsConfigured(h.reportInteractions))
+	v1.GET("/reports/interactions/:iid", h.reportsConfigured(h.reportInteraction))
+	v1.GET("/reports/aggregates", h.reportsConfigured(h.reportAggregates))
 
 	v1.POST("/sessions/:sid/requests", h.createRequest)
 	v1.GET("/sessions/:sid/requests/:rid", h.getRequest)
