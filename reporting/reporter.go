@@ -38,6 +38,15 @@ func inSnapshot[T any](ctx context.Context, r *Reporter, fn func(ctx context.Con
 // for its own parameters (the lists' optional filters fold away only in a custom plan; a
 // generic plan would keep them all and use no filter's index).
 func Connect(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, error) {
+	cfg, err := PoolConfig(url, maxConns)
+	if err != nil {
+		return nil, err
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// PoolConfig is the configuration Connect uses, for a caller that adds to it (a tracer).
+func PoolConfig(url string, maxConns int) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
@@ -45,5 +54,5 @@ func Connect(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, erro
 	cfg.MaxConns = int32(maxConns)
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
-	return pgxpool.NewWithConfig(ctx, cfg)
+	return cfg, nil
 }

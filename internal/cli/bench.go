@@ -37,7 +37,8 @@ with the same sessions first).
 quoted as a ratio to the bare-SQL rate measured in the same run. Medians over --rounds.
 
 --publish measures publication (see README), --failover the time from a routing node's last
-heartbeat to its sessions restored on another node.`
+heartbeat to its sessions restored on another node, --reports the reporting queries on a
+database that ixnstore seed filled (it is not a scratch database: give its URL).`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("bench [flags]", benchSynopsis, stderr)
@@ -46,7 +47,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sessions, rounds, maxConns         int
 		duration                           time.Duration
 		withPgbench, publish, failoverMode bool
-		byNode                             bool
+		byNode, reports                    bool
 		failoverSessions                   int
 		nodeLease, assignInterval          time.Duration
 		backlog                            int
@@ -73,6 +74,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.duration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", 2*time.Second, "with --failover: the dying node's lease")
 	f.duration(&assignInterval, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
 		"with --failover: how often orphans are looked for")
+	f.BoolVar(&reports, "reports", false,
+		"measure the reporting queries instead, on the seeded database of --database-url (see ixnstore seed), while writers run")
 	f.BoolVar(&byNode, "claim-by-node", false, "with --failover: the surviving node claims orphans itself instead of ixnstore's assigner")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.parse(args); err != nil {
@@ -98,6 +101,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		clients = append(clients, n)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if reports {
+		return benchReports(ctx, stdout, logger, dbURL, clients[len(clients)-1], duration)
+	}
 	if failoverMode {
 		return benchFailover(ctx, stdout, logger, benchFailoverConfig{sessions: failoverSessions, lease: nodeLease,
 			interval: assignInterval, rounds: rounds, byNode: byNode, dbURL: dbURL})

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ixnstore/ixnstore/internal/bench"
+	"github.com/ixnstore/ixnstore/migrations"
+	"github.com/ixnstore/ixnstore/reporting"
+)
+
+// benchReports measures the reporting queries on a seeded database (ixnstore seed) while
+// writers change party states through the API at full speed: p50 and p95 of each query, the
+// writers' rate, and the plan of each query with any sequential scan of a big table.
+func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, dbURL string, clients int, duration time.Duration) error {
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := migrations.Up(ctx, pool, nil); err != nil {
+		return err
+	}
+	cfg, err := reporting.PoolConfig(dbURL, 4)
+	if err != nil {
+		return err
+	}
+	recorder := bench.NewStatementRecorder()
+	cfg.ConnConfig.Tracer = recorder
+	rpool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer rpool.Close()
+	r := reporting.New(rpool)
+
+	// What the queries ask for, taken from the data: the last day, and the node, resource,
+	// user data and interactions of interactions picked at random in it.
+	to := time.Now()
+	from := to.Add(-24 * time.Hour)
+	var samples []reporting.Detail
+	for len(samples) < 50 {
+		at := from.Add(time.Duration(rand.Int64N(int64(24 * time.Hour))))
+		page, err := r.ListInteractions(ctx, reporting.Filter{CreatedFrom: &at}, "", 1)
+		if err != nil {
+			return err
+		}
+		if len(page.Interactions) == 0 {
+			return fmt.Errorf("no interactions in the last day of %s: seed it first (ixnstore seed)", dbURL)
+		}
+		d, err := r.InteractionDetail(ctx, page.Interactions[0].InteractionID)
+		if err != nil {
+			return err
+		}
+		samples = append(samples, d)
+	}
+	pick := samples[0]
+	node := *pick.Stays[0].OwnerNode
+	var resource, udKey string
+	var udValue json.RawMessage
+	for _, p := range pick.Parties {
+		if !strings.HasPrefix(p.Resource, "+") {
+			resource = p.Resource // an agent rather than a customer's number
+		}
+	}
+	for _, kv := range pick.UserData {
+		for k, v := range kv {
+			if udKey == "" || len(v) > len(udValue) { // the most specific value: an account, not a language
+				udKey, udValue = k, v
+			}
+		}
+	}
+	hour := to.Add(-3 * time.Hour)
+	hourEnd := hour.Add(time.Hour)
+	first, err := r.ListInteractions(ctx, reporting.Filter{}, "", 100)
+	if err != nil {
+		return err
+	}
+	list := func(name string, f reporting.Filter, after string) bench.ReportQuery {
+		return bench.ReportQuery{Name: name, Run: func(ctx context.Context) error {
+			_, err := r.ListInteractions(bench.Label(ctx, name), f, after, 100)
+			return err
+		}}
+	}
+	aggregate := func(groupBy string) bench.ReportQuery {
+		name := "aggregates of a day by " + groupBy
+		return bench.ReportQuery{Name: name, Run: func(ctx context.Context) error {
+			_, err := r.Aggregates(bench.Label(ctx, name), from, to, groupBy)
+			return err
+		}}
+	}
+	n := 0
+	queries := []bench.ReportQuery{
+		list("list: first page", reporting.Filter{}, ""),
+		list("list: next page", reporting.Filter{}, first.Next),
+		list("list: live", reporting.Filter{State: "live"}, ""),
+		list("list: chat, last day", reporting.Filter{Media: "chat", CreatedFrom: &from, CreatedTo: &to}, ""),
+		list("list: a node's", reporting.Filter{NodeID: node}, ""),
+		list("list: an agent's", reporting.Filter{Resource: resource}, ""),
+		list("list: user data "+udKey+"="+string(udValue), reporting.Filter{UserDataKey: udKey, UserDataValue: udValue}, ""),
+		list("list: user data key lang=\"fr\"", reporting.Filter{UserDataKey: "lang", UserDataValue: json.RawMessage(`"fr"`)}, ""),
+		list("list: ended in an hour", reporting.Filter{EndedFrom: &hour, EndedTo: &hourEnd}, ""),
+		list("list: one session", reporting.Filter{SessionID: pick.Stays[0].SessionID}, ""),
+		{Name: "one interaction with its timeline", Run: func(ctx context.Context) error {
+			n++
+			_, err := r.InteractionDetail(bench.Label(ctx, "one interaction with its timeline"), samples[n%len(samples)].InteractionID)
+			return err
+		}},
+		aggregate("media"), aggregate("node"), aggregate("resource"),
+	}
+
+	// Writers through the API, at full speed, for the whole measurement.
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	inproc := newInProcess(pool, logger)
+	server := &http.Server{Handler: inproc.handler, ReadHeaderTimeout: 10 * time.Second}
+	go server.Serve(listener) //nolint:errcheck // ends with Close below
+	defer server.Close()
+	load := bench.NewLoad("http://"+listener.Addr().String(), 2000)
+	if err := load.Seed(ctx, 8); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "reporting queries for %s while %d writers change party states; %d interactions sampled\n",
+		duration, clients, len(samples))
+	written := make(chan bench.Result, 1)
+	werr := make(chan error, 1)
+	go func() {
+		res, err := load.Run(ctx, clients, duration)
+		written <- res
+		werr <- err
+	}()
+	timings, err := bench.MeasureReports(ctx, queries, duration)
+	if err != nil {
+		return err
+	}
+	res := <-written
+	if err := <-werr; err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "writers meanwhile: %s\n\n", res)
+	fmt.Fprintf(stdout, "%-46s %6s %9s %9s   plan\n", "query", "runs", "p50", "p95")
+	for _, q := range queries {
+		plan, err := recorder.Explain(ctx, rpool, q.Name)
+		if err != nil {
+			return err
+		}
+		seq := "no sequential scan of a big table"
+		if len(plan.SeqScans) > 0 {
+			seq = "SEQUENTIAL SCAN of " + strings.Join(plan.SeqScans, ", ")
+		}
+		fmt.Fprintf(stdout, "%-46s %6d %9s %9s   %s; %s\n", q.Name, len(timings[q.Name]),
+			timings.Percentile(q.Name, 50).Round(10*time.Microsecond), timings.Percentile(q.Name, 95).Round(10*time.Microsecond),
+			seq, strings.Join(plan.Scans, ", "))
+	}
+	return nil
+}
