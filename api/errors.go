@@ -59,6 +59,7 @@ var statusOf = []struct {
 	{service.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{reporting.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
 	{reporting.ErrNotFound, http.StatusNotFound, "not_found"},
+	{reporting.ErrNotRebuildable, http.StatusConflict, "not_rebuildable"},
 }
 
 // echoCodes names the errors echo itself raises (routing, body limit).

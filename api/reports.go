@@ -163,3 +163,44 @@ func timeStr(t *time.Time) string {
 	}
 	return t.Format(time.RFC3339Nano)
 }
+
+// reportStateAt: the interaction as its events say it was at ?seq= (all events when absent),
+// in the session of ?session_id=.
+func (h *handlers) reportStateAt(c echo.Context) error {
+	sid := c.QueryParam("session_id")
+	if sid == "" {
+		return badRequest("malformed_query", "session_id is required: the session whose events are replayed")
+	}
+	seq, err := queryInt(c, "seq", 0)
+	if err != nil {
+		return err
+	}
+	st, err := h.reports.StateAt(c.Request().Context(), sid, c.Param("iid"), seq)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// reportAudit rebuilds interactions from their events and lists where the stored state
+// differs.
+func (h *handlers) reportAudit(c echo.Context) error {
+	scope := reporting.AuditScope{SessionID: c.QueryParam("session_id")}
+	var err error
+	if scope.CreatedFrom, err = queryTime(c, "created_from"); err != nil {
+		return err
+	}
+	if scope.CreatedTo, err = queryTime(c, "created_to"); err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", reporting.DefaultAuditLimit)
+	if err != nil {
+		return err
+	}
+	scope.Limit = int(limit)
+	res, err := h.reports.Audit(c.Request().Context(), scope)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}

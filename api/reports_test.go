@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/csv"
 	"io"
 	"net/http"
@@ -54,4 +55,36 @@ func TestReportRoutes(t *testing.T) {
 	c.ok("GET", "/v1/reports/interactions?created_from=yesterday", "", http.StatusBadRequest)
 	c.ok("GET", "/v1/reports/aggregates?from="+from, "", http.StatusBadRequest)
 	c.ok("GET", "/v1/reports/aggregates?group_by=colour&from="+from+"&to="+to, "", http.StatusUnprocessableEntity)
+}
+
+// The state at a past event, and an audit that finds a difference planted in the state.
+func TestReportStateAndAudit(t *testing.T) {
+	t.Parallel()
+	c := newServer(t)
+	c.seed() // s1: i1 added with p1 established (seq 1), present (seq 2)
+	c.ok("PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"held"}`, http.StatusOK) // seq 3
+	var st struct {
+		State   string
+		Parties []struct{ PartyID, State string }
+	}
+	c.json("GET", "/v1/reports/interactions/i1/state?session_id=s1&seq=1", "", &st)
+	if st.State != "added" || len(st.Parties) != 1 || st.Parties[0].State != "established" {
+		t.Errorf("at seq 1: %+v", st)
+	}
+	c.ok("GET", "/v1/reports/interactions/i1/state?seq=1", "", http.StatusBadRequest)
+	var audit struct {
+		Checked     int
+		Differences []struct{ Field, Stored, Rebuilt string }
+	}
+	c.json("GET", "/v1/reports/audit?session_id=s1", "", &audit)
+	if audit.Checked != 1 || len(audit.Differences) != 0 {
+		t.Fatalf("a clean audit: %+v", audit)
+	}
+	if _, err := c.pool.Exec(context.Background(), `UPDATE parties SET state = 'established' WHERE party_id = 'p1'`); err != nil {
+		t.Fatal(err)
+	}
+	c.json("GET", "/v1/reports/audit?session_id=s1", "", &audit)
+	if len(audit.Differences) != 1 || audit.Differences[0].Stored != "established" || audit.Differences[0].Rebuilt != "held" {
+		t.Errorf("the planted difference: %+v", audit)
+	}
 }

@@ -102,6 +102,8 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	v1.GET("/reports/interactions", h.reportsConfigured(h.reportInteractions))
 	v1.GET("/reports/interactions/:iid", h.reportsConfigured(h.reportInteraction))
 	v1.GET("/reports/aggregates", h.reportsConfigured(h.reportAggregates))
+	v1.GET("/reports/interactions/:iid/state", h.reportsConfigured(h.reportStateAt))
+	v1.GET("/reports/audit", h.reportsConfigured(h.reportAudit))
 
 	v1.POST("/sessions/:sid/requests", h.createRequest)
 	v1.GET("/sessions/:sid/requests/:rid", h.getRequest)
