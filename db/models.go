@@ -667,6 +667,7 @@ type InteractionOrigin struct {
 	InteractionID string
 	Seq           int64
 	Parties       []byte
+	CreatedAt     time.Time
 }
 
 type InteractionResource struct {

@@ -88,6 +88,28 @@ func (q *Queries) ListenPublished(ctx context.Context) error {
 	return err
 }
 
+const originsDeleteExpired = `-- name: OriginsDeleteExpired :execrows
+DELETE FROM interaction_origins
+ WHERE (session_id, interaction_id, seq) IN (
+       SELECT o.session_id, o.interaction_id, o.seq FROM interaction_origins o
+        WHERE o.created_at < $1 LIMIT $2)
+`
+
+type OriginsDeleteExpiredParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// Removes up to max_rows interaction origins written before the cutoff: the events they are
+// the start of are being removed with the same cutoff.
+func (q *Queries) OriginsDeleteExpired(ctx context.Context, arg OriginsDeleteExpiredParams) (int64, error) {
+	result, err := q.db.Exec(ctx, originsDeleteExpired, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const outboxDeleteExpired = `-- name: OutboxDeleteExpired :execrows
 WITH expired AS (
     SELECT o.session_id, o.seq

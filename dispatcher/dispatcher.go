@@ -191,7 +191,15 @@ func (d *Dispatcher) expire(ctx context.Context, q *db.Queries) error {
 	if total > 0 {
 		d.cfg.Logger.Info("removed expired events", "count", total, "before", before)
 	}
-	return nil
+	for {
+		n, err := q.OriginsDeleteExpired(ctx, db.OriginsDeleteExpiredParams{Before: before, MaxRows: chunk})
+		if err != nil {
+			return fmt.Errorf("removing expired interaction origins: %w", err)
+		}
+		if n < chunk {
+			return nil
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

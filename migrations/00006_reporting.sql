@@ -43,8 +43,11 @@ CREATE TABLE interaction_origins (
     seq            bigint      NOT NULL,
     -- [{party_id, resource, state}] as it was added.
     parties        jsonb       NOT NULL,
+    -- Pruned with the events (retention): a rebuild needs both.
+    created_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (session_id, interaction_id, seq)
 );
+CREATE INDEX interaction_origins_created_at_brin ON interaction_origins USING brin (created_at);
 
 -- Indexes for the reporting queries: keyset order of the interaction list, the end time,
 -- a node's sessions whether active or not, user data by key and value.

@@ -86,3 +86,11 @@ LISTEN ixn_outbox;
 
 -- name: ListenPublished :exec
 LISTEN ixn_published;
+
+-- name: OriginsDeleteExpired :execrows
+-- Removes up to max_rows interaction origins written before the cutoff: the events they are
+-- the start of are being removed with the same cutoff.
+DELETE FROM interaction_origins
+ WHERE (session_id, interaction_id, seq) IN (
+       SELECT o.session_id, o.interaction_id, o.seq FROM interaction_origins o
+        WHERE o.created_at < @before LIMIT @max_rows);
