@@ -25,6 +25,7 @@ var Files embed.FS
 type Migrator struct {
 	sqlDB    *sql.DB
 	provider *goose.Provider
+	logger   *slog.Logger
 }
 
 func NewMigrator(pool *pgxpool.Pool, logger *slog.Logger) (*Migrator, error) {
@@ -33,16 +34,15 @@ func NewMigrator(pool *pgxpool.Pool, logger *slog.Logger) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithSessionLocker(locker)}
-	if logger != nil {
-		opts = append(opts, goose.WithSlog(logger), goose.WithVerbose(true))
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Files, opts...)
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Files, goose.WithSessionLocker(locker))
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return &Migrator{sqlDB: sqlDB, provider: provider}, nil
+	return &Migrator{sqlDB: sqlDB, provider: provider, logger: logger}, nil
 }
 
 // Close releases the migrator's handle; the pool stays open.
@@ -51,13 +51,27 @@ func (m *Migrator) Close() error { return m.sqlDB.Close() }
 // Up applies every pending migration and returns how many it applied.
 func (m *Migrator) Up(ctx context.Context) (int, error) {
 	res, err := m.provider.Up(ctx)
+	m.log(res...)
 	return len(res), err
 }
 
 // Down rolls back the latest migration.
 func (m *Migrator) Down(ctx context.Context) error {
-	_, err := m.provider.Down(ctx)
+	res, err := m.provider.Down(ctx)
+	if res != nil {
+		m.log(res)
+	}
 	return err
+}
+
+func (m *Migrator) log(results ...*goose.MigrationResult) {
+	for _, r := range results {
+		if r.Error != nil {
+			m.logger.Error("migration failed", "file", r.Source.Path, "direction", r.Direction, "err", r.Error)
+			continue
+		}
+		m.logger.Info("migration applied", "file", r.Source.Path, "direction", r.Direction, "duration", r.Duration)
+	}
 }
 
 // Status lists each migration and whether it is applied.
