@@ -23,6 +23,7 @@ Usage:
   ixnstore serve   [flags]            run the HTTP API (applies migrations first)
   ixnstore migrate up|down|status     manage the database schema
   ixnstore bench   [flags]            measure state changes per second through the API
+  ixnstore seed    [flags]            fill a database with past interactions for the reporting benchmarks
   ixnstore help    [command]          show help for a command
 
 Every flag can also be set by an environment variable, named in its help.
@@ -44,6 +45,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, rest, stdout, stderr)
 	case "bench":
 		err = runBench(ctx, rest, stdout, stderr)
+	case "seed":
+		err = runSeed(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return Main(ctx, []string{rest[0], "--help"}, stdout, stderr)
