@@ -70,11 +70,11 @@ type Node struct {
 	HeartbeatAt  time.Time `json:"heartbeat_at"`
 }
 
-func nodeFromRow(r db.Node, now time.Time) Node {
+// nodeFromRow: alive as the database judged it (by its own clock).
+func nodeFromRow(r db.Node, alive bool) Node {
 	return Node{
 		NodeID: r.NodeID, Address: r.Address, Capacity: int(r.Capacity), LeaseMS: r.LeaseMs,
-		LeaseExpiresAt: r.LeaseExpiresAt, Alive: r.Live && r.LeaseExpiresAt.After(now),
-		RegisteredAt: r.RegisteredAt, HeartbeatAt: r.HeartbeatAt,
+		LeaseExpiresAt: r.LeaseExpiresAt, Alive: alive, RegisteredAt: r.RegisteredAt, HeartbeatAt: r.HeartbeatAt,
 	}
 }
 
@@ -101,9 +101,8 @@ func (s *Store) RegisterNode(ctx context.Context, in NodeRegistration) (Node, er
 	if err != nil {
 		return Node{}, translate(err)
 	}
-	// The row's own expiry is now() + lease in the database's time: alive by construction.
-	n := nodeFromRow(row, row.HeartbeatAt)
-	return n, nil
+	// Registering starts a lease: alive.
+	return nodeFromRow(row, true), nil
 }
 
 // Heartbeat renews a node's lease, and so the lease of every session it owns.
@@ -112,7 +111,7 @@ func (s *Store) Heartbeat(ctx context.Context, nodeID string) (Node, error) {
 	if err != nil {
 		return Node{}, notFound(err, "node %s is not registered", nodeID)
 	}
-	return nodeFromRow(row, row.HeartbeatAt), nil
+	return nodeFromRow(row, true), nil // a heartbeat renews the lease
 }
 
 // ListNodes lists every registered node with the number of active sessions it owns.
@@ -124,8 +123,7 @@ func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
 	out := make([]Node, len(rows))
 	for i, r := range rows {
 		out[i] = nodeFromRow(db.Node{NodeID: r.NodeID, Address: r.Address, Capacity: r.Capacity, LeaseMs: r.LeaseMs,
-			LeaseExpiresAt: r.LeaseExpiresAt, Live: r.Live, RegisteredAt: r.RegisteredAt, HeartbeatAt: r.HeartbeatAt}, time.Time{})
-		out[i].Alive = r.Alive
+			LeaseExpiresAt: r.LeaseExpiresAt, Live: r.Live, RegisteredAt: r.RegisteredAt, HeartbeatAt: r.HeartbeatAt}, r.Alive)
 		out[i].Owned = &r.Owned
 	}
 	return out, nil
