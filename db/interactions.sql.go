@@ -107,7 +107,7 @@ func (q *Queries) InteractionDelete(ctx context.Context, arg InteractionDeletePa
 }
 
 const interactionGet = `-- name: InteractionGet :one
-SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, first_established_at, transfers, conferences FROM interactions WHERE session_id = $1 AND interaction_id = $2
+SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, owner_node, first_established_at, transfers, conferences FROM interactions WHERE session_id = $1 AND interaction_id = $2
 `
 
 type InteractionGetParams struct {
@@ -133,6 +133,7 @@ func (q *Queries) InteractionGet(ctx context.Context, arg InteractionGetParams) 
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.MovedTo,
+		&i.OwnerNode,
 		&i.FirstEstablishedAt,
 		&i.Transfers,
 		&i.Conferences,
@@ -141,7 +142,7 @@ func (q *Queries) InteractionGet(ctx context.Context, arg InteractionGetParams) 
 }
 
 const interactionListBySession = `-- name: InteractionListBySession :many
-SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, first_established_at, transfers, conferences FROM interactions
+SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, owner_node, first_established_at, transfers, conferences FROM interactions
  WHERE session_id = $1 AND state <> 'deleted'
  ORDER BY created_at, interaction_id
 `
@@ -170,6 +171,7 @@ func (q *Queries) InteractionListBySession(ctx context.Context, sessionID string
 			&i.UpdatedAt,
 			&i.DeletedAt,
 			&i.MovedTo,
+			&i.OwnerNode,
 			&i.FirstEstablishedAt,
 			&i.Transfers,
 			&i.Conferences,

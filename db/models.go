@@ -657,6 +657,7 @@ type Interaction struct {
 	UpdatedAt          time.Time
 	DeletedAt          *time.Time
 	MovedTo            *string
+	OwnerNode          *string
 	FirstEstablishedAt *time.Time
 	Transfers          int32
 	Conferences        int32
@@ -671,11 +672,13 @@ type InteractionOrigin struct {
 }
 
 type InteractionResource struct {
-	SessionID     string
-	InteractionID string
-	Resource      string
-	PartyID       string
-	JoinedAt      time.Time
+	SessionID            string
+	InteractionID        string
+	Resource             string
+	PartyID              string
+	Role                 PartyRole
+	JoinedAt             time.Time
+	InteractionCreatedAt time.Time
 }
 
 type Node struct {
@@ -720,6 +723,26 @@ type Publication struct {
 	Seq         int64
 	NodeID      *string
 	PublishedAt time.Time
+}
+
+type ReportInteraction struct {
+	SessionID          string
+	InteractionID      string
+	Media              string
+	Type               InteractionType
+	State              InteractionState
+	Controlled         bool
+	OwnerNode          *string
+	TenantID           *string
+	ParentID           *string
+	CreatedAt          time.Time
+	DeletedAt          *time.Time
+	AbandonedAt        *time.Time
+	MergedInto         *string
+	MovedTo            *string
+	FirstEstablishedAt *time.Time
+	Transfers          int32
+	Conferences        int32
 }
 
 type Session struct {

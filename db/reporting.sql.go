@@ -11,7 +11,7 @@ import (
 )
 
 const reportAggregate = `-- name: ReportAggregate :many
-SELECT (CASE $1::text WHEN 'node' THEN coalesce(s.owner_node, '')
+SELECT (CASE $1::text WHEN 'node' THEN coalesce(i.owner_node, '')
                              WHEN 'resource' THEN r.resource
                              ELSE i.media END)::text AS group_key,
        count(*) AS total,
@@ -30,12 +30,12 @@ SELECT (CASE $1::text WHEN 'node' THEN coalesce(s.owner_node, '')
        coalesce(sum(i.transfers), 0)::bigint AS transfers,
        coalesce(sum(i.conferences), 0)::bigint AS conferences
   FROM interactions i
-  JOIN sessions s ON s.session_id = i.session_id
-  -- Joined only when grouping by resource: otherwise the condition is false when planned.
   LEFT JOIN interaction_resources r
          ON $1::text = 'resource' AND r.session_id = i.session_id AND r.interaction_id = i.interaction_id
  WHERE i.created_at >= $2 AND i.created_at < $3
-   AND ($1::text <> 'resource' OR r.resource IS NOT NULL)
+   AND ($1::text <> 'resource'
+        OR (r.interaction_created_at >= $2 AND r.interaction_created_at < $3
+            AND r.role <> 'customer'))
  GROUP BY 1
  ORDER BY 1
 `
@@ -64,10 +64,12 @@ type ReportAggregateRow struct {
 	Conferences int64
 }
 
-// Interactions created in [from, to), grouped by media, by the owning node of their session,
-// or by every resource (agent, device) that was ever one of their parties (an interaction
-// counts once for each of its resources): how they ended, how long they took, how long
-// until a party was connected, and how many transfers and conferences they had.
+// Interactions created in [from, to), grouped by media, by the node that owned them, or by
+// every resource other than a customer's that was ever one of their parties (agents,
+// devices; an interaction counts once for each): how they ended, how long they took, how long
+// until a party was connected, and how many transfers and conferences they had. The
+// resources are found by their interaction's creation time; for the other groupings the
+// join is false when planned, and costs nothing.
 func (q *Queries) ReportAggregate(ctx context.Context, arg ReportAggregateParams) ([]ReportAggregateRow, error) {
 	rows, err := q.db.Query(ctx, reportAggregate, arg.GroupBy, arg.CreatedFrom, arg.CreatedTo)
 	if err != nil {
@@ -105,45 +107,21 @@ func (q *Queries) ReportAggregate(ctx context.Context, arg ReportAggregateParams
 }
 
 const reportInteractionRows = `-- name: ReportInteractionRows :many
-SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, s.owner_node, i.tenant_id,
-       i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,
-       i.first_established_at, i.transfers, i.conferences
-  FROM interactions i
-  JOIN sessions s ON s.session_id = i.session_id
- WHERE i.interaction_id = $1
- ORDER BY i.created_at, i.session_id
+SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences FROM report_interactions
+ WHERE interaction_id = $1
+ ORDER BY created_at, session_id
 `
 
-type ReportInteractionRowsRow struct {
-	SessionID          string
-	InteractionID      string
-	Media              string
-	Type               InteractionType
-	State              InteractionState
-	Controlled         bool
-	OwnerNode          *string
-	TenantID           *string
-	ParentID           *string
-	CreatedAt          time.Time
-	DeletedAt          *time.Time
-	AbandonedAt        *time.Time
-	MergedInto         *string
-	MovedTo            *string
-	FirstEstablishedAt *time.Time
-	Transfers          int32
-	Conferences        int32
-}
-
 // Every stay of an interaction in a session, oldest first.
-func (q *Queries) ReportInteractionRows(ctx context.Context, interactionID string) ([]ReportInteractionRowsRow, error) {
+func (q *Queries) ReportInteractionRows(ctx context.Context, interactionID string) ([]ReportInteraction, error) {
 	rows, err := q.db.Query(ctx, reportInteractionRows, interactionID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ReportInteractionRowsRow
+	var items []ReportInteraction
 	for rows.Next() {
-		var i ReportInteractionRowsRow
+		var i ReportInteraction
 		if err := rows.Scan(
 			&i.SessionID,
 			&i.InteractionID,
@@ -225,34 +203,12 @@ func (q *Queries) ReportInteractionTimeline(ctx context.Context, arg ReportInter
 
 const reportListInteractions = `-- name: ReportListInteractions :many
 
-SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, s.owner_node, i.tenant_id,
-       i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,
-       i.first_established_at, i.transfers, i.conferences
-  FROM interactions i
-  JOIN sessions s ON s.session_id = i.session_id
- WHERE ($1::interaction_state IS NULL OR i.state = $1::interaction_state)
-   AND ($2::boolean IS NULL OR (i.state <> 'deleted') = $2::boolean)
-   AND ($3::text IS NULL OR i.media = $3::text)
-   AND ($4::text IS NULL OR i.session_id = $4::text)
-   AND ($5::text IS NULL OR s.owner_node = $5::text)
-   AND ($6::text IS NULL OR EXISTS (
-        SELECT 1 FROM interaction_resources r
-         WHERE r.resource = $6::text
-           AND r.session_id = i.session_id AND r.interaction_id = i.interaction_id))
-   AND ($7::text IS NULL OR EXISTS (
-        SELECT 1 FROM user_data u
-         WHERE u.key = $7::text
-           AND ($8::jsonb IS NULL OR u.value = $8::jsonb)
-           AND u.session_id = i.session_id AND u.interaction_id = i.interaction_id))
-   AND ($9::timestamptz IS NULL OR i.created_at >= $9::timestamptz)
-   AND ($10::timestamptz IS NULL OR i.created_at < $10::timestamptz)
-   AND ($11::timestamptz IS NULL OR i.deleted_at >= $11::timestamptz)
-   AND ($12::timestamptz IS NULL OR i.deleted_at < $12::timestamptz)
-   AND ($13::timestamptz IS NULL
-        OR (i.created_at, i.session_id, i.interaction_id)
-           > ($13::timestamptz, $14::text, $15::text))
- ORDER BY i.created_at, i.session_id, i.interaction_id
- LIMIT $16
+SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences FROM ixn_report_interactions(
+    $1::interaction_state, $2::boolean, $3::text, $4::text,
+    $5::text, $6::text, $7::text, $8::jsonb,
+    $9::timestamptz, $10::timestamptz,
+    $11::timestamptz, $12::timestamptz,
+    $13::timestamptz, $14::text, $15::text, $16::int)
 `
 
 type ReportListInteractionsParams struct {
@@ -274,32 +230,12 @@ type ReportListInteractionsParams struct {
 	MaxRows            int32
 }
 
-type ReportListInteractionsRow struct {
-	SessionID          string
-	InteractionID      string
-	Media              string
-	Type               InteractionType
-	State              InteractionState
-	Controlled         bool
-	OwnerNode          *string
-	TenantID           *string
-	ParentID           *string
-	CreatedAt          time.Time
-	DeletedAt          *time.Time
-	AbandonedAt        *time.Time
-	MergedInto         *string
-	MovedTo            *string
-	FirstEstablishedAt *time.Time
-	Transfers          int32
-	Conferences        int32
-}
-
 // Reports over interactions (reporting/): lists, one interaction's timeline, aggregates.
 // The reporting pool plans every statement for its own parameters (plan_cache_mode =
-// force_custom_plan), so each "parameter IS NULL OR ..." below folds away when the filter
-// is not given, and the indexes of the filters that are given can be used.
-// Interactions in (created_at, session_id, interaction_id) order after a keyset cursor.
-func (q *Queries) ReportListInteractions(ctx context.Context, arg ReportListInteractionsParams) ([]ReportListInteractionsRow, error) {
+// force_custom_plan): a report's parameters decide its plan.
+// Interactions in (created_at, session_id, interaction_id) order after a keyset cursor, with
+// the filters given (migrations/00007_report_list.sql writes the query for them).
+func (q *Queries) ReportListInteractions(ctx context.Context, arg ReportListInteractionsParams) ([]ReportInteraction, error) {
 	rows, err := q.db.Query(ctx, reportListInteractions,
 		arg.State,
 		arg.Live,
@@ -322,9 +258,9 @@ func (q *Queries) ReportListInteractions(ctx context.Context, arg ReportListInte
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ReportListInteractionsRow
+	var items []ReportInteraction
 	for rows.Next() {
-		var i ReportListInteractionsRow
+		var i ReportInteraction
 		if err := rows.Scan(
 			&i.SessionID,
 			&i.InteractionID,
@@ -352,6 +288,60 @@ func (q *Queries) ReportListInteractions(ctx context.Context, arg ReportListInte
 		return nil, err
 	}
 	return items, nil
+}
+
+const reportListInteractionsPlan = `-- name: ReportListInteractionsPlan :one
+SELECT ixn_report_interactions_plan(
+    $1::interaction_state, $2::boolean, $3::text, $4::text,
+    $5::text, $6::text, $7::text, $8::jsonb,
+    $9::timestamptz, $10::timestamptz,
+    $11::timestamptz, $12::timestamptz,
+    $13::timestamptz, $14::text, $15::text,
+    $16::int)::text AS plan
+`
+
+type ReportListInteractionsPlanParams struct {
+	State              *InteractionState
+	Live               *bool
+	Media              *string
+	SessionID          *string
+	NodeID             *string
+	Resource           *string
+	UdataKey           *string
+	UdataValue         []byte
+	CreatedFrom        *time.Time
+	CreatedTo          *time.Time
+	EndedFrom          *time.Time
+	EndedTo            *time.Time
+	AfterCreatedAt     *time.Time
+	AfterSessionID     string
+	AfterInteractionID string
+	MaxRows            int32
+}
+
+// The plan of ReportListInteractions for the same parameters (EXPLAIN, JSON).
+func (q *Queries) ReportListInteractionsPlan(ctx context.Context, arg ReportListInteractionsPlanParams) (string, error) {
+	row := q.db.QueryRow(ctx, reportListInteractionsPlan,
+		arg.State,
+		arg.Live,
+		arg.Media,
+		arg.SessionID,
+		arg.NodeID,
+		arg.Resource,
+		arg.UdataKey,
+		arg.UdataValue,
+		arg.CreatedFrom,
+		arg.CreatedTo,
+		arg.EndedFrom,
+		arg.EndedTo,
+		arg.AfterCreatedAt,
+		arg.AfterSessionID,
+		arg.AfterInteractionID,
+		arg.MaxRows,
+	)
+	var plan string
+	err := row.Scan(&plan)
+	return plan, err
 }
 
 const reportPartiesOf = `-- name: ReportPartiesOf :many

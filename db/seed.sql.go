@@ -570,12 +570,13 @@ WITH p AS (
                    10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
               FROM p, generate_series(p.first, p.last) AS s(n)) AS r
 )
-INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, joined_at)
-SELECT g.sid, g.iid, g.cust, g.iid || '-c', g.c FROM g
+INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, joined_at, interaction_created_at)
+SELECT g.sid, g.iid, g.cust, g.iid || '-c', 'customer'::party_role, g.c, g.c FROM g
  UNION ALL
-SELECT g.sid, g.iid, g.agent_a, g.iid || '-a1', g.t10 FROM g
+SELECT g.sid, g.iid, g.agent_a, g.iid || '-a1', 'agent'::party_role, g.t10, g.c FROM g
  UNION ALL
-SELECT g.sid, g.iid, g.agent_b, g.iid || '-a2', CASE WHEN g.kind = 'transfer' THEN g.t52 ELSE g.t50 END
+SELECT g.sid, g.iid, g.agent_b, g.iid || '-a2', 'agent'::party_role,
+       CASE WHEN g.kind = 'transfer' THEN g.t52 ELSE g.t50 END, g.c
   FROM g WHERE g.kind IN ('transfer', 'conference')
 `
 

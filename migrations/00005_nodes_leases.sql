@@ -27,6 +27,24 @@ CREATE TABLE nodes (
     heartbeat_at     timestamptz NOT NULL DEFAULT now()
 );
 
+-- The node that owns an interaction's session while the interaction is live, kept when it
+-- ends: the node that handled it, for reports by node without reading every session.
+ALTER TABLE interactions ADD COLUMN owner_node ixn_id;
+
+-- +goose StatementBegin
+CREATE FUNCTION ixn_interaction_owner() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.owner_node := (SELECT owner_node FROM sessions WHERE session_id = NEW.session_id);
+    RETURN NEW;
+END $$;
+-- +goose StatementEnd
+-- On insert, and when an interaction is added again to a session it had left.
+CREATE TRIGGER interactions_owner_insert BEFORE INSERT ON interactions
+    FOR EACH ROW WHEN (NEW.owner_node IS NULL) EXECUTE FUNCTION ixn_interaction_owner();
+CREATE TRIGGER interactions_owner_readd BEFORE UPDATE OF state ON interactions
+    FOR EACH ROW WHEN (OLD.state = 'deleted' AND NEW.state <> 'deleted') EXECUTE FUNCTION ixn_interaction_owner();
+
 -- Unowned active sessions, found without scanning the owned ones.
 CREATE INDEX sessions_unowned_idx ON sessions (session_id) WHERE state = 'active' AND owner_node IS NULL;
 
@@ -67,6 +85,7 @@ BEGIN
     UPDATE sessions SET owner_node = p_node_id, lease_epoch = lease_epoch + 1, updated_at = now()
      WHERE session_id = p_session_id
     RETURNING * INTO s;
+    UPDATE interactions SET owner_node = p_node_id WHERE session_id = p_session_id AND state <> 'deleted';
     RETURN QUERY SELECT * FROM ixn_publish(s, 0, ARRAY(
         SELECT ixn_ev('interaction.restored', jsonb_build_object('interactionid', interaction_id))
           FROM interactions
@@ -116,6 +135,7 @@ BEGIN
         RETURN;
     END IF;
     UPDATE sessions SET owner_node = NULL, lease_epoch = lease_epoch + 1 WHERE session_id = p_session_id;
+    UPDATE interactions SET owner_node = NULL WHERE session_id = p_session_id AND state <> 'deleted';
 END $$;
 -- +goose StatementEnd
 
@@ -151,6 +171,10 @@ END $$;
 
 -- +goose Down
 DROP FUNCTION ixn_node_leave, ixn_session_release, ixn_session_claim, ixn_session_take, ixn_node_live, ixn_node_alive;
+DROP TRIGGER interactions_owner_readd ON interactions;
+DROP TRIGGER interactions_owner_insert ON interactions;
+DROP FUNCTION ixn_interaction_owner;
+ALTER TABLE interactions DROP COLUMN owner_node;
 DROP INDEX sessions_unowned_idx;
 DROP TABLE nodes;
 ALTER TABLE sessions ADD COLUMN lease_expires_at timestamptz;

@@ -28,13 +28,17 @@ CREATE TABLE interaction_resources (
     session_id     ixn_id      NOT NULL,
     interaction_id ixn_id      NOT NULL,
     resource       ixn_name    NOT NULL,
-    -- The first party at the resource, and when it joined.
+    -- The first party at the resource, its role, and when it joined.
     party_id       ixn_id      NOT NULL,
+    role           party_role  NOT NULL,
     joined_at      timestamptz NOT NULL DEFAULT now(),
+    -- The interaction's, so that a window of interactions finds its resources by index.
+    interaction_created_at timestamptz NOT NULL,
     PRIMARY KEY (session_id, interaction_id, resource),
     FOREIGN KEY (session_id, interaction_id) REFERENCES interactions (session_id, interaction_id) ON DELETE CASCADE
 );
 CREATE INDEX interaction_resources_resource_idx ON interaction_resources (resource, joined_at);
+CREATE INDEX interaction_resources_created_idx ON interaction_resources (interaction_created_at);
 
 CREATE TABLE interaction_origins (
     session_id     ixn_id      NOT NULL,
@@ -55,6 +59,7 @@ DROP INDEX interactions_created_at_idx;
 CREATE INDEX interactions_created_at_idx ON interactions (created_at, session_id, interaction_id);
 CREATE INDEX interactions_deleted_at_idx ON interactions (deleted_at) WHERE deleted_at IS NOT NULL;
 CREATE INDEX interactions_interaction_id_idx ON interactions (interaction_id);
+CREATE INDEX interactions_owner_node_idx ON interactions (owner_node, created_at);
 DROP INDEX sessions_owner_node_idx;
 CREATE INDEX sessions_owner_node_idx ON sessions (owner_node);
 DROP INDEX user_data_key_idx;
@@ -64,10 +69,12 @@ CREATE INDEX user_data_key_value_idx ON user_data (key, value);
 CREATE FUNCTION ixn_track_party_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id)
-    SELECT DISTINCT ON (session_id, interaction_id, resource) session_id, interaction_id, resource, party_id
-      FROM added
-     ORDER BY session_id, interaction_id, resource, party_id
+    INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, interaction_created_at)
+    SELECT DISTINCT ON (a.session_id, a.interaction_id, a.resource) a.session_id, a.interaction_id, a.resource,
+           a.party_id, a.role, i.created_at
+      FROM added a
+      JOIN interactions i ON i.session_id = a.session_id AND i.interaction_id = a.interaction_id
+     ORDER BY a.session_id, a.interaction_id, a.resource, a.party_id
     ON CONFLICT DO NOTHING;
     UPDATE interactions i SET first_established_at = now()
       FROM (SELECT DISTINCT session_id, interaction_id FROM added WHERE state = 'established') a
@@ -84,8 +91,10 @@ CREATE TRIGGER parties_track_insert AFTER INSERT ON parties
 CREATE FUNCTION ixn_track_party_move() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id)
-    VALUES (NEW.session_id, NEW.interaction_id, NEW.resource, NEW.party_id)
+    INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, interaction_created_at)
+    SELECT NEW.session_id, NEW.interaction_id, NEW.resource, NEW.party_id, NEW.role, i.created_at
+      FROM interactions i
+     WHERE i.session_id = NEW.session_id AND i.interaction_id = NEW.interaction_id
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
@@ -149,10 +158,12 @@ CREATE TRIGGER interactions_track_readd BEFORE UPDATE OF state ON interactions
     FOR EACH ROW WHEN (OLD.state = 'deleted' AND NEW.state <> 'deleted') EXECUTE FUNCTION ixn_track_readd();
 
 -- Facts of the interactions there already are, as far as the current state tells them.
-INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, joined_at)
-SELECT DISTINCT ON (session_id, interaction_id, resource) session_id, interaction_id, resource, party_id, created_at
-  FROM parties
- ORDER BY session_id, interaction_id, resource, created_at, party_id
+INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, joined_at, interaction_created_at)
+SELECT DISTINCT ON (p.session_id, p.interaction_id, p.resource) p.session_id, p.interaction_id, p.resource, p.party_id,
+       p.role, p.created_at, i.created_at
+  FROM parties p
+  JOIN interactions i ON i.session_id = p.session_id AND i.interaction_id = p.interaction_id
+ ORDER BY p.session_id, p.interaction_id, p.resource, p.created_at, p.party_id
 ON CONFLICT DO NOTHING;
 
 -- +goose Down
@@ -166,7 +177,7 @@ DROP INDEX user_data_key_value_idx;
 CREATE INDEX user_data_key_idx ON user_data (key);
 DROP INDEX sessions_owner_node_idx;
 CREATE INDEX sessions_owner_node_idx ON sessions (owner_node) WHERE state = 'active';
-DROP INDEX interactions_interaction_id_idx, interactions_deleted_at_idx, interactions_created_at_idx;
+DROP INDEX interactions_owner_node_idx, interactions_interaction_id_idx, interactions_deleted_at_idx, interactions_created_at_idx;
 CREATE INDEX interactions_created_at_idx ON interactions (created_at);
 DROP TABLE interaction_origins, interaction_resources;
 ALTER TABLE interactions DROP COLUMN first_established_at, DROP COLUMN transfers, DROP COLUMN conferences;

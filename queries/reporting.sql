@@ -1,48 +1,32 @@
 -- Reports over interactions (reporting/): lists, one interaction's timeline, aggregates.
 -- The reporting pool plans every statement for its own parameters (plan_cache_mode =
--- force_custom_plan), so each "parameter IS NULL OR ..." below folds away when the filter
--- is not given, and the indexes of the filters that are given can be used.
+-- force_custom_plan): a report's parameters decide its plan.
 
 -- name: ReportListInteractions :many
--- Interactions in (created_at, session_id, interaction_id) order after a keyset cursor.
-SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, s.owner_node, i.tenant_id,
-       i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,
-       i.first_established_at, i.transfers, i.conferences
-  FROM interactions i
-  JOIN sessions s ON s.session_id = i.session_id
- WHERE (sqlc.narg(state)::interaction_state IS NULL OR i.state = sqlc.narg(state)::interaction_state)
-   AND (sqlc.narg(live)::boolean IS NULL OR (i.state <> 'deleted') = sqlc.narg(live)::boolean)
-   AND (sqlc.narg(media)::text IS NULL OR i.media = sqlc.narg(media)::text)
-   AND (sqlc.narg(session_id)::text IS NULL OR i.session_id = sqlc.narg(session_id)::text)
-   AND (sqlc.narg(node_id)::text IS NULL OR s.owner_node = sqlc.narg(node_id)::text)
-   AND (sqlc.narg(resource)::text IS NULL OR EXISTS (
-        SELECT 1 FROM interaction_resources r
-         WHERE r.resource = sqlc.narg(resource)::text
-           AND r.session_id = i.session_id AND r.interaction_id = i.interaction_id))
-   AND (sqlc.narg(udata_key)::text IS NULL OR EXISTS (
-        SELECT 1 FROM user_data u
-         WHERE u.key = sqlc.narg(udata_key)::text
-           AND (sqlc.narg(udata_value)::jsonb IS NULL OR u.value = sqlc.narg(udata_value)::jsonb)
-           AND u.session_id = i.session_id AND u.interaction_id = i.interaction_id))
-   AND (sqlc.narg(created_from)::timestamptz IS NULL OR i.created_at >= sqlc.narg(created_from)::timestamptz)
-   AND (sqlc.narg(created_to)::timestamptz IS NULL OR i.created_at < sqlc.narg(created_to)::timestamptz)
-   AND (sqlc.narg(ended_from)::timestamptz IS NULL OR i.deleted_at >= sqlc.narg(ended_from)::timestamptz)
-   AND (sqlc.narg(ended_to)::timestamptz IS NULL OR i.deleted_at < sqlc.narg(ended_to)::timestamptz)
-   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
-        OR (i.created_at, i.session_id, i.interaction_id)
-           > (sqlc.narg(after_created_at)::timestamptz, @after_session_id::text, @after_interaction_id::text))
- ORDER BY i.created_at, i.session_id, i.interaction_id
- LIMIT @max_rows;
+-- Interactions in (created_at, session_id, interaction_id) order after a keyset cursor, with
+-- the filters given (migrations/00007_report_list.sql writes the query for them).
+SELECT * FROM ixn_report_interactions(
+    sqlc.narg(state)::interaction_state, sqlc.narg(live)::boolean, sqlc.narg(media)::text, sqlc.narg(session_id)::text,
+    sqlc.narg(node_id)::text, sqlc.narg(resource)::text, sqlc.narg(udata_key)::text, sqlc.narg(udata_value)::jsonb,
+    sqlc.narg(created_from)::timestamptz, sqlc.narg(created_to)::timestamptz,
+    sqlc.narg(ended_from)::timestamptz, sqlc.narg(ended_to)::timestamptz,
+    sqlc.narg(after_created_at)::timestamptz, @after_session_id::text, @after_interaction_id::text, @max_rows::int);
+
+-- name: ReportListInteractionsPlan :one
+-- The plan of ReportListInteractions for the same parameters (EXPLAIN, JSON).
+SELECT ixn_report_interactions_plan(
+    sqlc.narg(state)::interaction_state, sqlc.narg(live)::boolean, sqlc.narg(media)::text, sqlc.narg(session_id)::text,
+    sqlc.narg(node_id)::text, sqlc.narg(resource)::text, sqlc.narg(udata_key)::text, sqlc.narg(udata_value)::jsonb,
+    sqlc.narg(created_from)::timestamptz, sqlc.narg(created_to)::timestamptz,
+    sqlc.narg(ended_from)::timestamptz, sqlc.narg(ended_to)::timestamptz,
+    sqlc.narg(after_created_at)::timestamptz, @after_session_id::text, @after_interaction_id::text,
+    @max_rows::int)::text AS plan;
 
 -- name: ReportInteractionRows :many
 -- Every stay of an interaction in a session, oldest first.
-SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, s.owner_node, i.tenant_id,
-       i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,
-       i.first_established_at, i.transfers, i.conferences
-  FROM interactions i
-  JOIN sessions s ON s.session_id = i.session_id
- WHERE i.interaction_id = @interaction_id
- ORDER BY i.created_at, i.session_id;
+SELECT * FROM report_interactions
+ WHERE interaction_id = @interaction_id
+ ORDER BY created_at, session_id;
 
 -- name: ReportInteractionTimeline :many
 -- The events of an interaction in the sessions it was in: its own, the merges it was part
@@ -70,11 +54,13 @@ SELECT session_id, key, value FROM user_data
  ORDER BY session_id, key;
 
 -- name: ReportAggregate :many
--- Interactions created in [from, to), grouped by media, by the owning node of their session,
--- or by every resource (agent, device) that was ever one of their parties (an interaction
--- counts once for each of its resources): how they ended, how long they took, how long
--- until a party was connected, and how many transfers and conferences they had.
-SELECT (CASE @group_by::text WHEN 'node' THEN coalesce(s.owner_node, '')
+-- Interactions created in [from, to), grouped by media, by the node that owned them, or by
+-- every resource other than a customer's that was ever one of their parties (agents,
+-- devices; an interaction counts once for each): how they ended, how long they took, how long
+-- until a party was connected, and how many transfers and conferences they had. The
+-- resources are found by their interaction's creation time; for the other groupings the
+-- join is false when planned, and costs nothing.
+SELECT (CASE @group_by::text WHEN 'node' THEN coalesce(i.owner_node, '')
                              WHEN 'resource' THEN r.resource
                              ELSE i.media END)::text AS group_key,
        count(*) AS total,
@@ -93,11 +79,11 @@ SELECT (CASE @group_by::text WHEN 'node' THEN coalesce(s.owner_node, '')
        coalesce(sum(i.transfers), 0)::bigint AS transfers,
        coalesce(sum(i.conferences), 0)::bigint AS conferences
   FROM interactions i
-  JOIN sessions s ON s.session_id = i.session_id
-  -- Joined only when grouping by resource: otherwise the condition is false when planned.
   LEFT JOIN interaction_resources r
          ON @group_by::text = 'resource' AND r.session_id = i.session_id AND r.interaction_id = i.interaction_id
  WHERE i.created_at >= @created_from AND i.created_at < @created_to
-   AND (@group_by::text <> 'resource' OR r.resource IS NOT NULL)
+   AND (@group_by::text <> 'resource'
+        OR (r.interaction_created_at >= @created_from AND r.interaction_created_at < @created_to
+            AND r.role <> 'customer'))
  GROUP BY 1
  ORDER BY 1;

@@ -84,7 +84,7 @@ func outcome(state db.InteractionState, abandoned *time.Time, merged, moved *str
 	return "completed"
 }
 
-func interactionFromRow(r db.ReportListInteractionsRow) Interaction {
+func interactionFromRow(r db.ReportInteraction) Interaction {
 	return Interaction{
 		SessionID: r.SessionID, InteractionID: r.InteractionID, Media: r.Media, Type: string(r.Type),
 		State: string(r.State), Controlled: r.Controlled, OwnerNode: r.OwnerNode, TenantID: r.TenantID,
@@ -131,24 +131,15 @@ func decodeCursor(s string) (*cursor, error) {
 // ListInteractions lists the interactions that pass the filter in the order they were
 // created (ties by session and interaction id), limit at a time after the cursor.
 func (r *Reporter) ListInteractions(ctx context.Context, f Filter, after string, limit int) (Page, error) {
-	if limit <= 0 || limit > MaxPage {
-		limit = MaxPage
-	}
-	p := db.ReportListInteractionsParams{MaxRows: int32(limit + 1)}
-	if err := f.params(&p); err != nil {
-		return Page{}, err
-	}
-	c, err := decodeCursor(after)
+	p, err := listParams(f, after, limit)
 	if err != nil {
 		return Page{}, err
 	}
-	if c != nil {
-		p.AfterCreatedAt, p.AfterSessionID, p.AfterInteractionID = &c.CreatedAt, c.SessionID, c.InteractionID
-	}
-	rows, err := r.q.ReportListInteractions(ctx, p)
+	rows, err := r.q.ReportListInteractions(ctx, db.ReportListInteractionsParams(p))
 	if err != nil {
 		return Page{}, service.DatabaseError(err)
 	}
+	limit = int(p.MaxRows) - 1
 	page := Page{Interactions: make([]Interaction, 0, min(len(rows), limit))}
 	for i, row := range rows {
 		if i == limit {
@@ -161,7 +152,36 @@ func (r *Reporter) ListInteractions(ctx context.Context, f Filter, after string,
 	return page, nil
 }
 
-func (f Filter) params(p *db.ReportListInteractionsParams) error {
+// ExplainList returns the plan (EXPLAIN, JSON) ListInteractions gets for the same arguments.
+func (r *Reporter) ExplainList(ctx context.Context, f Filter, after string, limit int) (string, error) {
+	p, err := listParams(f, after, limit)
+	if err != nil {
+		return "", err
+	}
+	plan, err := r.q.ReportListInteractionsPlan(ctx, p)
+	return plan, service.DatabaseError(err)
+}
+
+// listParams are the list's parameters; one row more than the page, to know if another follows.
+func listParams(f Filter, after string, limit int) (db.ReportListInteractionsPlanParams, error) {
+	if limit <= 0 || limit > MaxPage {
+		limit = MaxPage
+	}
+	p := db.ReportListInteractionsPlanParams{MaxRows: int32(limit + 1)}
+	if err := f.params(&p); err != nil {
+		return p, err
+	}
+	c, err := decodeCursor(after)
+	if err != nil {
+		return p, err
+	}
+	if c != nil {
+		p.AfterCreatedAt, p.AfterSessionID, p.AfterInteractionID = &c.CreatedAt, c.SessionID, c.InteractionID
+	}
+	return p, nil
+}
+
+func (f Filter) params(p *db.ReportListInteractionsPlanParams) error {
 	opt := func(s string) *string {
 		if s == "" {
 			return nil
@@ -249,7 +269,7 @@ func (r *Reporter) InteractionDetail(ctx context.Context, interactionID string) 
 			Timeline: []Event{}}
 		var sessions []string
 		for _, row := range rows {
-			d.Stays = append(d.Stays, interactionFromRow(db.ReportListInteractionsRow(row)))
+			d.Stays = append(d.Stays, interactionFromRow(row))
 			if !slices.Contains(sessions, row.SessionID) {
 				sessions = append(sessions, row.SessionID)
 			}

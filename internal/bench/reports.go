@@ -13,10 +13,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// ReportQuery is one reporting query to measure, run again and again with its parameters.
+// ReportQuery is one reporting query to measure, run again and again with its parameters,
+// and how to get its plan (EXPLAIN, JSON).
 type ReportQuery struct {
 	Name string
 	Run  func(ctx context.Context) error
+	Plan func(ctx context.Context) (string, error)
 }
 
 // Timings are the durations of each query's runs.
@@ -72,12 +74,17 @@ func Label(ctx context.Context, name string) context.Context {
 }
 
 func (r *StatementRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	if name, ok := ctx.Value(labelKey{}).(string); ok && !strings.HasPrefix(strings.TrimSpace(data.SQL), "begin") {
+	if name, ok := ctx.Value(labelKey{}).(string); ok && !transactionControl(data.SQL) {
 		r.mu.Lock()
 		r.last[name] = recorded{sql: data.SQL, args: data.Args}
 		r.mu.Unlock()
 	}
 	return ctx
+}
+
+func transactionControl(sql string) bool {
+	word, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(sql)), " ")
+	return word == "begin" || word == "commit" || word == "rollback"
 }
 
 func (r *StatementRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
@@ -89,23 +96,26 @@ type Plan struct {
 	SeqScans []string
 }
 
-// Explain plans the last statement of each query, as the reporting pool would (its settings:
-// custom plans), on a connection of that pool.
-func (r *StatementRecorder) Explain(ctx context.Context, pool *pgxpool.Pool, name string) (Plan, error) {
+// Explain plans the last statement a query sent, with its arguments, on a connection of
+// pool (the reporting pool: its settings decide the plan).
+func (r *StatementRecorder) Explain(ctx context.Context, pool *pgxpool.Pool, name string) (string, error) {
 	r.mu.Lock()
 	st, ok := r.last[name]
 	r.mu.Unlock()
 	if !ok {
-		return Plan{}, fmt.Errorf("no statement recorded for %s", name)
+		return "", fmt.Errorf("no statement recorded for %s", name)
 	}
-	var raw []byte
-	// EXPLAIN of the very statement the query sent, with its arguments.
-	if err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+st.sql, st.args...).Scan(&raw); err != nil {
-		return Plan{}, err
-	}
+	var raw string
+	// EXPLAIN of the very statement the query sent.
+	err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+st.sql, st.args...).Scan(&raw)
+	return raw, err
+}
+
+// ReadPlan reads an EXPLAIN (FORMAT JSON) document.
+func ReadPlan(raw string) (Plan, error) {
 	var doc []struct{ Plan planNode }
-	if err := json.Unmarshal(raw, &doc); err != nil || len(doc) == 0 {
-		return Plan{}, fmt.Errorf("reading the plan of %s: %v", name, err)
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil || len(doc) == 0 {
+		return Plan{}, fmt.Errorf("reading a plan: %v", err)
 	}
 	var p Plan
 	doc[0].Plan.walk(&p)

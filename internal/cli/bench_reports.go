@@ -86,15 +86,20 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	if err != nil {
 		return err
 	}
+	recorded := func(name string) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) { return recorder.Explain(ctx, rpool, name) }
+	}
 	list := func(name string, f reporting.Filter, after string) bench.ReportQuery {
-		return bench.ReportQuery{Name: name, Run: func(ctx context.Context) error {
-			_, err := r.ListInteractions(bench.Label(ctx, name), f, after, 100)
-			return err
-		}}
+		return bench.ReportQuery{Name: name,
+			Run: func(ctx context.Context) error {
+				_, err := r.ListInteractions(ctx, f, after, 100)
+				return err
+			},
+			Plan: func(ctx context.Context) (string, error) { return r.ExplainList(ctx, f, after, 100) }}
 	}
 	aggregate := func(groupBy string) bench.ReportQuery {
 		name := "aggregates of a day by " + groupBy
-		return bench.ReportQuery{Name: name, Run: func(ctx context.Context) error {
+		return bench.ReportQuery{Name: name, Plan: recorded(name), Run: func(ctx context.Context) error {
 			_, err := r.Aggregates(bench.Label(ctx, name), from, to, groupBy)
 			return err
 		}}
@@ -111,7 +116,7 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 		list("list: user data key lang=\"fr\"", reporting.Filter{UserDataKey: "lang", UserDataValue: json.RawMessage(`"fr"`)}, ""),
 		list("list: ended in an hour", reporting.Filter{EndedFrom: &hour, EndedTo: &hourEnd}, ""),
 		list("list: one session", reporting.Filter{SessionID: pick.Stays[0].SessionID}, ""),
-		{Name: "one interaction with its timeline", Run: func(ctx context.Context) error {
+		{Name: "one interaction with its timeline", Plan: recorded("one interaction with its timeline"), Run: func(ctx context.Context) error {
 			n++
 			_, err := r.InteractionDetail(bench.Label(ctx, "one interaction with its timeline"), samples[n%len(samples)].InteractionID)
 			return err
@@ -152,7 +157,11 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	fmt.Fprintf(stdout, "writers meanwhile: %s\n\n", res)
 	fmt.Fprintf(stdout, "%-46s %6s %9s %9s   plan\n", "query", "runs", "p50", "p95")
 	for _, q := range queries {
-		plan, err := recorder.Explain(ctx, rpool, q.Name)
+		raw, err := q.Plan(ctx)
+		if err != nil {
+			return fmt.Errorf("plan of %s: %w", q.Name, err)
+		}
+		plan, err := bench.ReadPlan(raw)
 		if err != nil {
 			return err
 		}
