@@ -63,7 +63,7 @@ func TestReportRoutes(t *testing.T) {
 func TestReportStateAndAudit(t *testing.T) {
 	t.Parallel()
 	c := newServer(t)
-	c.seed() // s1: i1 added with p1 established (seq 1), present (seq 2)
+	c.seed()                                                                                       // s1: i1 added with p1 established (seq 1), present (seq 2)
 	c.ok("PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"held"}`, http.StatusOK) // seq 3
 	var st struct {
 		State   string
