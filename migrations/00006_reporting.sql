@@ -38,7 +38,9 @@ CREATE TABLE interaction_resources (
     FOREIGN KEY (session_id, interaction_id) REFERENCES interactions (session_id, interaction_id) ON DELETE CASCADE
 );
 CREATE INDEX interaction_resources_resource_idx ON interaction_resources (resource, joined_at);
-CREATE INDEX interaction_resources_created_idx ON interaction_resources (interaction_created_at);
+-- A window's agents and devices, read from the index alone: the aggregates by resource.
+CREATE INDEX interaction_resources_created_idx ON interaction_resources (interaction_created_at)
+    INCLUDE (session_id, interaction_id, resource) WHERE role <> 'customer';
 
 CREATE TABLE interaction_origins (
     session_id     ixn_id      NOT NULL,

@@ -73,10 +73,15 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 			resource = p.Resource // an agent rather than a customer's number
 		}
 	}
-	for _, kv := range pick.UserData {
-		for k, v := range kv {
-			if udKey == "" || len(v) > len(udValue) { // the most specific value: an account, not a language
-				udKey, udValue = k, v
+	// The most specific user data value of the samples: a number (an account) where there is
+	// one, else the longest.
+	isNumber := func(v json.RawMessage) bool { return len(v) > 0 && v[0] >= '0' && v[0] <= '9' }
+	for _, d := range samples {
+		for _, kv := range d.UserData {
+			for k, v := range kv {
+				if udKey == "" || (isNumber(v) && !isNumber(udValue)) || (!isNumber(udValue) && len(v) > len(udValue)) {
+					udKey, udValue = k, v
+				}
 			}
 		}
 	}
