@@ -18,6 +18,9 @@ import (
 	"github.com/ixnstore/ixnstore/service"
 )
 
+// DefaultBatchGap is the gap between small batches that serve uses unless told otherwise.
+const DefaultBatchGap = 3 * time.Millisecond
+
 type Config struct {
 	// ConnString is the database; the dispatcher keeps a connection of its own, which holds
 	// the lock that makes it the one dispatcher.
@@ -29,6 +32,10 @@ type Config struct {
 	// PollInterval bounds how long an event can wait when no wake-up reaches the dispatcher:
 	// notifications are hints, polling is what guarantees progress.
 	PollInterval time.Duration
+	// BatchGap is the least time between two batches that are not full: under a stream of
+	// small writes, events gather for that long and are published by one commit rather than
+	// by one commit each, whose WAL flushes the writers would wait behind.
+	BatchGap time.Duration
 	// LockRetry is how often a waiting instance tries to become the dispatcher.
 	LockRetry time.Duration
 	// Retention is how long published events are kept; 0 keeps them.
@@ -47,6 +54,7 @@ func (c *Config) defaults() {
 	if c.PollInterval <= 0 {
 		c.PollInterval = 250 * time.Millisecond
 	}
+
 	if c.LockRetry <= 0 {
 		c.LockRetry = time.Second
 	}
@@ -146,15 +154,21 @@ func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 	poll := time.NewTicker(d.cfg.PollInterval)
 	defer poll.Stop()
 	nextRetention := time.Now()
+	var lastBatch time.Time
 	for {
+		if wait := time.Until(lastBatch.Add(d.cfg.BatchGap)); wait > 0 && !sleep(ctx, wait) {
+			return ctx.Err()
+		}
 		n, err := b.publish(ctx, &pos)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			d.cfg.Published(pos.pubSeq)
+			lastBatch = time.Now()
 		}
 		if n == d.cfg.BatchSize {
+			lastBatch = time.Time{}
 			continue // a backlog: no waiting between batches
 		}
 		if d.cfg.Retention > 0 && time.Now().After(nextRetention) {

@@ -61,7 +61,7 @@ func (p *inProcess) startDispatcher(ctx context.Context) {
 	}
 	ctx, p.stop = context.WithCancel(ctx)
 	p.d = dispatcher.New(dispatcher.Config{
-		ConnString: p.pool.Config().ConnString(), Instance: "bench", Logger: p.logger,
+		ConnString: p.pool.Config().ConnString(), Instance: "bench", Logger: p.logger, BatchGap: dispatcher.DefaultBatchGap,
 		Published: func(int64) { p.published.Raise() },
 	})
 	d := p.d

@@ -21,6 +21,7 @@ type dispatchFlags struct {
 	enabled      bool
 	batch        int
 	poll         time.Duration
+	gap          time.Duration
 	retention    time.Duration
 	notifyWindow time.Duration
 	instance     string
@@ -33,6 +34,8 @@ func (d *dispatchFlags) register(f *flags) {
 	f.int(&d.batch, "dispatch-batch", "IXNSTORE_DISPATCH_BATCH", 5000, "most events published in one transaction")
 	f.duration(&d.poll, "dispatch-poll", "IXNSTORE_DISPATCH_POLL", 250*time.Millisecond,
 		"how often the dispatcher looks for events when nothing wakes it")
+	f.duration(&d.gap, "dispatch-gap", "IXNSTORE_DISPATCH_GAP", dispatcher.DefaultBatchGap,
+		"least time between two small batches: events gather and share one commit")
 	f.duration(&d.retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
 		"how long published events are kept (0 keeps them)")
 	f.duration(&d.notifyWindow, "notify-window", "IXNSTORE_NOTIFY_WINDOW", 5*time.Millisecond,
@@ -50,7 +53,7 @@ func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, store *se
 	var local *dispatcher.Dispatcher
 	if d.enabled {
 		local = dispatcher.New(dispatcher.Config{
-			ConnString: connString, Instance: d.instance, BatchSize: d.batch, PollInterval: d.poll,
+			ConnString: connString, Instance: d.instance, BatchSize: d.batch, PollInterval: d.poll, BatchGap: d.gap,
 			Retention: d.retention, Logger: logger.With("part", "dispatcher"),
 			Published: func(int64) { published.Raise() },
 		})
