@@ -49,14 +49,17 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	to := time.Now()
 	from := to.Add(-24 * time.Hour)
 	var samples []reporting.Detail
-	for len(samples) < 50 {
+	for tries := 0; len(samples) < 50; tries++ {
+		if tries == 1000 {
+			return fmt.Errorf("too few interactions in the last day of %s: seed it first (ixnstore seed)", dbURL)
+		}
 		at := from.Add(time.Duration(rand.Int64N(int64(24 * time.Hour))))
 		page, err := r.ListInteractions(ctx, reporting.Filter{CreatedFrom: &at}, "", 1)
 		if err != nil {
 			return err
 		}
 		if len(page.Interactions) == 0 {
-			return fmt.Errorf("no interactions in the last day of %s: seed it first (ixnstore seed)", dbURL)
+			continue // after the last one
 		}
 		d, err := r.InteractionDetail(ctx, page.Interactions[0].InteractionID)
 		if err != nil {
