@@ -32,7 +32,7 @@ SELECT * FROM report_interactions
 -- The events of an interaction in the sessions it was in: its own, the merges it was part
 -- of, and the answers to action requests on it. Each session's events are read by the
 -- primary key and filtered.
-SELECT o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.txid, o.created_at
+SELECT o.*
   FROM outbox o
  WHERE o.session_id = ANY (@session_ids::text[])
    AND (o.attrs->>'interactionid' = @interaction_id::text

@@ -220,18 +220,6 @@ func (f Filter) params(p *db.ReportListInteractionsPlanParams) error {
 	return nil
 }
 
-// Event is an event of an interaction's timeline.
-type Event struct {
-	ID        int64           `json:"id"`
-	SessionID string          `json:"session_id"`
-	Seq       int64           `json:"seq"`
-	Name      string          `json:"name"`
-	Data      json.RawMessage `json:"data"`
-	NodeID    *string         `json:"node_id,omitempty"`
-	Epoch     int64           `json:"epoch"`
-	CreatedAt time.Time       `json:"created_at"`
-}
-
 // Party is a party of an interaction now.
 type Party struct {
 	SessionID string `json:"session_id"`
@@ -248,7 +236,7 @@ type Detail struct {
 	Stays         []Interaction                         `json:"stays"`
 	Parties       []Party                               `json:"parties"`
 	UserData      map[string]map[string]json.RawMessage `json:"udata"` // session → key → value
-	Timeline      []Event                               `json:"timeline"`
+	Timeline      []service.Event                       `json:"timeline"`
 }
 
 // ErrNotFound is a report on something that is not there.
@@ -265,8 +253,7 @@ func (r *Reporter) InteractionDetail(ctx context.Context, interactionID string) 
 		if len(rows) == 0 {
 			return Detail{}, fmt.Errorf("%w: interaction %s", ErrNotFound, interactionID)
 		}
-		d := Detail{InteractionID: interactionID, Parties: []Party{}, UserData: map[string]map[string]json.RawMessage{},
-			Timeline: []Event{}}
+		d := Detail{InteractionID: interactionID, Parties: []Party{}, UserData: map[string]map[string]json.RawMessage{}}
 		var sessions []string
 		for _, row := range rows {
 			d.Stays = append(d.Stays, interactionFromRow(row))
@@ -297,10 +284,7 @@ func (r *Reporter) InteractionDetail(ctx context.Context, interactionID string) 
 		if err != nil {
 			return Detail{}, err
 		}
-		for _, e := range events {
-			d.Timeline = append(d.Timeline, Event{ID: e.ID, SessionID: e.SessionID, Seq: e.Seq, Name: string(e.Name),
-				Data: e.Attrs, NodeID: e.NodeID, Epoch: e.Epoch, CreatedAt: e.CreatedAt})
-		}
+		d.Timeline = service.EventsFromOutbox(events)
 		return d, nil
 	})
 }

@@ -244,7 +244,7 @@ func TestInteractionDetail(t *testing.T) {
 	}
 	merged := ok[reporting.Detail](t)(r.InteractionDetail(ctx, "i4"))
 	if last := merged.Timeline[len(merged.Timeline)-1]; last.Name != "interaction.deleted" ||
-		!slices.ContainsFunc(merged.Timeline, func(e reporting.Event) bool { return e.Name == "interaction.onmerge" }) {
+		!slices.ContainsFunc(merged.Timeline, func(e service.Event) bool { return e.Name == "interaction.onmerge" }) {
 		t.Errorf("i4's timeline: %+v", merged.Timeline)
 	}
 	if _, err := r.InteractionDetail(ctx, "nope"); err == nil {

@@ -73,6 +73,9 @@ func eventFromRow(r db.Outbox) Event {
 	}
 }
 
+// EventsFromOutbox gives outbox rows read elsewhere (reports) as events.
+func EventsFromOutbox(rows []db.Outbox) []Event { return eventsFromRows(rows) }
+
 func eventsFromRows(rows []db.Outbox) []Event {
 	events := make([]Event, len(rows))
 	for i, r := range rows {
