@@ -39,7 +39,7 @@ func TestClaimAfterTheOwnerDies(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, pool := newStore(t)
-	register(t, s, "n1", "200ms", 10)
+	register(t, s, "n1", "1m", 10)
 	register(t, s, "n2", "1m", 10)
 	tg := fixture(t, s) // s1 owned by n1, epoch 1, interaction i1
 	must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i2", Media: "chat", Type: "inbound"}))
@@ -50,6 +50,7 @@ func TestClaimAfterTheOwnerDies(t *testing.T) {
 	if _, err := s.ClaimSession(ctx, "s1", "n2"); !errors.Is(err, service.ErrLeaseHeld) {
 		t.Fatalf("claim while n1 is alive: %v, want lease held", err)
 	}
+	register(t, s, "n1", "100ms", 10) // its last heartbeat: the lease lapses 100 ms from now
 	untilOrphaned(t, s, "s1")
 	got := must[service.Takeover](t)(s.ClaimSession(ctx, "s1", "n2"))
 	checkEvents(t, got.Events, []ev{
