@@ -33,7 +33,7 @@ type routingNode struct {
 func newRoutingNode(t *testing.T, id string, instances []string) *routingNode {
 	n := &routingNode{id: id, instances: instances, http: &load{}, epochs: map[string]int64{},
 		acked: map[int64]string{}, beating: make(chan struct{}), stopping: make(chan struct{})}
-	if status, body, err := n.http.send(instances[0], "POST", "/v1/nodes", `{"node_id":"`+id+`","lease":"1s","capacity":100}`); err != nil || status != 200 {
+	if status, body, err := n.http.send(instances[0], "POST", "/v1/nodes", `{"node_id":"`+id+`","lease":"2s","capacity":100}`); err != nil || status != 200 {
 		t.Fatalf("register %s: %d %s %v", id, status, body, err)
 	}
 	return n
@@ -183,7 +183,7 @@ func TestNodeFailoverAcrossInstances(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	close(nodes["n1"].beating)
-	// Its lease (1 s) lapses, the others claim; then everyone goes on for a while.
+	// Its lease (2 s, ten heartbeats long) lapses, the others claim; then everyone goes on.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		nodes["n2"].mu.Lock()
 		nodes["n3"].mu.Lock()
