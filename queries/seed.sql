@@ -31,12 +31,11 @@
 --               (resultof deletion) and interaction.deleted at t100. The parties stay, as
 --               ixn_interaction_delete leaves them.
 -- The chunk's statements write the tables in this order, around the triggers of
--- migrations/00006_reporting.sql: sessions, interactions, user data, then the outbox (whose
--- trigger writes each interaction's origin, from no parties yet, and counts transfers and
--- conferences), interaction_resources with their historical join times, the parties (whose
--- statement trigger then finds its resources there and first_established_at set), the
--- origins' parties and times, and last the sessions' last_seq and end from the events
--- written.
+-- migrations/00006_reporting.sql: sessions, interactions (with their transfer and conference
+-- counts), user data, then the outbox, interaction_resources with their historical join
+-- times, the parties (whose statement trigger then finds its resources there and
+-- first_established_at set), the origins, and last the sessions' last_seq and end from the
+-- events written.
 
 -- name: SeedTune :exec
 -- For the chunk's transaction: sorts of a chunk's events in memory, plans for the chunk's
@@ -162,16 +161,16 @@ WITH p AS (
                    10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
               FROM p, generate_series(p.first, p.last) AS s(n)) AS r
 )
--- transfers and conferences are left at 0: the outbox trigger counts them.
 INSERT INTO interactions (session_id, interaction_id, media, type, state, controlled, abandoned_at,
-                          created_at, updated_at, deleted_at, first_established_at)
+                          created_at, updated_at, deleted_at, first_established_at, transfers, conferences)
 SELECT sid, iid, media, itype::interaction_type,
        CASE WHEN live THEN 'present' ELSE 'deleted' END::interaction_state, live,
        CASE WHEN kind = 'abandoned' THEN t90 END,
        c,
        CASE WHEN NOT live THEN t100 WHEN kind = 'plain' THEN t15 ELSE t55 END,
        CASE WHEN NOT live THEN t100 END,
-       CASE WHEN kind <> 'abandoned' THEN t15 END
+       CASE WHEN kind <> 'abandoned' THEN t15 END,
+       (kind = 'transfer')::int, (kind = 'conference')::int
   FROM g;
 
 -- name: SeedUserData :execrows
@@ -519,14 +518,13 @@ WITH p AS (
                    10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
               FROM p, generate_series(p.first, p.last) AS s(n)) AS r
 )
--- The outbox trigger wrote each origin now and when there were no parties yet: the origin
--- is from the time of the interaction.added, and the customer, alerting, is what every
--- interaction was added with.
-UPDATE interaction_origins o
-   SET parties = jsonb_build_array(jsonb_build_object('party_id', g.iid || '-c', 'resource', g.cust, 'state', 'alerting')),
-       created_at = g.c
+-- Each interaction's origin, at the seq of its interaction.added: the customer, alerting, is
+-- what every interaction was added with.
+INSERT INTO interaction_origins (session_id, interaction_id, seq, parties, created_at)
+SELECT g.sid, g.iid, o.seq,
+       jsonb_build_array(jsonb_build_object('party_id', g.iid || '-c', 'resource', g.cust, 'state', 'alerting')), g.c
   FROM g
- WHERE o.session_id = g.sid AND o.interaction_id = g.iid;
+  JOIN outbox o ON o.session_id = g.sid AND o.name = 'interaction.added' AND o.attrs->>'interactionid' = g.iid;
 
 -- name: SeedSessionsFinish :execrows
 -- The sessions of the chunk (those with events of this transaction) as their events leave
