@@ -45,14 +45,7 @@ func (in NodeRegistration) validate() (time.Duration, error) {
 	if in.Capacity != nil && (*in.Capacity < 0 || *in.Capacity > 1_000_000) {
 		c.addf("capacity must be from 0 to 1000000")
 	}
-	var lease time.Duration
-	if in.Lease != "" {
-		d, err := time.ParseDuration(in.Lease)
-		if err != nil || d < MinNodeLease || d > MaxNodeLease {
-			c.addf("lease must be a duration from %s to %s, such as 10s", MinNodeLease, MaxNodeLease)
-		}
-		lease = d
-	}
+	lease := c.duration("lease", in.Lease, MinNodeLease, MaxNodeLease)
 	return lease, c.err()
 }
 

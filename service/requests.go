@@ -123,14 +123,7 @@ func (in NewRequest) validate() (time.Duration, error) {
 		}
 	}
 	c.object("hints", in.Hints)
-	timeout := time.Duration(0)
-	if in.Timeout != "" {
-		d, err := time.ParseDuration(in.Timeout)
-		if err != nil || d < MinRequestTimeout || d > MaxRequestTimeout {
-			c.addf("timeout must be a duration from %s to %s, such as 10s or 1500ms", MinRequestTimeout, MaxRequestTimeout)
-		}
-		timeout = d
-	}
+	timeout := c.duration("timeout", in.Timeout, MinRequestTimeout, MaxRequestTimeout)
 	return timeout, c.err()
 }
 

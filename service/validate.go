@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -73,6 +74,20 @@ func (c *checker) object(field string, raw json.RawMessage) {
 	if t[0] != '{' {
 		c.addf("%s must be a JSON object", field)
 	}
+}
+
+// duration reads an optional Go duration ("10s", "1500ms") that must lie in [lo, hi]; 0 when
+// it is not given.
+func (c *checker) duration(field, v string, lo, hi time.Duration) time.Duration {
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		c.addf("%s must be a duration from %s to %s, such as 10s or 1500ms", field, lo, hi)
+		return 0
+	}
+	return d
 }
 
 func (c *checker) party(prefix string, p NewParty) {
