@@ -743,6 +743,7 @@ type ReportInteraction struct {
 	FirstEstablishedAt *time.Time
 	Transfers          int32
 	Conferences        int32
+	Outcome            string
 }
 
 type Session struct {

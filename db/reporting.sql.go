@@ -15,12 +15,11 @@ SELECT (CASE $1::text WHEN 'node' THEN coalesce(i.owner_node, '')
                              WHEN 'resource' THEN r.resource
                              ELSE i.media END)::text AS group_key,
        count(*) AS total,
-       count(*) FILTER (WHERE i.state <> 'deleted' AND i.abandoned_at IS NULL) AS live,
-       count(*) FILTER (WHERE i.state = 'deleted' AND i.abandoned_at IS NULL AND i.merged_into IS NULL
-                          AND i.moved_to IS NULL) AS completed,
-       count(*) FILTER (WHERE i.abandoned_at IS NOT NULL) AS abandoned,
-       count(*) FILTER (WHERE i.merged_into IS NOT NULL) AS merged,
-       count(*) FILTER (WHERE i.moved_to IS NOT NULL) AS moved,
+       count(*) FILTER (WHERE o.outcome = 'live') AS live,
+       count(*) FILTER (WHERE o.outcome = 'completed') AS completed,
+       count(*) FILTER (WHERE o.outcome = 'abandoned') AS abandoned,
+       count(*) FILTER (WHERE o.outcome = 'merged') AS merged,
+       count(*) FILTER (WHERE o.outcome = 'moved') AS moved,
        coalesce(avg(extract(epoch FROM i.deleted_at - i.created_at)), 0)::float8 AS handle_avg,
        coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM i.deleted_at - i.created_at)), 0)::float8 AS handle_p50,
        coalesce(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM i.deleted_at - i.created_at)), 0)::float8 AS handle_p90,
@@ -32,6 +31,7 @@ SELECT (CASE $1::text WHEN 'node' THEN coalesce(i.owner_node, '')
   FROM interactions i
   LEFT JOIN interaction_resources r
          ON $1::text = 'resource' AND r.session_id = i.session_id AND r.interaction_id = i.interaction_id
+ CROSS JOIN LATERAL (SELECT ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to) AS outcome) o
  WHERE i.created_at >= $2 AND i.created_at < $3
    AND ($1::text <> 'resource'
         OR (r.interaction_created_at >= $2 AND r.interaction_created_at < $3
@@ -107,7 +107,7 @@ func (q *Queries) ReportAggregate(ctx context.Context, arg ReportAggregateParams
 }
 
 const reportInteractionRows = `-- name: ReportInteractionRows :many
-SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences FROM report_interactions
+SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences, outcome FROM report_interactions
  WHERE interaction_id = $1
  ORDER BY created_at, session_id
 `
@@ -140,6 +140,7 @@ func (q *Queries) ReportInteractionRows(ctx context.Context, interactionID strin
 			&i.FirstEstablishedAt,
 			&i.Transfers,
 			&i.Conferences,
+			&i.Outcome,
 		); err != nil {
 			return nil, err
 		}
@@ -203,7 +204,7 @@ func (q *Queries) ReportInteractionTimeline(ctx context.Context, arg ReportInter
 
 const reportListInteractions = `-- name: ReportListInteractions :many
 
-SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences FROM ixn_report_interactions(
+SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences, outcome FROM ixn_report_interactions(
     $1::interaction_state, $2::boolean, $3::text, $4::text,
     $5::text, $6::text, $7::text, $8::jsonb,
     $9::timestamptz, $10::timestamptz,
@@ -279,6 +280,7 @@ func (q *Queries) ReportListInteractions(ctx context.Context, arg ReportListInte
 			&i.FirstEstablishedAt,
 			&i.Transfers,
 			&i.Conferences,
+			&i.Outcome,
 		); err != nil {
 			return nil, err
 		}

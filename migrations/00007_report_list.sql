@@ -7,11 +7,26 @@
 
 -- +goose Up
 
+-- How an interaction ended: abandoned, live, merged (into another interaction), moved (to
+-- another session by an associate) or completed. The one rule of the lists and aggregates.
+-- +goose StatementBegin
+CREATE FUNCTION ixn_interaction_outcome(p_state interaction_state, p_abandoned_at timestamptz,
+                                        p_merged_into text, p_moved_to text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_abandoned_at IS NOT NULL THEN 'abandoned'
+                WHEN p_state <> 'deleted' THEN 'live'
+                WHEN p_merged_into IS NOT NULL THEN 'merged'
+                WHEN p_moved_to IS NOT NULL THEN 'moved'
+                ELSE 'completed' END
+$$;
+-- +goose StatementEnd
+
 -- An interaction as the reports show it.
 CREATE VIEW report_interactions AS
 SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, i.owner_node, i.tenant_id,
        i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,
-       i.first_established_at, i.transfers, i.conferences
+       i.first_established_at, i.transfers, i.conferences,
+       ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to) AS outcome
   FROM interactions i;
 
 -- ixn_report_interactions_sql writes the query for the filters given.
@@ -61,7 +76,8 @@ BEGIN
     RETURN
         'SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, i.owner_node, i.tenant_id,'
         || ' i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,'
-        || ' i.first_established_at, i.transfers, i.conferences'
+        || ' i.first_established_at, i.transfers, i.conferences,'
+        || ' ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to)'
         || ' FROM ' || source
         || ' WHERE ' || coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true')
         || ' ORDER BY i.created_at, i.session_id, i.interaction_id LIMIT $16';
@@ -114,3 +130,4 @@ END $$;
 -- +goose Down
 DROP FUNCTION ixn_report_interactions_plan, ixn_report_interactions, ixn_report_interactions_sql;
 DROP VIEW report_interactions;
+DROP FUNCTION ixn_interaction_outcome;

@@ -64,12 +64,11 @@ SELECT (CASE @group_by::text WHEN 'node' THEN coalesce(i.owner_node, '')
                              WHEN 'resource' THEN r.resource
                              ELSE i.media END)::text AS group_key,
        count(*) AS total,
-       count(*) FILTER (WHERE i.state <> 'deleted' AND i.abandoned_at IS NULL) AS live,
-       count(*) FILTER (WHERE i.state = 'deleted' AND i.abandoned_at IS NULL AND i.merged_into IS NULL
-                          AND i.moved_to IS NULL) AS completed,
-       count(*) FILTER (WHERE i.abandoned_at IS NOT NULL) AS abandoned,
-       count(*) FILTER (WHERE i.merged_into IS NOT NULL) AS merged,
-       count(*) FILTER (WHERE i.moved_to IS NOT NULL) AS moved,
+       count(*) FILTER (WHERE o.outcome = 'live') AS live,
+       count(*) FILTER (WHERE o.outcome = 'completed') AS completed,
+       count(*) FILTER (WHERE o.outcome = 'abandoned') AS abandoned,
+       count(*) FILTER (WHERE o.outcome = 'merged') AS merged,
+       count(*) FILTER (WHERE o.outcome = 'moved') AS moved,
        coalesce(avg(extract(epoch FROM i.deleted_at - i.created_at)), 0)::float8 AS handle_avg,
        coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM i.deleted_at - i.created_at)), 0)::float8 AS handle_p50,
        coalesce(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM i.deleted_at - i.created_at)), 0)::float8 AS handle_p90,
@@ -81,6 +80,7 @@ SELECT (CASE @group_by::text WHEN 'node' THEN coalesce(i.owner_node, '')
   FROM interactions i
   LEFT JOIN interaction_resources r
          ON @group_by::text = 'resource' AND r.session_id = i.session_id AND r.interaction_id = i.interaction_id
+ CROSS JOIN LATERAL (SELECT ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to) AS outcome) o
  WHERE i.created_at >= @created_from AND i.created_at < @created_to
    AND (@group_by::text <> 'resource'
         OR (r.interaction_created_at >= @created_from AND r.interaction_created_at < @created_to

@@ -69,21 +69,6 @@ type Interaction struct {
 	Outcome string `json:"outcome"`
 }
 
-// outcome names how an interaction ended; the aggregates count by the same rule.
-func outcome(state db.InteractionState, abandoned *time.Time, merged, moved *string) string {
-	switch {
-	case abandoned != nil:
-		return "abandoned"
-	case state != db.InteractionStateDeleted:
-		return "live"
-	case merged != nil:
-		return "merged"
-	case moved != nil:
-		return "moved"
-	}
-	return "completed"
-}
-
 func interactionFromRow(r db.ReportInteraction) Interaction {
 	return Interaction{
 		SessionID: r.SessionID, InteractionID: r.InteractionID, Media: r.Media, Type: string(r.Type),
@@ -91,7 +76,7 @@ func interactionFromRow(r db.ReportInteraction) Interaction {
 		ParentID: r.ParentID, CreatedAt: r.CreatedAt, EndedAt: r.DeletedAt, AbandonedAt: r.AbandonedAt,
 		MergedInto: r.MergedInto, MovedTo: r.MovedTo, FirstConnectedAt: r.FirstEstablishedAt,
 		Transfers: r.Transfers, Conferences: r.Conferences,
-		Outcome: outcome(r.State, r.AbandonedAt, r.MergedInto, r.MovedTo),
+		Outcome: r.Outcome,
 	}
 }
 
