@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/ixnstore/ixnstore/reporting"
+	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -46,20 +46,20 @@ var statusOf = []struct {
 	status int
 	code   string
 }{
-	{service.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
-	{service.ErrNotFound, http.StatusNotFound, "not_found"},
-	{service.ErrConflict, http.StatusConflict, "conflict"},
-	{service.ErrInvalidTransition, http.StatusConflict, "invalid_transition"},
-	{service.ErrSessionEnded, http.StatusConflict, "session_ended"},
-	{service.ErrLeaseLost, http.StatusConflict, "lease_lost"},
-	{service.ErrLeaseHeld, http.StatusConflict, "lease_held"},
-	{service.ErrNodeNotLive, http.StatusConflict, "node_not_live"},
-	{service.ErrRequestRefused, http.StatusConflict, "request_refused"},
-	{service.ErrRequestEnded, http.StatusConflict, "request_ended"},
-	{service.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{reporting.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
-	{reporting.ErrNotFound, http.StatusNotFound, "not_found"},
-	{reporting.ErrNotRebuildable, http.StatusConflict, "not_rebuildable"},
+	{fault.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
+	{fault.ErrNotFound, http.StatusNotFound, "not_found"},
+	{fault.ErrConflict, http.StatusConflict, "conflict"},
+	{fault.ErrInvalidTransition, http.StatusConflict, "invalid_transition"},
+	{fault.ErrSessionEnded, http.StatusConflict, "session_ended"},
+	{fault.ErrLeaseLost, http.StatusConflict, "lease_lost"},
+	{fault.ErrLeaseHeld, http.StatusConflict, "lease_held"},
+	{fault.ErrNodeNotLive, http.StatusConflict, "node_not_live"},
+	{fault.ErrRequestRefused, http.StatusConflict, "request_refused"},
+	{fault.ErrRequestEnded, http.StatusConflict, "request_ended"},
+	{fault.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{fault.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
+	{fault.ErrNotFound, http.StatusNotFound, "not_found"},
+	{fault.ErrNotRebuildable, http.StatusConflict, "not_rebuildable"},
 }
 
 // echoCodes names the errors echo itself raises (routing, body limit).

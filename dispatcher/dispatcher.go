@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ixnstore/ixnstore/db"
-	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/internal/database"
 )
 
 // DefaultBatchGap is the gap between small batches that serve uses unless told otherwise.
@@ -248,7 +248,7 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 		next position
 		seen map[string]int64
 	)
-	err := service.WithTx(ctx, b.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
+	err := database.WithTx(ctx, b.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
 		out, seen = out[:0], map[string]int64{}
 		rows, err := q.OutboxListSettled(ctx, db.OutboxListSettledParams{
 			CursorTxid: pos.txid, CursorID: pos.id, MaxRows: int32(b.cfg.BatchSize),

@@ -12,13 +12,9 @@ import (
 	"time"
 
 	"github.com/ixnstore/ixnstore/db"
-	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
-
-// ErrNotRebuildable is a rebuild that the kept events cannot give: the origin of the
-// interaction's stay is missing (it was added before origins were kept), or retention has
-// removed events the rebuild needs.
-var ErrNotRebuildable = errors.New("not rebuildable")
 
 // State is an interaction as the events say it was: its state, control, parties,
 // abandonment and merge. User data is not part of it: interaction.udata.changed carries only
@@ -49,8 +45,8 @@ type PartyState struct {
 // began (interaction_origins: they come without events) through its events up to seq. User
 // data is not rebuilt (see State). The reads are one snapshot.
 //
-// ErrNotFound: the interaction was never in the session, was not in it yet at seq, or the
-// session has no event seq yet. ErrNotRebuildable: the rebuild needs events or an origin that
+// fault.ErrNotFound: the interaction was never in the session, was not in it yet at seq, or the
+// session has no event seq yet. fault.ErrNotRebuildable: the rebuild needs events or an origin that
 // are no longer kept.
 func (r *Reporter) StateAt(ctx context.Context, sessionID, interactionID string, seq int64) (State, error) {
 	return inSnapshot(ctx, r, func(ctx context.Context, q *db.Queries) (State, error) {
@@ -63,10 +59,10 @@ func (r *Reporter) StateAt(ctx context.Context, sessionID, interactionID string,
 			return State{}, err
 		}
 		if !start.Stored && !start.HasOrigins {
-			return State{}, fmt.Errorf("%w: interaction %s in session %s", ErrNotFound, interactionID, sessionID)
+			return State{}, fmt.Errorf("%w: interaction %s in session %s", fault.ErrNotFound, interactionID, sessionID)
 		}
 		if seq > start.LastSeq {
-			return State{}, fmt.Errorf("%w: session %s has no event %d yet: its last is %d", ErrNotFound, sessionID, seq, start.LastSeq)
+			return State{}, fmt.Errorf("%w: session %s has no event %d yet: its last is %d", fault.ErrNotFound, sessionID, seq, start.LastSeq)
 		}
 		target := seq
 		if seq <= 0 {
@@ -75,10 +71,10 @@ func (r *Reporter) StateAt(ctx context.Context, sessionID, interactionID string,
 		if start.OriginSeq == 0 {
 			if start.HasOrigins {
 				return State{}, fmt.Errorf("%w: interaction %s was not yet in session %s at event %d",
-					ErrNotFound, interactionID, sessionID, target)
+					fault.ErrNotFound, interactionID, sessionID, target)
 			}
 			return State{}, fmt.Errorf("%w: interaction %s of session %s has no origin: it was added before origins were kept",
-				ErrNotRebuildable, interactionID, sessionID)
+				fault.ErrNotRebuildable, interactionID, sessionID)
 		}
 		events, err := q.RebuildSessionEvents(ctx, db.RebuildSessionEventsParams{
 			SessionIds: []string{sessionID}, FromSeqs: []int64{start.OriginSeq}, ToSeqs: []int64{target},
@@ -88,7 +84,7 @@ func (r *Reporter) StateAt(ctx context.Context, sessionID, interactionID string,
 		}
 		if missing := lastMissing(events, start.OriginSeq, target); missing != 0 {
 			return State{}, fmt.Errorf("%w: event %d of session %s, which the rebuild of interaction %s from its addition at %d needs, is no longer kept",
-				ErrNotRebuildable, missing, sessionID, interactionID, start.OriginSeq)
+				fault.ErrNotRebuildable, missing, sessionID, interactionID, start.OriginSeq)
 		}
 		b, err := newRebuild(sessionID, interactionID, start.OriginSeq, start.OriginParties)
 		if err != nil {
@@ -132,7 +128,7 @@ type Difference struct {
 }
 
 // AuditResult: Checked interactions were rebuilt and compared; Skipped could not be rebuilt
-// (ErrNotRebuildable); an interaction that went away between the listing and its check (its
+// (fault.ErrNotRebuildable); an interaction that went away between the listing and its check (its
 // session purged) is neither.
 type AuditResult struct {
 	Checked     int          `json:"checked"`
@@ -170,7 +166,7 @@ func (r *Reporter) Audit(ctx context.Context, scope AuditScope) (AuditResult, er
 	}
 	rows, err := r.q.AuditScope(ctx, p)
 	if err != nil {
-		return AuditResult{}, service.DatabaseError(err)
+		return AuditResult{}, database.Translate(err)
 	}
 	var order []string
 	bySession := map[string][]string{}
@@ -318,7 +314,7 @@ func audit(ctx context.Context, q *db.Queries, keys []db.AuditScopeRow) (AuditRe
 				continue
 			}
 			rebuilt, err := b.result()
-			if errors.Is(err, ErrNotRebuildable) {
+			if errors.Is(err, fault.ErrNotRebuildable) {
 				res.Skipped++
 				continue
 			}
@@ -434,7 +430,7 @@ func (b *rebuild) apply(e *db.RebuildSessionEventsRow) {
 	id := b.state.InteractionID
 	if b.last == 0 && e.Seq != b.origin && b.broken == nil {
 		b.broken = fmt.Errorf("%w: the addition of interaction %s to session %s at %d is no longer kept",
-			ErrNotRebuildable, id, b.state.SessionID, b.origin)
+			fault.ErrNotRebuildable, id, b.state.SessionID, b.origin)
 	}
 	b.last = e.Seq
 	b.state.Seq = e.Seq
@@ -443,7 +439,7 @@ func (b *rebuild) apply(e *db.RebuildSessionEventsRow) {
 		if e.Seq != b.origin && b.broken == nil {
 			// Every addition writes its origin; one without is from before origins were kept.
 			b.broken = fmt.Errorf("%w: interaction %s was added to session %s again at %d, of which no origin is kept",
-				ErrNotRebuildable, id, b.state.SessionID, e.Seq)
+				fault.ErrNotRebuildable, id, b.state.SessionID, e.Seq)
 		}
 		b.state.State, b.state.Controlled = "added", false
 	case db.EventNameInteractionpresent:
@@ -474,7 +470,7 @@ func (b *rebuild) result() (State, error) {
 	}
 	if b.last == 0 {
 		return State{}, fmt.Errorf("%w: the addition of interaction %s to session %s at %d is no longer kept",
-			ErrNotRebuildable, b.state.InteractionID, b.state.SessionID, b.origin)
+			fault.ErrNotRebuildable, b.state.InteractionID, b.state.SessionID, b.origin)
 	}
 	st := b.state
 	st.Parties = make([]PartyState, 0, len(b.parties))

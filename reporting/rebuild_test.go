@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/internal/testdb"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
@@ -189,9 +190,9 @@ func TestStateAtRefusals(t *testing.T) {
 		checks []check
 	}{
 		{"nothing removed", func() {}, []check{
-			{"i9", 0, reporting.ErrNotFound},          // never in the session
-			{"i1", c.last + 1, reporting.ErrNotFound}, // after the session's last event
-			{"i2", c.add2 - 1, reporting.ErrNotFound}, // before it was added
+			{"i9", 0, fault.ErrNotFound},          // never in the session
+			{"i1", c.last + 1, fault.ErrNotFound}, // after the session's last event
+			{"i2", c.add2 - 1, fault.ErrNotFound}, // before it was added
 			{"i2", c.add2, nil},
 		}},
 		// Retention removes by age, so a hole may be anywhere: a stay that began after it, or
@@ -199,38 +200,38 @@ func TestStateAtRefusals(t *testing.T) {
 		{"an event of i1 removed", func() {
 			exec(`DELETE FROM outbox WHERE session_id = 's1' AND seq = $1`, c.answer1)
 		}, []check{
-			{"i1", 0, reporting.ErrNotRebuildable},
-			{"i1", c.answer1, reporting.ErrNotRebuildable},
+			{"i1", 0, fault.ErrNotRebuildable},
+			{"i1", c.answer1, fault.ErrNotRebuildable},
 			{"i1", c.present1, nil},
 			{"i2", 0, nil},
 		}},
 		{"the last event removed", func() {
 			exec(`DELETE FROM outbox WHERE session_id = 's1' AND seq = $1`, c.last)
 		}, []check{
-			{"i2", 0, reporting.ErrNotRebuildable},
+			{"i2", 0, fault.ErrNotRebuildable},
 			{"i2", c.last - 1, nil},
 		}},
 		{"the origin of i2 removed", func() {
 			exec(`DELETE FROM interaction_origins WHERE session_id = 's1' AND interaction_id = 'i2'`)
 		}, []check{
-			{"i2", c.add2, reporting.ErrNotRebuildable},
+			{"i2", c.add2, fault.ErrNotRebuildable},
 		}},
 		{"the session purged: its events are still there", func() {
 			exec(`DELETE FROM interactions WHERE session_id = 's1'`)
 			exec(`DELETE FROM action_requests WHERE session_id = 's1'`)
 			exec(`DELETE FROM sessions WHERE session_id = 's1'`)
 		}, []check{
-			{"i9", 0, reporting.ErrNotFound},
+			{"i9", 0, fault.ErrNotFound},
 			{"i1", c.present1, nil},
 			// The last event is gone: the highest seq left is the session's last now.
-			{"i1", c.last, reporting.ErrNotFound},
+			{"i1", c.last, fault.ErrNotFound},
 			// Neither stored nor with an origin: nothing says it was ever there.
-			{"i2", 0, reporting.ErrNotFound},
+			{"i2", 0, fault.ErrNotFound},
 		}},
 		{"i1's addition removed, its origin kept", func() {
 			exec(`DELETE FROM outbox WHERE session_id = 's1' AND seq = $1`, c.add1)
 		}, []check{
-			{"i1", c.present1, reporting.ErrNotRebuildable},
+			{"i1", c.present1, fault.ErrNotRebuildable},
 		}},
 	}
 	for _, step := range steps {
@@ -370,7 +371,7 @@ func TestAudit(t *testing.T) {
 			t.Errorf("clean history, %s: %+v, want %d checked and no difference", tt.name, res, tt.checked)
 		}
 	}
-	if _, err := r.Audit(ctx, reporting.AuditScope{CreatedFrom: &start, CreatedTo: &start}); !errors.Is(err, reporting.ErrInvalid) {
+	if _, err := r.Audit(ctx, reporting.AuditScope{CreatedFrom: &start, CreatedTo: &start}); !errors.Is(err, fault.ErrInvalid) {
 		t.Errorf("an empty window: %v, want ErrInvalid", err)
 	}
 

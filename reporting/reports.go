@@ -5,21 +5,19 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/service"
 )
 
-// ErrInvalid is a report asked for with values that cannot be used.
-var ErrInvalid = errors.New("invalid report parameters")
-
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return fault.Errorf(fault.ErrInvalid, format, args...)
 }
 
 // Filter narrows a list of interactions. Empty fields do not filter.
@@ -122,7 +120,7 @@ func (r *Reporter) ListInteractions(ctx context.Context, f Filter, after string,
 	}
 	rows, err := r.q.ReportListInteractions(ctx, db.ReportListInteractionsParams(p))
 	if err != nil {
-		return Page{}, service.DatabaseError(err)
+		return Page{}, database.Translate(err)
 	}
 	limit = int(p.MaxRows) - 1
 	page := Page{Interactions: make([]Interaction, 0, min(len(rows), limit))}
@@ -144,7 +142,7 @@ func (r *Reporter) ExplainList(ctx context.Context, f Filter, after string, limi
 		return "", err
 	}
 	plan, err := r.q.ReportListInteractionsPlan(ctx, p)
-	return plan, service.DatabaseError(err)
+	return plan, database.Translate(err)
 }
 
 // listParams are the list's parameters; one row more than the page, to know if another follows.
@@ -224,9 +222,6 @@ type Detail struct {
 	Timeline      []service.Event                       `json:"timeline"`
 }
 
-// ErrNotFound is a report on something that is not there.
-var ErrNotFound = errors.New("not found")
-
 // InteractionDetail returns one interaction with its parties, user data and timeline, as of
 // one snapshot.
 func (r *Reporter) InteractionDetail(ctx context.Context, interactionID string) (Detail, error) {
@@ -236,7 +231,7 @@ func (r *Reporter) InteractionDetail(ctx context.Context, interactionID string) 
 			return Detail{}, err
 		}
 		if len(rows) == 0 {
-			return Detail{}, fmt.Errorf("%w: interaction %s", ErrNotFound, interactionID)
+			return Detail{}, fmt.Errorf("%w: interaction %s", fault.ErrNotFound, interactionID)
 		}
 		d := Detail{InteractionID: interactionID, Parties: []Party{}, UserData: map[string]map[string]json.RawMessage{}}
 		var sessions []string
@@ -315,7 +310,7 @@ func (r *Reporter) Aggregates(ctx context.Context, from, to time.Time, groupBy s
 	}
 	rows, err := r.q.ReportAggregate(ctx, db.ReportAggregateParams{GroupBy: groupBy, CreatedFrom: from, CreatedTo: to})
 	if err != nil {
-		return nil, service.DatabaseError(err)
+		return nil, database.Translate(err)
 	}
 	out := make([]Aggregate, len(rows))
 	for i, g := range rows {

@@ -3,7 +3,7 @@ package service
 import "encoding/json"
 
 // Target names the session a write is for and the lease epoch the writer holds. A nil Epoch
-// is not checked; a stale one refuses the write with ErrLeaseLost.
+// is not checked; a stale one refuses the write with fault.ErrLeaseLost.
 type Target struct {
 	SessionID string
 	Epoch     *int64

@@ -9,13 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
-
-// ErrLeaseHeld refuses a claim on a session whose owner is alive.
-var ErrLeaseHeld = errors.New("lease held")
-
-// ErrNodeNotLive refuses to give a session to a node whose lease has lapsed or that has left.
-var ErrNodeNotLive = errors.New("node not live")
 
 // The bounds of a node's lease, and its default.
 const (
@@ -92,7 +88,7 @@ func (s *Store) RegisterNode(ctx context.Context, in NodeRegistration) (Node, er
 		LeaseMs: lease.Milliseconds(), LeaseSecs: lease.Seconds(),
 	})
 	if err != nil {
-		return Node{}, translate(err)
+		return Node{}, database.Translate(err)
 	}
 	// Registering starts a lease: alive.
 	return nodeFromRow(row, true), nil
@@ -111,7 +107,7 @@ func (s *Store) Heartbeat(ctx context.Context, nodeID string) (Node, error) {
 func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
 	rows, err := s.q.NodeList(ctx)
 	if err != nil {
-		return nil, translate(err)
+		return nil, database.Translate(err)
 	}
 	out := make([]Node, len(rows))
 	for i, r := range rows {
@@ -135,7 +131,7 @@ func (s *Store) LeaveNode(ctx context.Context, nodeID string, toNode *string) ([
 	}
 	rows, err := s.q.NodeLeave(ctx, db.NodeLeaveParams{NodeID: nodeID, ToNode: toNode})
 	if err != nil {
-		return nil, translate(err)
+		return nil, database.Translate(err)
 	}
 	if toNode != nil && len(rows) > 0 {
 		s.written()
@@ -184,7 +180,7 @@ func (s *Store) ReleaseSession(ctx context.Context, t Target, toNode *string) (T
 }
 
 func (s *Store) takeover(ctx context.Context, sessionID string, change func(ctx context.Context, q *db.Queries) ([]db.Outbox, error)) (Takeover, error) {
-	out, err := WithTxValue(ctx, s.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (Takeover, error) {
+	out, err := database.WithTxValue(ctx, s.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (Takeover, error) {
 		rows, err := change(ctx, q)
 		if err != nil {
 			return Takeover{}, err
@@ -208,7 +204,7 @@ func (s *Store) ListOrphanedSessions(ctx context.Context, limit int) ([]Session,
 	}
 	rows, err := s.q.SessionListOrphaned(ctx, int32(limit))
 	if err != nil {
-		return nil, translate(err)
+		return nil, database.Translate(err)
 	}
 	out := make([]Session, len(rows))
 	for i, r := range rows {
@@ -275,8 +271,8 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 				switch {
 				case err == nil:
 					assigned++
-				case errors.Is(err, ErrNodeNotLive), errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrSessionEnded),
-					errors.Is(err, ErrNotFound):
+				case errors.Is(err, fault.ErrNodeNotLive), errors.Is(err, fault.ErrLeaseHeld), errors.Is(err, fault.ErrSessionEnded),
+					errors.Is(err, fault.ErrNotFound):
 					// The node died, or the session was claimed, ended or removed meanwhile: the
 					// next pass sees how things are now.
 				case failed == nil:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -47,7 +48,7 @@ func TestClaimAfterTheOwnerDies(t *testing.T) {
 	must[[]service.Event](t)(s.DeleteInteraction(ctx, tg, "i3"))
 	pending := must[service.Request](t)(s.CreateRequest(ctx, tg, request("terminate", nil)))
 
-	if _, err := s.ClaimSession(ctx, "s1", "n2"); !errors.Is(err, service.ErrLeaseHeld) {
+	if _, err := s.ClaimSession(ctx, "s1", "n2"); !errors.Is(err, fault.ErrLeaseHeld) {
 		t.Fatalf("claim while n1 is alive: %v, want lease held", err)
 	}
 	register(t, s, "n1", "100ms", 10) // its last heartbeat: the lease lapses 100 ms from now
@@ -69,10 +70,10 @@ func TestClaimAfterTheOwnerDies(t *testing.T) {
 
 	before := counts(t, pool)
 	stale := service.Target{SessionID: "s1", Epoch: ptr(int64(1))}
-	if _, err := s.ChangePartyState(ctx, stale, "i1", "p1", service.PartyStateChange{State: "held"}); !errors.Is(err, service.ErrLeaseLost) {
+	if _, err := s.ChangePartyState(ctx, stale, "i1", "p1", service.PartyStateChange{State: "held"}); !errors.Is(err, fault.ErrLeaseLost) {
 		t.Errorf("the old owner's write: %v, want lease lost", err)
 	}
-	if _, err := s.CreateRequest(ctx, stale, service.NewRequest{RequestID: "r9", Action: "pick", InteractionID: "i1"}); !errors.Is(err, service.ErrLeaseLost) {
+	if _, err := s.CreateRequest(ctx, stale, service.NewRequest{RequestID: "r9", Action: "pick", InteractionID: "i1"}); !errors.Is(err, fault.ErrLeaseLost) {
 		t.Errorf("the old owner's request: %v, want lease lost", err)
 	}
 	if after := counts(t, pool); after != before {
@@ -127,7 +128,7 @@ func TestTenClaimsOneWinner(t *testing.T) {
 		switch {
 		case err == nil:
 			winners++
-		case !errors.Is(err, service.ErrLeaseHeld):
+		case !errors.Is(err, fault.ErrLeaseHeld):
 			t.Errorf("claimant c%d: %v, want a win or lease held", i, err)
 		}
 	}
@@ -159,7 +160,7 @@ func TestOrderlyHandover(t *testing.T) {
 		register(t, s, "n1", "1m", 10)
 		register(t, s, "n2", "1m", 10)
 		fixture(t, s)
-		if _, err := s.ReleaseSession(ctx, service.Target{SessionID: "s1", Epoch: ptr(int64(7))}, nil); !errors.Is(err, service.ErrLeaseLost) {
+		if _, err := s.ReleaseSession(ctx, service.Target{SessionID: "s1", Epoch: ptr(int64(7))}, nil); !errors.Is(err, fault.ErrLeaseLost) {
 			t.Errorf("release with a stale epoch: %v", err)
 		}
 		out := must[service.Takeover](t)(s.ReleaseSession(ctx, service.Target{SessionID: "s1", Epoch: ptr(int64(1))}, nil))
@@ -182,7 +183,7 @@ func TestOrderlyHandover(t *testing.T) {
 		register(t, s, "n1", "1m", 10)
 		register(t, s, "n2", "1m", 10)
 		fixture(t, s)
-		if _, err := s.ReleaseSession(ctx, service.Target{SessionID: "s1"}, ptr("ghost")); !errors.Is(err, service.ErrNotFound) {
+		if _, err := s.ReleaseSession(ctx, service.Target{SessionID: "s1"}, ptr("ghost")); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("release to an unknown node: %v", err)
 		}
 		out := must[service.Takeover](t)(s.ReleaseSession(ctx, service.Target{SessionID: "s1", Epoch: ptr(int64(1))}, ptr("n2")))
@@ -208,7 +209,7 @@ func TestOrderlyHandover(t *testing.T) {
 				t.Errorf("after n1 left: %+v (owned %d)", n, *n.Owned)
 			}
 		}
-		if _, err := s.ClaimSession(ctx, "s3", "n1"); !errors.Is(err, service.ErrNodeNotLive) {
+		if _, err := s.ClaimSession(ctx, "s3", "n1"); !errors.Is(err, fault.ErrNodeNotLive) {
 			t.Errorf("a node that left claims: %v, want not live", err)
 		}
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
 
 // PublishedEvent is an event with its place in the publication order, which is what a
@@ -27,7 +29,7 @@ const MaxPublishedPage = 5000
 // one session come in seq order, without gaps.
 func (s *Store) ListPublished(ctx context.Context, f PublishedFilter, afterPubSeq int64, limit int) ([]PublishedEvent, error) {
 	if afterPubSeq < 0 {
-		return nil, errorf(ErrInvalid, "after must be 0 or more")
+		return nil, fault.Errorf(fault.ErrInvalid, "after must be 0 or more")
 	}
 	if limit <= 0 || limit > MaxPublishedPage {
 		limit = MaxPublishedPage
@@ -35,12 +37,12 @@ func (s *Store) ListPublished(ctx context.Context, f PublishedFilter, afterPubSe
 	var out []PublishedEvent
 	switch {
 	case f.SessionID != "" && f.NodeID != "":
-		return nil, errorf(ErrInvalid, "filter by session_id or by node_id, not both")
+		return nil, fault.Errorf(fault.ErrInvalid, "filter by session_id or by node_id, not both")
 	case f.SessionID != "":
 		rows, err := s.q.PublishedListAfterBySession(ctx, db.PublishedListAfterBySessionParams{
 			SessionID: f.SessionID, AfterPubSeq: afterPubSeq, MaxRows: int32(limit)})
 		if err != nil {
-			return nil, translate(err)
+			return nil, database.Translate(err)
 		}
 		for _, r := range rows {
 			out = append(out, published(db.PublishedListAfterRow(r)))
@@ -49,7 +51,7 @@ func (s *Store) ListPublished(ctx context.Context, f PublishedFilter, afterPubSe
 		rows, err := s.q.PublishedListAfterByNode(ctx, db.PublishedListAfterByNodeParams{
 			NodeID: &f.NodeID, AfterPubSeq: afterPubSeq, MaxRows: int32(limit)})
 		if err != nil {
-			return nil, translate(err)
+			return nil, database.Translate(err)
 		}
 		for _, r := range rows {
 			out = append(out, published(db.PublishedListAfterRow(r)))
@@ -57,7 +59,7 @@ func (s *Store) ListPublished(ctx context.Context, f PublishedFilter, afterPubSe
 	default:
 		rows, err := s.q.PublishedListAfter(ctx, db.PublishedListAfterParams{AfterPubSeq: afterPubSeq, MaxRows: int32(limit)})
 		if err != nil {
-			return nil, translate(err)
+			return nil, database.Translate(err)
 		}
 		for _, r := range rows {
 			out = append(out, published(r))

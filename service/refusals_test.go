@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -24,19 +26,19 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 		run   op
 		want  error
 	}{
-		{name: "unknown session", want: service.ErrNotFound,
+		{name: "unknown session", want: fault.ErrNotFound,
 			run: func(ctx context.Context, s *service.Store, _ service.Target) error {
 				return events(s.PresentInteraction(ctx, service.Target{SessionID: "nope"}, "i1"))
 			}},
-		{name: "unknown interaction", want: service.ErrNotFound,
+		{name: "unknown interaction", want: fault.ErrNotFound,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.PresentInteraction(ctx, tg, "nope"))
 			}},
-		{name: "unknown party", want: service.ErrNotFound,
+		{name: "unknown party", want: fault.ErrNotFound,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "nope", service.PartyStateChange{State: "held"}))
 			}},
-		{name: "merge with an unknown held party", want: service.ErrNotFound,
+		{name: "merge with an unknown held party", want: fault.ErrNotFound,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "c1", Media: "voice", Type: "consult",
 					Parties: []service.NewParty{{PartyID: "p4", Resource: "7004", State: "established"}}}))
@@ -44,56 +46,56 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4", HeldPartyID: "nope"}))
 			}},
-		{name: "present twice", want: service.ErrInvalidTransition,
+		{name: "present twice", want: fault.ErrInvalidTransition,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.PresentInteraction(ctx, tg, "i1"))
 			}},
-		{name: "notcontrolled when not controlled", want: service.ErrInvalidTransition,
+		{name: "notcontrolled when not controlled", want: fault.ErrInvalidTransition,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReleaseControl(ctx, tg, "i1", "detach"))
 			},
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReleaseControl(ctx, tg, "i1", "detach"))
 			}},
-		{name: "released party comes back", want: service.ErrInvalidTransition,
+		{name: "released party comes back", want: fault.ErrInvalidTransition,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "p2", service.PartyStateChange{State: "released"}))
 			},
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "p2", service.PartyStateChange{State: "established"}))
 			}},
-		{name: "party state unchanged", want: service.ErrInvalidTransition,
+		{name: "party state unchanged", want: fault.ErrInvalidTransition,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "p2", service.PartyStateChange{State: "established"}))
 			}},
-		{name: "change on a deleted interaction", want: service.ErrInvalidTransition,
+		{name: "change on a deleted interaction", want: fault.ErrInvalidTransition,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.DeleteInteraction(ctx, tg, "i1"))
 			},
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.AddParty(ctx, tg, "i1", service.NewParty{PartyID: "p3", Resource: "7003", State: "alerting"}))
 			}},
-		{name: "abandoned twice", want: service.ErrInvalidTransition,
+		{name: "abandoned twice", want: fault.ErrInvalidTransition,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReportAbandoned(ctx, tg, "i1", service.Abandon{FocusResource: "+15550001"}))
 			},
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReportAbandoned(ctx, tg, "i1", service.Abandon{FocusResource: "+15550001"}))
 			}},
-		{name: "duplicate party", want: service.ErrConflict,
+		{name: "duplicate party", want: fault.ErrConflict,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.AddParty(ctx, tg, "i1", service.NewParty{PartyID: "p2", Resource: "7001", State: "alerting"}))
 			}},
-		{name: "conference adds a party already there", want: service.ErrConflict,
+		{name: "conference adds a party already there", want: fault.ErrConflict,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReportSingleStepConference(ctx, tg, "i1", service.Conference{PartyID: "p2",
 					AddedParty: service.NewParty{PartyID: "p1", Resource: "x", State: "alerting"}}))
 			}},
-		{name: "duplicate interaction", want: service.ErrConflict,
+		{name: "duplicate interaction", want: fault.ErrConflict,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i1", Media: "voice", Type: "inbound"}))
 			}},
-		{name: "interaction live in another session", want: service.ErrConflict,
+		{name: "interaction live in another session", want: fault.ErrConflict,
 			setup: func(ctx context.Context, s *service.Store, _ service.Target) error {
 				_, err := s.CreateSession(ctx, service.NewSession{SessionID: "s2"})
 				return err
@@ -101,24 +103,24 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 			run: func(ctx context.Context, s *service.Store, _ service.Target) error {
 				return events(s.AddInteraction(ctx, service.Target{SessionID: "s2"}, service.NewInteraction{InteractionID: "i1", Media: "voice", Type: "inbound"}))
 			}},
-		{name: "duplicate session", want: service.ErrConflict,
+		{name: "duplicate session", want: fault.ErrConflict,
 			run: func(ctx context.Context, s *service.Store, _ service.Target) error {
 				_, err := s.CreateSession(ctx, service.NewSession{SessionID: "s1"})
 				return err
 			}},
-		{name: "invalid values", want: service.ErrInvalid,
+		{name: "invalid values", want: fault.ErrInvalid,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i 2", Media: "Voice!", Type: "sideways"}))
 			}},
-		{name: "hints not an object", want: service.ErrInvalid,
+		{name: "hints not an object", want: fault.ErrInvalid,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "p2", service.PartyStateChange{State: "held", Hints: json.RawMessage(`[1]`)}))
 			}},
-		{name: "stale epoch", want: service.ErrLeaseLost,
+		{name: "stale epoch", want: fault.ErrLeaseLost,
 			run: func(ctx context.Context, s *service.Store, _ service.Target) error {
 				return events(s.PresentInteraction(ctx, service.Target{SessionID: "s1", Epoch: ptr(int64(7))}, "i1"))
 			}},
-		{name: "ended session", want: service.ErrSessionEnded,
+		{name: "ended session", want: fault.ErrSessionEnded,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.EndSession(ctx, tg))
 			},
@@ -144,7 +146,7 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error %v, want %v", err, tt.want)
 			}
-			var svcErr *service.Error
+			var svcErr *fault.Error
 			if !errors.As(err, &svcErr) || svcErr.Message == "" {
 				t.Errorf("error %#v has no message", err)
 			}
@@ -179,7 +181,7 @@ func TestFailureHalfWayLeavesNothing(t *testing.T) {
 	if after := counts(t, pool); after != before {
 		t.Errorf("rows changed: before %+v, after %+v", before, after)
 	}
-	if _, err := s.GetInteraction(ctx, "s1", "i2"); !errors.Is(err, service.ErrNotFound) {
+	if _, err := s.GetInteraction(ctx, "s1", "i2"); !errors.Is(err, fault.ErrNotFound) {
 		t.Errorf("interaction i2 exists: %v", err)
 	}
 	if got := must[service.SessionState](t)(s.GetSession(ctx, "s1")).LastSeq; got != before.Events {
@@ -188,14 +190,14 @@ func TestFailureHalfWayLeavesNothing(t *testing.T) {
 
 	// The same through the transaction helper: a first write that succeeded is rolled back
 	// with the second one that failed.
-	err = service.WithTx(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
+	err = database.WithTx(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
 		if _, err := q.InteractionNotControlled(ctx, db.InteractionNotControlledParams{SessionID: "s1", InteractionID: "i1", Resultof: "detach"}); err != nil {
 			return err
 		}
 		_, err := q.PartyAdd(ctx, db.PartyAddParams{SessionID: "s1", InteractionID: "i1", PartyID: "p1", Resource: "x", State: "alerting"})
 		return err
 	})
-	if !errors.Is(err, service.ErrConflict) {
+	if !errors.Is(err, fault.ErrConflict) {
 		t.Fatalf("error %v, want a conflict", err)
 	}
 	if after := counts(t, pool); after != before {

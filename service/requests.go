@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
 
 // The actions a session's routing node can ask for (the reference's action elements).
@@ -50,22 +51,13 @@ const (
 	MaxRequestTimeout     = time.Hour
 )
 
-// ErrRequestRefused is returned by CreateRequest, wrapped in a *RequestRefusal, when the stored
-// state does not allow the action: the request was stored as failed and its error event
-// written.
-var ErrRequestRefused = errors.New("request refused")
-
-// ErrRequestEnded refuses a report on a request that has already ended (by another report,
-// its timeout or its session's end) with a different outcome.
-var ErrRequestEnded = errors.New("request ended")
-
 // RequestRefusal is the answer to a request refused when it was made.
 type RequestRefusal struct {
 	Request Request
 }
 
 func (e *RequestRefusal) Error() string { return deref(e.Request.Description) }
-func (e *RequestRefusal) Unwrap() error { return ErrRequestRefused }
+func (e *RequestRefusal) Unwrap() error { return fault.ErrRequestRefused }
 
 // NewRequest is a routing node's request for an action on an interaction of its session.
 type NewRequest struct {
@@ -259,7 +251,7 @@ func ParseRequestCursor(s string) (RequestCursor, error) {
 	txid, err1 := strconv.ParseUint(tx, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
 	if !ok || err1 != nil || err2 != nil || n < 0 {
-		return RequestCursor{}, errorf(ErrInvalid, "a request cursor is two numbers joined by a dot, as a request's cursor gives it")
+		return RequestCursor{}, fault.Errorf(fault.ErrInvalid, "a request cursor is two numbers joined by a dot, as a request's cursor gives it")
 	}
 	return RequestCursor{TxID: txid, ID: n}, nil
 }
@@ -271,7 +263,7 @@ func (s *Store) SetDefaultRequestTimeout(d time.Duration) { s.requestTimeout = d
 // request the state does not allow is stored as failed, its error event written, and
 // returned with a *RequestRefusal. Otherwise it is stored as pending for the media side.
 // A request with an id the session used before is answered by the stored request when it
-// asks for the same thing, and refused with ErrConflict when not; neither writes anything.
+// asks for the same thing, and refused with fault.ErrConflict when not; neither writes anything.
 func (s *Store) CreateRequest(ctx context.Context, t Target, in NewRequest) (Request, error) {
 	if in.RequestID == "" {
 		in.RequestID = uuid.NewString()
@@ -292,7 +284,7 @@ func (s *Store) CreateRequest(ctx context.Context, t Target, in NewRequest) (Req
 		InteractionID: in.InteractionID, Params: params, TimeoutMs: timeout.Milliseconds(),
 	})
 	if err != nil {
-		return Request{}, translate(err)
+		return Request{}, database.Translate(err)
 	}
 	req := requestFromRow(row)
 	if row.Refused {
@@ -314,7 +306,7 @@ func (s *Store) GetRequest(ctx context.Context, sessionID, requestID string) (Re
 // ReportRequest applies the media side's outcome of a pending request: done (the done event,
 // then the events of the state change the action implies) or failed (the error event). The
 // same report on a request that has already ended returns the events it wrote then and
-// writes nothing; any other report on it is refused with ErrRequestEnded.
+// writes nothing; any other report on it is refused with fault.ErrRequestEnded.
 func (s *Store) ReportRequest(ctx context.Context, sessionID, requestID string, in RequestOutcome) (Request, []Event, error) {
 	events, err := s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		if in.Result == "failed" {
@@ -361,7 +353,7 @@ func (s *Store) ListPendingRequests(ctx context.Context, after RequestCursor, me
 		AfterTxid: after.TxID, AfterID: after.ID, Media: m, MaxRows: int32(limit),
 	})
 	if err != nil {
-		return nil, translate(err)
+		return nil, database.Translate(err)
 	}
 	out := make([]Request, len(rows))
 	for i, r := range rows {
@@ -376,13 +368,13 @@ func (s *Store) ListPendingRequests(ctx context.Context, after RequestCursor, me
 func (s *Store) ExpireRequests(ctx context.Context, limit int) (int, error) {
 	due, err := s.q.RequestListExpired(ctx, int32(limit))
 	if err != nil {
-		return 0, translate(err)
+		return 0, database.Translate(err)
 	}
 	ended := 0
 	for _, r := range due {
 		rows, err := s.q.RequestExpire(ctx, db.RequestExpireParams{SessionID: r.SessionID, RequestID: r.RequestID})
 		if err != nil {
-			return ended, translate(err)
+			return ended, database.Translate(err)
 		}
 		if len(rows) > 0 {
 			ended++

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -278,7 +279,7 @@ func TestRequestRefused(t *testing.T) {
 
 			req, err := s.CreateRequest(ctx, tg, tt.req)
 			var refusal *service.RequestRefusal
-			if !errors.As(err, &refusal) || !errors.Is(err, service.ErrRequestRefused) {
+			if !errors.As(err, &refusal) || !errors.Is(err, fault.ErrRequestRefused) {
 				t.Fatalf("error %v, want a refusal", err)
 			}
 			if req.State != "failed" || req.Error == nil || *req.Error != tt.want || refusal.Request.RequestID != "r1" {
@@ -304,7 +305,7 @@ func TestRequestRefused(t *testing.T) {
 
 			// The same request again: the same refusal, nothing written.
 			again, err := s.CreateRequest(ctx, tg, tt.req)
-			if !errors.Is(err, service.ErrRequestRefused) || again.Cursor != req.Cursor {
+			if !errors.Is(err, fault.ErrRequestRefused) || again.Cursor != req.Cursor {
 				t.Errorf("repeat: %+v, %v", again, err)
 			}
 			if c := counts(t, pool); c != after {
@@ -324,24 +325,24 @@ func TestRequestInvalid(t *testing.T) {
 		req  service.NewRequest
 		want error
 	}{
-		{name: "unknown action", req: request("transfer", nil), want: service.ErrInvalid},
-		{name: "redirect without destination", req: request("redirect", nil), want: service.ErrInvalid},
-		{name: "clear without resource", req: request("clear", nil), want: service.ErrInvalid},
-		{name: "associate without target", req: request("associate", nil), want: service.ErrInvalid},
-		{name: "destination on terminate", want: service.ErrInvalid,
+		{name: "unknown action", req: request("transfer", nil), want: fault.ErrInvalid},
+		{name: "redirect without destination", req: request("redirect", nil), want: fault.ErrInvalid},
+		{name: "clear without resource", req: request("clear", nil), want: fault.ErrInvalid},
+		{name: "associate without target", req: request("associate", nil), want: fault.ErrInvalid},
+		{name: "destination on terminate", want: fault.ErrInvalid,
 			req: request("terminate", func(r *service.NewRequest) { r.Destination = ptr("7100") })},
-		{name: "hints not an object", want: service.ErrInvalid,
+		{name: "hints not an object", want: fault.ErrInvalid,
 			req: request("terminate", func(r *service.NewRequest) { r.Hints = json.RawMessage(`[1]`) })},
-		{name: "timeout not a duration", want: service.ErrInvalid,
+		{name: "timeout not a duration", want: fault.ErrInvalid,
 			req: request("terminate", func(r *service.NewRequest) { r.Timeout = "5" })},
-		{name: "timeout too long", want: service.ErrInvalid,
+		{name: "timeout too long", want: fault.ErrInvalid,
 			req: request("terminate", func(r *service.NewRequest) { r.Timeout = "2h" })},
-		{name: "bad request id", want: service.ErrInvalid,
+		{name: "bad request id", want: fault.ErrInvalid,
 			req: request("terminate", func(r *service.NewRequest) { r.RequestID = "a b" })},
 		{name: "unknown session", tg: service.Target{SessionID: "nope"}, req: request("terminate", nil),
-			want: service.ErrNotFound},
+			want: fault.ErrNotFound},
 		{name: "stale epoch", tg: service.Target{SessionID: "s1", Epoch: ptr(int64(7))}, req: request("terminate", nil),
-			want: service.ErrLeaseLost},
+			want: fault.ErrLeaseLost},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,7 +369,7 @@ func TestRequestInvalid(t *testing.T) {
 		tg := fixture(t, s)
 		must[[]service.Event](t)(s.EndSession(ctx, tg))
 		before := counts(t, pool)
-		if _, err := s.CreateRequest(ctx, tg, request("terminate", nil)); !errors.Is(err, service.ErrSessionEnded) {
+		if _, err := s.CreateRequest(ctx, tg, request("terminate", nil)); !errors.Is(err, fault.ErrSessionEnded) {
 			t.Fatalf("error %v, want session ended", err)
 		}
 		if after := counts(t, pool); after != before {
@@ -423,7 +424,7 @@ func TestRequestLifecycle(t *testing.T) {
 		}
 		other := req
 		other.Resource = ptr("+15550001")
-		if _, err := s.CreateRequest(ctx, tg, other); !errors.Is(err, service.ErrConflict) {
+		if _, err := s.CreateRequest(ctx, tg, other); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("the same id for another request: %v, want conflict", err)
 		}
 		_, done, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"})
@@ -436,7 +437,7 @@ func TestRequestLifecycle(t *testing.T) {
 			t.Errorf("the same report again: %v, %v; want the first answer and no writes", repeat, err)
 		}
 		_, _, err = s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "failed", Error: "remote"})
-		if !errors.Is(err, service.ErrRequestEnded) || counts(t, pool) != c {
+		if !errors.Is(err, fault.ErrRequestEnded) || counts(t, pool) != c {
 			t.Errorf("a contradicting report: %v, want request ended and no writes", err)
 		}
 	})
@@ -476,7 +477,7 @@ func TestRequestLifecycle(t *testing.T) {
 		checkEvents(t, got, []ev{{"error.interaction.terminate",
 			map[string]any{"requestid": "r1", "error": "timeout", "description": "the media side did not answer within 00:00:00.01"}}})
 		c := counts(t, pool)
-		if _, _, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"}); !errors.Is(err, service.ErrRequestEnded) {
+		if _, _, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"}); !errors.Is(err, fault.ErrRequestEnded) {
 			t.Errorf("late answer: %v, want request ended", err)
 		}
 		if counts(t, pool) != c || interaction(t, s, "s1", "i1").State != "present" {
@@ -500,7 +501,7 @@ func TestRequestLifecycle(t *testing.T) {
 			{"interaction.notcontrolled", map[string]any{"interactionid": "i1", "resultof": "detach"}},
 			{"interaction.deleted", map[string]any{"interactionid": "i1"}},
 		})
-		if _, _, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"}); !errors.Is(err, service.ErrRequestEnded) {
+		if _, _, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"}); !errors.Is(err, fault.ErrRequestEnded) {
 			t.Errorf("answer after the session ended: %v, want request ended", err)
 		}
 	})
@@ -610,7 +611,7 @@ func TestRequestReportRacesTimeout(t *testing.T) {
 				t.Errorf("%s: done event, but report %v and request %s", sid, reported[i], req.State)
 			}
 		case "error.interaction.terminate":
-			if !errors.Is(reported[i], service.ErrRequestEnded) || req.State != "failed" || *req.Error != "timeout" {
+			if !errors.Is(reported[i], fault.ErrRequestEnded) || req.State != "failed" || *req.Error != "timeout" {
 				t.Errorf("%s: timeout event, but report %v and request %+v", sid, reported[i], req)
 			}
 		default:

@@ -6,13 +6,14 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
 
 // Store reads and changes the state kept in PostgreSQL.
@@ -35,7 +36,7 @@ func (s *Store) OnWritten(fn func()) { s.written = fn }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	return translate(s.pool.Ping(ctx))
+	return database.Translate(s.pool.Ping(ctx))
 }
 
 // change runs one state change. Each is a single statement (a function of
@@ -49,7 +50,7 @@ func (s *Store) change(ctx context.Context, validate func() error, run func(ctx 
 	}
 	rows, err := run(ctx)
 	if err != nil {
-		return nil, translate(err)
+		return nil, database.Translate(err)
 	}
 	if len(rows) > 0 {
 		s.written()
@@ -69,9 +70,9 @@ func (s *Store) CreateSession(ctx context.Context, in NewSession) (Session, erro
 		SessionID: in.SessionID, TenantID: in.TenantID, OwnerNode: in.OwnerNode,
 	})
 	if err != nil {
-		err = translate(err)
-		if isKind(err, ErrConflict) {
-			return Session{}, errorf(ErrConflict, "session %s already exists", in.SessionID)
+		err = database.Translate(err)
+		if database.IsKind(err, fault.ErrConflict) {
+			return Session{}, fault.Errorf(fault.ErrConflict, "session %s already exists", in.SessionID)
 		}
 		return Session{}, err
 	}
@@ -81,7 +82,7 @@ func (s *Store) CreateSession(ctx context.Context, in NewSession) (Session, erro
 // GetSession returns the session with its live interactions, their parties and user data, as
 // of one snapshot.
 func (s *Store) GetSession(ctx context.Context, sessionID string) (SessionState, error) {
-	return WithTxValue(ctx, s.pool, readSnapshot, func(ctx context.Context, q *db.Queries) (SessionState, error) {
+	return database.WithTxValue(ctx, s.pool, database.ReadSnapshot, func(ctx context.Context, q *db.Queries) (SessionState, error) {
 		return readSessionState(ctx, q, sessionID)
 	})
 }
@@ -128,7 +129,7 @@ func readSessionState(ctx context.Context, q *db.Queries, sessionID string) (Ses
 // GetInteraction returns one interaction of a session, deleted or not, with its parties and
 // user data.
 func (s *Store) GetInteraction(ctx context.Context, sessionID, interactionID string) (Interaction, error) {
-	return WithTxValue(ctx, s.pool, readSnapshot, func(ctx context.Context, q *db.Queries) (Interaction, error) {
+	return database.WithTxValue(ctx, s.pool, database.ReadSnapshot, func(ctx context.Context, q *db.Queries) (Interaction, error) {
 		row, err := q.InteractionGet(ctx, db.InteractionGetParams{SessionID: sessionID, InteractionID: interactionID})
 		if err != nil {
 			return Interaction{}, notFound(err, "interaction %s not found in session %s", interactionID, sessionID)
@@ -158,7 +159,7 @@ const MaxEventsPage = 1000
 // ListEvents returns the session's events numbered after afterSeq, in order.
 func (s *Store) ListEvents(ctx context.Context, sessionID string, afterSeq int64, limit int) ([]Event, error) {
 	if afterSeq < 0 {
-		return nil, errorf(ErrInvalid, "after must be 0 or more")
+		return nil, fault.Errorf(fault.ErrInvalid, "after must be 0 or more")
 	}
 	if limit <= 0 || limit > MaxEventsPage {
 		limit = MaxEventsPage
@@ -167,7 +168,7 @@ func (s *Store) ListEvents(ctx context.Context, sessionID string, afterSeq int64
 		SessionID: sessionID, AfterSeq: afterSeq, MaxRows: int32(limit),
 	})
 	if err != nil {
-		return nil, translate(err)
+		return nil, database.Translate(err)
 	}
 	if len(rows) == 0 {
 		// An empty page: the session may not exist at all, which is a 404, not an empty list.
@@ -197,7 +198,7 @@ func (s *Store) AddInteraction(ctx context.Context, t Target, in NewInteraction)
 		}
 		udata, err := json.Marshal(nonNilMap(in.UserData))
 		if err != nil {
-			return nil, errorf(ErrInvalid, "udata: %v", err)
+			return nil, fault.Errorf(fault.ErrInvalid, "udata: %v", err)
 		}
 		return s.q.InteractionAdd(ctx, db.InteractionAddParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: in.InteractionID, Media: in.Media,
@@ -241,16 +242,11 @@ func (s *Store) DeleteInteraction(ctx context.Context, t Target, interactionID s
 }
 
 func notFound(err error, format string, args ...any) error {
-	err = translate(err)
-	if isKind(err, ErrNotFound) {
-		return errorf(ErrNotFound, format, args...)
+	err = database.Translate(err)
+	if database.IsKind(err, fault.ErrNotFound) {
+		return fault.Errorf(fault.ErrNotFound, format, args...)
 	}
 	return err
-}
-
-func isKind(err, kind error) bool {
-	var e *Error
-	return err != nil && errors.As(err, &e) && e.Kind == kind
 }
 
 func nonNil[T any](s []T) []T {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
 
 // ReplaceUserData sets the interaction's user data to exactly in.Data.
@@ -30,7 +31,7 @@ func (s *Store) writeUserData(ctx context.Context, t Target, interactionID strin
 	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		data, err := json.Marshal(in.Data)
 		if err != nil {
-			return nil, errorf(ErrInvalid, "data: %v", err)
+			return nil, fault.Errorf(fault.ErrInvalid, "data: %v", err)
 		}
 		return s.q.UserDataWrite(ctx, db.UserDataWriteParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, Data: data,

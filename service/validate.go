@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
 
 // The values the API accepts. The same limits stand as CHECK constraints in the schema; these
@@ -115,7 +117,7 @@ func (c *checker) err() error {
 	if len(c.problems) == 0 {
 		return nil
 	}
-	return &Error{Kind: ErrInvalid, Message: strings.Join(c.problems, "; ")}
+	return &fault.Error{Kind: fault.ErrInvalid, Message: strings.Join(c.problems, "; ")}
 }
 
 func (in NewSession) validate() error {

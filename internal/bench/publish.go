@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -136,7 +137,7 @@ func (b *Backlog) Write(ctx context.Context, n int) error {
 		b.held = make([]bool, backlogSessions)
 	}
 	for written := 0; written < n; written += perTx {
-		err := service.WithTx(ctx, b.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
+		err := database.WithTx(ctx, b.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
 			for k := 0; k < perTx && written+k < n; k++ {
 				i := (written + k) % backlogSessions
 				state := db.PartyStateHeld

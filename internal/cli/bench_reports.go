@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/internal/bench"
+	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/reporting"
 )
@@ -31,7 +32,7 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	if _, err := migrations.Up(ctx, pool, nil); err != nil {
 		return err
 	}
-	cfg, err := reporting.PoolConfig(dbURL, 4)
+	cfg, err := database.PoolConfig(dbURL, reporting.PoolOptions(4))
 	if err != nil {
 		return err
 	}

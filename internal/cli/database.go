@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/internal/embeddedpg"
 	"github.com/ixnstore/ixnstore/reporting"
 )
@@ -56,16 +57,10 @@ func (d *databaseFlags) open(ctx context.Context, logger *slog.Logger) (*pgxpool
 			}
 		}
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	pool, err := database.Open(ctx, url, database.PoolOptions{MaxConns: d.maxConns})
 	if err != nil {
 		stopEmbedded()
 		return nil, nil, fmt.Errorf("--database-url: %w", err)
-	}
-	cfg.MaxConns = int32(d.maxConns)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		stopEmbedded()
-		return nil, nil, err
 	}
 	stop := func() { pool.Close(); stopEmbedded() }
 	if err := waitForDatabase(ctx, pool, d.wait, logger); err != nil {
@@ -82,7 +77,7 @@ func (d *databaseFlags) openReporting(ctx context.Context, main *pgxpool.Pool) (
 	if url == "" {
 		url = main.Config().ConnString()
 	}
-	pool, err := reporting.Connect(ctx, url, 8)
+	pool, err := database.Open(ctx, url, reporting.PoolOptions(8))
 	if err != nil {
 		return nil, fmt.Errorf("--reporting-database-url: %w", err)
 	}

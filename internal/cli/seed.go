@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/migrations"
-	"github.com/ixnstore/ixnstore/service"
 )
 
 const seedSynopsis = `Fills a database with the history of a contact centre, for the reporting benchmarks:
@@ -243,7 +243,7 @@ type seedStep struct {
 // seedChunk writes interactions p.First..p.Last in one transaction, in the order
 // queries/seed.sql explains.
 func seedChunk(ctx context.Context, pool *pgxpool.Pool, p db.SeedInteractionsParams, publish bool, logger *slog.Logger) (seedCounts, error) {
-	return service.WithTxValue(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (seedCounts, error) {
+	return database.WithTxValue(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (seedCounts, error) {
 		var c seedCounts
 		if err := q.SeedTune(ctx); err != nil {
 			return c, err

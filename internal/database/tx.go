@@ -1,4 +1,4 @@
-package service
+package database
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func WithTxValue[T any](ctx context.Context, pool TxBeginner, opts pgx.TxOptions
 	var zero T
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
-		return zero, translate(err)
+		return zero, Translate(err)
 	}
 	defer func() {
 		rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
@@ -49,13 +49,13 @@ func WithTxValue[T any](ctx context.Context, pool TxBeginner, opts pgx.TxOptions
 	}()
 	v, err := fn(ctx, db.New(tx))
 	if err != nil {
-		return zero, translate(err)
+		return zero, Translate(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return zero, translate(err)
+		return zero, Translate(err)
 	}
 	return v, nil
 }
 
-// readSnapshot is for reads that assemble one consistent picture from several queries.
-var readSnapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+// ReadSnapshot is for reads that assemble one consistent picture from several queries.
+var ReadSnapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}

@@ -1,0 +1,56 @@
+// Package fault names the kinds of error every part of ixnstore returns. The data layer turns
+// driver errors into these kinds (internal/database), the parts add their own messages, and
+// the HTTP layer maps each kind to one status in one place. It imports nothing, so the HTTP
+// layer can know the kinds without knowing the database.
+package fault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The kinds. Callers test for them with errors.Is.
+var (
+	// ErrInvalid: a value the caller sent cannot be used.
+	ErrInvalid = errors.New("invalid value")
+	// ErrNotFound: what was asked for is not there.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: it exists already, or the same id was used for something else.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalidTransition: the stored state does not allow the change.
+	ErrInvalidTransition = errors.New("invalid transition")
+	// ErrSessionEnded: the session has ended and takes no more changes.
+	ErrSessionEnded = errors.New("session ended")
+	// ErrLeaseLost: the writer's lease epoch is not the session's (fencing).
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrLeaseHeld refuses a claim on a session whose owner is alive.
+	ErrLeaseHeld = errors.New("lease held")
+	// ErrNodeNotLive refuses to give a session to a node whose lease has lapsed or that left.
+	ErrNodeNotLive = errors.New("node not live")
+	// ErrRequestRefused: the stored state does not allow an action request; it was stored as
+	// failed and its error event written.
+	ErrRequestRefused = errors.New("request refused")
+	// ErrRequestEnded refuses a report on a request that already ended (by another report,
+	// its timeout or its session's end) with a different outcome.
+	ErrRequestEnded = errors.New("request ended")
+	// ErrNotRebuildable: the kept events cannot give the rebuild (the origin of the
+	// interaction's stay is missing, or retention removed events it needs).
+	ErrNotRebuildable = errors.New("not rebuildable")
+	// ErrUnavailable: the database is not there right now; the request may be retried.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// Error is one of the kinds with a message a person understands; its text is the message
+// alone, without the kind's name.
+type Error struct {
+	Kind    error
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Errorf makes an Error of kind with a formatted message.
+func Errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
