@@ -34,7 +34,7 @@ func newServer(t *testing.T) *client {
 	t.Helper()
 	pool := testdb.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(service.New(pool), logger, api.Options{Reports: reporting.New(pool)}))
+	srv := httptest.NewServer(api.New(service.New(pool, service.Config{}), logger, api.Options{Reports: reporting.New(pool)}))
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL, pool: pool}
 }

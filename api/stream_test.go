@@ -35,8 +35,7 @@ func newPublishingServer(t *testing.T) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(ctx) })
-	store := service.New(pool)
-	store.OnWritten(d.Wake)
+	store := service.New(pool, service.Config{Written: d.Wake})
 	stopping := make(chan struct{})
 	srv := httptest.NewServer(api.New(store, logger, api.Options{Published: published, Stopping: stopping,
 		Reports: reporting.New(pool)}))

@@ -7,7 +7,6 @@ package dispatcher
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -38,11 +37,7 @@ type Config struct {
 	BatchGap time.Duration
 	// LockRetry is how often a waiting instance tries to become the dispatcher.
 	LockRetry time.Duration
-	// Retention is how long published events are kept; 0 keeps them.
-	Retention time.Duration
-	// RetentionEvery is how often expired events are removed.
-	RetentionEvery time.Duration
-	Logger         *slog.Logger
+	Logger    *slog.Logger
 	// Published is called after each batch commits, with the last publication sequence.
 	Published func(lastPubSeq int64)
 }
@@ -57,9 +52,6 @@ func (c *Config) defaults() {
 
 	if c.LockRetry <= 0 {
 		c.LockRetry = time.Second
-	}
-	if c.RetentionEvery <= 0 {
-		c.RetentionEvery = time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -153,7 +145,6 @@ func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 
 	poll := time.NewTicker(d.cfg.PollInterval)
 	defer poll.Stop()
-	nextRetention := time.Now()
 	var lastBatch time.Time
 	for {
 		if wait := time.Until(lastBatch.Add(d.cfg.BatchGap)); wait > 0 && !sleep(ctx, wait) {
@@ -171,47 +162,11 @@ func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 			lastBatch = time.Time{}
 			continue // a backlog: no waiting between batches
 		}
-		if d.cfg.Retention > 0 && time.Now().After(nextRetention) {
-			if err := d.expire(ctx, q); err != nil {
-				return err
-			}
-			nextRetention = time.Now().Add(d.cfg.RetentionEvery)
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-d.wake:
 		case <-poll.C:
-		}
-	}
-}
-
-// expire removes published events older than the retention, a few thousand at a time so that
-// no statement holds locks for long.
-func (d *Dispatcher) expire(ctx context.Context, q *db.Queries) error {
-	const chunk = 5000
-	before := time.Now().Add(-d.cfg.Retention)
-	var total int64
-	for {
-		n, err := q.OutboxDeleteExpired(ctx, db.OutboxDeleteExpiredParams{Before: before, MaxRows: chunk})
-		if err != nil {
-			return fmt.Errorf("removing expired events: %w", err)
-		}
-		total += n
-		if n < chunk {
-			break
-		}
-	}
-	if total > 0 {
-		d.cfg.Logger.Info("removed expired events", "count", total, "before", before)
-	}
-	for {
-		n, err := q.OriginsDeleteExpired(ctx, db.OriginsDeleteExpiredParams{Before: before, MaxRows: chunk})
-		if err != nil {
-			return fmt.Errorf("removing expired interaction origins: %w", err)
-		}
-		if n < chunk {
-			return nil
 		}
 	}
 }

@@ -135,7 +135,7 @@ func checkOrder(t *testing.T, got []published) {
 func TestConcurrentWritersArePublishedInSessionOrder(t *testing.T) {
 	t.Parallel()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	const sessions, writers, changes = 20, 10, 40
 	for i := range sessions {
 		session(t, s, fmt.Sprintf("s%d", i))
@@ -175,7 +175,7 @@ func TestLateCommitIsPublished(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	for _, id := range []string{"slow", "fast"} {
 		session(t, s, id)
 	}
@@ -224,7 +224,7 @@ func TestTransactionIDInversionKeepsSessionOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	for _, id := range []string{"a", "b"} {
 		session(t, s, id)
 	}
@@ -264,7 +264,7 @@ func TestStandbyTakesOver(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	session(t, s, "s")
 	first, stopFirst := run(t, pool, "first", 100)
 	waitFor(t, first.IsLeader)
@@ -304,36 +304,5 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met after 10s")
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// Published events older than the retention are removed with their publication; newer ones
-// stay.
-func TestRetentionRemovesOldPublishedEvents(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pool := testdb.Pool(t)
-	s := service.New(pool)
-	session(t, s, "old")
-	// Age what was written by hand, as if it were 8 days old.
-	if _, err := pool.Exec(ctx, "UPDATE outbox SET created_at = created_at - interval '8 days'"); err != nil {
-		t.Fatal(err)
-	}
-	runConfig(t, pool, dispatcher.Config{Instance: "d1", Retention: 7 * 24 * time.Hour, RetentionEvery: 10 * time.Millisecond})
-	session(t, s, "new")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := allPublished(t, s)
-		c, err := db.New(pool).StoreCounts(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == 1 && c.Events == 1 && got[0].session == "new" {
-			return // the old session's event is gone from both, the new one published
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10s: published %+v, %d events in the outbox", got, c.Events)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -58,7 +58,7 @@ func makeCall(t *testing.T) call {
 	t.Helper()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	ok[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s1", OwnerNode: sp("n1")}))
 	tg := service.Target{SessionID: "s1"}
 	do := func(evs []service.Event, err error) []service.Event {
@@ -251,7 +251,7 @@ func TestStateAtReadded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	r := reporting.New(pool)
 	ok[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s1"}))
 	tg := service.Target{SessionID: "s1"}
@@ -308,7 +308,7 @@ func contactCenter(t *testing.T) (*pgxpool.Pool, time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	start := time.Now().Add(-time.Minute)
 	for _, id := range []string{"s1", "s2", "s3"} {
 		ok[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: id}))

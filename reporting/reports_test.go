@@ -36,7 +36,7 @@ func callCenter(t *testing.T) (*reporting.Reporter, time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	s := service.New(pool)
+	s := service.New(pool, service.Config{})
 	start := time.Now().Add(-time.Minute)
 	for _, sess := range [][2]string{{"sA", "n1"}, {"sB", "n2"}} {
 		ok[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: sess[0], OwnerNode: sp(sess[1])}))

@@ -19,7 +19,7 @@ import (
 func newStore(t *testing.T) (*service.Store, *pgxpool.Pool) {
 	t.Helper()
 	pool := testdb.Pool(t)
-	return service.New(pool), pool
+	return service.New(pool, service.Config{}), pool
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -67,9 +67,6 @@ func nodeFromRow(r db.Node, alive bool) Node {
 	}
 }
 
-// SetDefaultNodeLease sets the lease of nodes that register without one.
-func (s *Store) SetDefaultNodeLease(d time.Duration) { s.nodeLease = d }
-
 // RegisterNode registers a node, or updates it, and starts its lease.
 func (s *Store) RegisterNode(ctx context.Context, in NodeRegistration) (Node, error) {
 	lease, err := in.validate()

@@ -108,7 +108,7 @@ func TestTenClaimsOneWinner(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		others[i] = service.New(p)
+		others[i] = service.New(p, service.Config{})
 		register(t, s, fmt.Sprintf("c%d", i), "1m", 10)
 	}
 	untilOrphaned(t, s, "s1")

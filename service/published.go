@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/internal/database"
@@ -73,4 +74,18 @@ func published(r db.PublishedListAfterRow) PublishedEvent {
 		ID: r.ID, SessionID: r.SessionID, Seq: r.Seq, Name: r.Name, Attrs: r.Attrs,
 		NodeID: r.NodeID, Epoch: r.Epoch, CreatedAt: r.CreatedAt,
 	})}
+}
+
+// PruneExpired removes up to limit published events written before before, with their
+// publication rows; once those run short, up to limit of the interaction origins written before
+// before too (the events they start from go with the same cutoff). It returns how many rows it
+// removed, so a caller repeats it until it returns less than limit. Unpublished events are never
+// removed.
+func (s *Store) PruneExpired(ctx context.Context, before time.Time, limit int) (int, error) {
+	events, err := s.q.OutboxDeleteExpired(ctx, db.OutboxDeleteExpiredParams{Before: before, MaxRows: int32(limit)})
+	if err != nil || events == int64(limit) {
+		return int(events), database.Translate(err)
+	}
+	origins, err := s.q.OriginsDeleteExpired(ctx, db.OriginsDeleteExpiredParams{Before: before, MaxRows: int32(limit)})
+	return int(events + origins), database.Translate(err)
 }

@@ -256,9 +256,6 @@ func ParseRequestCursor(s string) (RequestCursor, error) {
 	return RequestCursor{TxID: txid, ID: n}, nil
 }
 
-// SetDefaultRequestTimeout sets the timeout of requests that do not give their own.
-func (s *Store) SetDefaultRequestTimeout(d time.Duration) { s.requestTimeout = d }
-
 // CreateRequest makes an action request. It is checked against the stored state at once: a
 // request the state does not allow is stored as failed, its error event written, and
 // returned with a *RequestRefusal. Otherwise it is stored as pending for the media side.

@@ -632,7 +632,7 @@ func TestRequestTimeoutFiresOnceAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	b := service.New(other)
+	b := service.New(other, service.Config{})
 	tg := fixture(t, a)
 	const n = 60
 	for i := range n {

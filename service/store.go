@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,14 +26,47 @@ type Store struct {
 	nodeLease      time.Duration
 }
 
-func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: db.New(pool), written: func() {}, requestTimeout: DefaultRequestTimeout,
-		nodeLease: DefaultNodeLease}
+// Config is how a Store behaves. The zero Config is valid: each zero field takes its default.
+type Config struct {
+	// RequestTimeout is how long the media side has to answer an action request that gives no
+	// timeout of its own (DefaultRequestTimeout).
+	RequestTimeout time.Duration
+	// NodeLease is the lease of nodes that register without one (DefaultNodeLease).
+	NodeLease time.Duration
+	// Written is called after each committed change that wrote events: the dispatcher's
+	// wake-up.
+	Written func()
 }
 
-// OnWritten sets what to call after each committed change that wrote events: the dispatcher's
-// wake-up. Set it before the store is used.
-func (s *Store) OnWritten(fn func()) { s.written = fn }
+// Validate says what is wrong with c, in the words of its fields.
+func (c Config) Validate() error {
+	if c.RequestTimeout != 0 && (c.RequestTimeout < MinRequestTimeout || c.RequestTimeout > MaxRequestTimeout) {
+		return fmt.Errorf("the request timeout must be from %s to %s", MinRequestTimeout, MaxRequestTimeout)
+	}
+	if c.NodeLease != 0 && (c.NodeLease < MinNodeLease || c.NodeLease > MaxNodeLease) {
+		return fmt.Errorf("the node lease must be from %s to %s", MinNodeLease, MaxNodeLease)
+	}
+	return nil
+}
+
+// New makes a Store on pool. A Config that does not Validate is a programming error: callers
+// that take it from a person validate it first and say what is wrong.
+func New(pool *pgxpool.Pool, cfg Config) *Store {
+	if err := cfg.Validate(); err != nil {
+		panic("service: " + err.Error())
+	}
+	s := &Store{pool: pool, q: db.New(pool), written: cfg.Written, requestTimeout: cfg.RequestTimeout, nodeLease: cfg.NodeLease}
+	if s.written == nil {
+		s.written = func() {}
+	}
+	if s.requestTimeout == 0 {
+		s.requestTimeout = DefaultRequestTimeout
+	}
+	if s.nodeLease == 0 {
+		s.nodeLease = DefaultNodeLease
+	}
+	return s
+}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -121,7 +121,7 @@ func NewBacklog(pool *pgxpool.Pool) *Backlog { return &Backlog{pool: pool} }
 func (b *Backlog) Write(ctx context.Context, n int) error {
 	const perTx = 1000
 	if b.held == nil {
-		store := service.New(b.pool)
+		store := service.New(b.pool, service.Config{})
 		for i := range backlogSessions {
 			sid := "backlog-" + strconv.Itoa(i)
 			owner := "backlog-node"

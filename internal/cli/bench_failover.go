@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
-	"github.com/ixnstore/ixnstore/failover"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/upkeep"
 )
 
 type benchFailoverConfig struct {
@@ -42,7 +42,7 @@ func benchFailover(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 	if _, err := migrations.Up(ctx, pool, nil); err != nil {
 		return err
 	}
-	store := service.New(pool)
+	store := service.New(pool, service.Config{})
 	mode := "ixnstore's assigner (--assign-orphans)"
 	if cfg.byNode {
 		mode = "the surviving node claiming orphans itself"
@@ -75,7 +75,11 @@ func benchFailover(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 		if err != nil {
 			return err
 		}
-		work := failover.Assigner{Store: store}.Assign
+		assigner, err := upkeep.New(upkeep.OrphanAssignment(store, time.Hour, nil))
+		if err != nil {
+			return err
+		}
+		work := assigner.Pass
 		if cfg.byNode {
 			work = func(ctx context.Context) (int, error) { return claimAllFor(ctx, store, heir) }
 		}

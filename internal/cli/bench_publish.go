@@ -39,16 +39,15 @@ type inProcess struct {
 }
 
 func newInProcess(pool *pgxpool.Pool, logger *slog.Logger) *inProcess {
-	p := &inProcess{pool: pool, logger: logger, published: signal.New(), store: service.New(pool),
-		backlog: bench.NewBacklog(pool)}
-	p.store.OnWritten(func() {
+	p := &inProcess{pool: pool, logger: logger, published: signal.New(), backlog: bench.NewBacklog(pool)}
+	p.store = service.New(pool, service.Config{Written: func() {
 		p.mu.Lock()
 		d := p.d
 		p.mu.Unlock()
 		if d != nil {
 			d.Wake()
 		}
-	})
+	}})
 	p.handler = api.New(p.store, logger, api.Options{Published: p.published})
 	return p
 }

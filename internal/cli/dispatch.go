@@ -12,7 +12,6 @@ import (
 
 	"github.com/ixnstore/ixnstore/dispatcher"
 	"github.com/ixnstore/ixnstore/internal/signal"
-	"github.com/ixnstore/ixnstore/service"
 )
 
 // dispatchFlags set up publication: the dispatcher (one active per database), the
@@ -22,7 +21,6 @@ type dispatchFlags struct {
 	batch        int
 	poll         time.Duration
 	gap          time.Duration
-	retention    time.Duration
 	notifyWindow time.Duration
 	instance     string
 }
@@ -36,8 +34,6 @@ func (d *dispatchFlags) register(f *flags) {
 		"how often the dispatcher looks for events when nothing wakes it")
 	f.duration(&d.gap, "dispatch-gap", "IXNSTORE_DISPATCH_GAP", dispatcher.DefaultBatchGap,
 		"least time between two small batches: events gather and share one commit")
-	f.duration(&d.retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
-		"how long published events are kept (0 keeps them)")
 	f.duration(&d.notifyWindow, "notify-window", "IXNSTORE_NOTIFY_WINDOW", 5*time.Millisecond,
 		"at most one wake-up NOTIFY per window from this instance's writes")
 	f.string(&d.instance, "instance", "IXNSTORE_INSTANCE", fmt.Sprintf("%s:%d", host, os.Getpid()),
@@ -45,16 +41,17 @@ func (d *dispatchFlags) register(f *flags) {
 }
 
 // start runs the dispatcher, the write notifier and the notification listener until ctx
-// ends. It returns what streams wait on and a function that waits for all of it to stop.
-func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, store *service.Store, logger *slog.Logger) (*signal.Signal, func()) {
+// ends. It returns what streams wait on, what the store calls after each write that made
+// events, and a function that waits for all of it to stop.
+func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (published *signal.Signal, written func(), wait func()) {
 	connString := pool.Config().ConnString()
-	published := signal.New()
+	published = signal.New()
 	var wg sync.WaitGroup
 	var local *dispatcher.Dispatcher
 	if d.enabled {
 		local = dispatcher.New(dispatcher.Config{
 			ConnString: connString, Instance: d.instance, BatchSize: d.batch, PollInterval: d.poll, BatchGap: d.gap,
-			Retention: d.retention, Logger: logger.With("part", "dispatcher"),
+			Logger:    logger.With("part", "dispatcher"),
 			Published: func(int64) { published.Raise() },
 		})
 		wg.Go(func() { local.Run(ctx) })
@@ -62,7 +59,6 @@ func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, store *se
 		logger.Info("dispatcher off: this instance writes and streams, another one publishes")
 	}
 	notifier := dispatcher.NewWriteNotifier(pool, local, d.notifyWindow, logger)
-	store.OnWritten(notifier.Written)
 	wg.Go(func() { notifier.Run(ctx) })
 	wg.Go(func() {
 		wake := func() {
@@ -72,5 +68,5 @@ func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, store *se
 		}
 		dispatcher.Listen(ctx, connString, logger.With("part", "listener"), wake, published.Raise)
 	})
-	return published, wg.Wait
+	return published, notifier.Written, wg.Wait
 }

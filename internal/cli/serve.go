@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/ixnstore/ixnstore/api"
-	"github.com/ixnstore/ixnstore/failover"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
-	"github.com/ixnstore/ixnstore/timeouts"
+	"github.com/ixnstore/ixnstore/upkeep"
 )
+
+// retentionEvery is how often published events past their retention are looked for: retention
+// is days, so a minute late is nothing, and a pass that finds nothing is one indexed read.
+const retentionEvery = time.Minute
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	f := newFlags("serve [flags]", "Applies pending migrations, then serves the HTTP API until SIGINT or SIGTERM.", stderr)
@@ -25,6 +28,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		shutdownGrace             time.Duration
 		requestTimeout, sweep     time.Duration
 		nodeLease, assignEvery    time.Duration
+		retention                 time.Duration
 		assignOrphans             bool
 		db                        databaseFlags
 		dispatch                  dispatchFlags
@@ -44,6 +48,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"give sessions whose node died or left to live nodes by spare capacity (else nodes claim them)")
 	f.duration(&assignEvery, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
 		"how often orphaned sessions are looked for with --assign-orphans")
+	f.duration(&retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
+		"how long published events are kept (0 keeps them)")
 	f.duration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
 		"how long requests in flight may finish at shutdown")
 	if err := f.parse(args); err != nil {
@@ -51,6 +57,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if requestTimeout < service.MinRequestTimeout || requestTimeout > service.MaxRequestTimeout {
 		return fmt.Errorf("--request-timeout must be from %s to %s", service.MinRequestTimeout, service.MaxRequestTimeout)
+	}
+	if retention < 0 {
+		return fmt.Errorf("--retention must be 0 (keep events) or more")
 	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
@@ -84,23 +93,28 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer reportsPool.Close()
-	store := service.New(pool)
-	store.SetDefaultRequestTimeout(requestTimeout)
-	store.SetDefaultNodeLease(nodeLease)
-	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	published, waitDispatch := dispatch.start(background, pool, store, logger)
-	var upkeep sync.WaitGroup
-	upkeep.Go(func() {
-		timeouts.Sweeper{Store: store, Interval: sweep, Logger: logger.With("part", "timeouts")}.Run(background)
-	})
-	if assignOrphans {
-		upkeep.Go(func() {
-			failover.Assigner{Store: store, Interval: assignEvery, Logger: logger.With("part", "failover")}.Run(background)
-		})
-	}
-	waitBackground := func() {
+	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	published, written, waitDispatch := dispatch.start(backgroundCtx, pool, logger)
+	var background sync.WaitGroup
+	defer func() {
+		stopBackground()
 		waitDispatch()
-		upkeep.Wait()
+		background.Wait()
+	}()
+	store := service.New(pool, service.Config{RequestTimeout: requestTimeout, NodeLease: nodeLease, Written: written})
+	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger)}
+	if retention > 0 {
+		loops = append(loops, upkeep.Retention(store, retention, retentionEvery, logger))
+	}
+	if assignOrphans {
+		loops = append(loops, upkeep.OrphanAssignment(store, assignEvery, logger))
+	}
+	for _, cfg := range loops {
+		loop, err := upkeep.New(cfg)
+		if err != nil {
+			return err
+		}
+		background.Go(func() { loop.Run(backgroundCtx) })
 	}
 	stopping := make(chan struct{})
 	server := &http.Server{
@@ -110,10 +124,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	defer func() {
-		stopBackground()
-		waitBackground()
-	}()
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 	logger.Info("ixnstore serving", "addr", listener.Addr().String())
