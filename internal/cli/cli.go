@@ -1,5 +1,6 @@
 // Package cli is the ixnstore command: its subcommands, their flags and the wiring of the
-// parts. cmd/ixnstore only calls Main.
+// parts. cmd/ixnstore only calls Main. Its flag and logging helpers are exported for the
+// tooling's own command (cmd/ixnstore-bench), which the product never imports.
 package cli
 
 import (
@@ -22,12 +23,11 @@ reference.
 Usage:
   ixnstore serve   [flags]            run the HTTP API (applies migrations first)
   ixnstore migrate up|down|status     manage the database schema
-  ixnstore bench   [flags]            measure state changes per second through the API
-  ixnstore seed    [flags]            fill a database with past interactions for the reporting benchmarks
   ixnstore help    [command]          show help for a command
 
 Every flag can also be set by an environment variable, named in its help.
-Run 'ixnstore <command> --help' for a command's flags.
+Run 'ixnstore <command> --help' for a command's flags. Benchmarks and the reporting seed
+are a separate command: go run ./cmd/ixnstore-bench --help.
 `
 
 // Main runs the command line and returns the process exit code.
@@ -43,10 +43,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, rest, stderr)
 	case "migrate":
 		err = migrate(ctx, rest, stdout, stderr)
-	case "bench":
-		err = runBench(ctx, rest, stdout, stderr)
-	case "seed":
-		err = runSeed(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return Main(ctx, []string{rest[0], "--help"}, stdout, stderr)
@@ -57,43 +53,53 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ixnstore: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	return ExitCode("ixnstore "+cmd, err, stderr)
+}
+
+// ExitCode says how a command ended: 0 done (or help shown), 2 a wrong command line (already
+// explained by the flag package), 1 a failure, which it prints after the command's name.
+func ExitCode(command string, err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, errUsage):
+	case errors.Is(err, ErrUsage):
 		return 2
 	default:
-		fmt.Fprintf(stderr, "ixnstore %s: %v\n", cmd, err)
+		fmt.Fprintf(stderr, "%s: %v\n", command, err)
 		return 1
 	}
 }
 
-// errUsage: the command line was wrong and the flag package already said how.
-var errUsage = errors.New("usage")
+// ErrUsage: the command line was wrong and the flag package already said how.
+var ErrUsage = errors.New("usage")
 
-// flags is a flag set whose flags fall back to environment variables.
-type flags struct {
+// Flags is a flag set whose flags fall back to environment variables.
+type Flags struct {
 	*flag.FlagSet
 }
 
-func newFlags(name, synopsis string, stderr io.Writer) *flags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// NewFlags makes the flags of one command; usage is how it is called ("ixnstore serve
+// [flags]") and synopsis what it does.
+func NewFlags(usage, synopsis string, stderr io.Writer) *Flags {
+	fs := flag.NewFlagSet(usage, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	f := &flags{FlagSet: fs}
+	f := &Flags{FlagSet: fs}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ixnstore %s\n\n%s\n\nFlags:\n", name, synopsis)
+		fmt.Fprintf(stderr, "Usage: %s\n\n%s\n\nFlags:\n", usage, synopsis)
 		fs.PrintDefaults()
 	}
 	return f
 }
 
-func (f *flags) string(p *string, name, envVar, def, help string) {
+// EnvString is a string flag whose default is envVar's value when it is set.
+func (f *Flags) EnvString(p *string, name, envVar, def, help string) {
 	f.StringVar(p, name, envOr(envVar, def), help+" ($"+envVar+")")
 }
 
-func (f *flags) int(p *int, name, envVar string, def int, help string) {
+// EnvInt is an int flag whose default is envVar's value when it is a number.
+func (f *Flags) EnvInt(p *int, name, envVar string, def int, help string) {
 	d := def
 	if v, err := strconv.Atoi(os.Getenv(envVar)); err == nil {
 		d = v
@@ -101,7 +107,8 @@ func (f *flags) int(p *int, name, envVar string, def int, help string) {
 	f.IntVar(p, name, d, help+" ($"+envVar+")")
 }
 
-func (f *flags) bool(p *bool, name, envVar string, def bool, help string) {
+// EnvBool is a bool flag whose default is envVar's value when it is a boolean.
+func (f *Flags) EnvBool(p *bool, name, envVar string, def bool, help string) {
 	d := def
 	if v, err := strconv.ParseBool(os.Getenv(envVar)); err == nil {
 		d = v
@@ -109,7 +116,8 @@ func (f *flags) bool(p *bool, name, envVar string, def bool, help string) {
 	f.BoolVar(p, name, d, help+" ($"+envVar+")")
 }
 
-func (f *flags) duration(p *time.Duration, name, envVar string, def time.Duration, help string) {
+// EnvDuration is a duration flag whose default is envVar's value when it is a duration.
+func (f *Flags) EnvDuration(p *time.Duration, name, envVar string, def time.Duration, help string) {
 	d := def
 	if v, err := time.ParseDuration(os.Getenv(envVar)); err == nil {
 		d = v
@@ -117,12 +125,13 @@ func (f *flags) duration(p *time.Duration, name, envVar string, def time.Duratio
 	f.DurationVar(p, name, d, help+" ($"+envVar+")")
 }
 
-func (f *flags) parse(args []string) error {
+// ParseArgs parses args; a wrong command line is ErrUsage once the flag package has said why.
+func (f *Flags) ParseArgs(args []string) error {
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return ErrUsage
 	}
 	return nil
 }
@@ -134,8 +143,8 @@ func envOr(name, def string) string {
 	return def
 }
 
-// newLogger makes the process logger: text or JSON on stderr at the given level.
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+// NewLogger makes the process logger: text or JSON on stderr at the given level.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)

@@ -13,8 +13,8 @@ import (
 	"github.com/ixnstore/ixnstore/reporting"
 )
 
-// databaseFlags are the flags of every command that talks to the database.
-type databaseFlags struct {
+// DatabaseFlags are the flags of every command that talks to the database.
+type DatabaseFlags struct {
 	url          string
 	reportingURL string
 	dataDir      string
@@ -23,23 +23,23 @@ type databaseFlags struct {
 	wait         time.Duration
 }
 
-func (d *databaseFlags) register(f *flags) {
-	f.string(&d.url, "database-url", "DATABASE_URL", "",
+func (d *DatabaseFlags) Register(f *Flags) {
+	f.EnvString(&d.url, "database-url", "DATABASE_URL", "",
 		"PostgreSQL connection URL; empty starts an embedded PostgreSQL on --data-dir")
-	f.string(&d.dataDir, "data-dir", "IXNSTORE_DATA_DIR", "ixnstore-data",
+	f.EnvString(&d.dataDir, "data-dir", "IXNSTORE_DATA_DIR", "ixnstore-data",
 		"where the embedded PostgreSQL keeps its data (used without --database-url)")
-	f.int(&d.embeddedPort, "embedded-port", "IXNSTORE_EMBEDDED_PORT", 54329,
+	f.EnvInt(&d.embeddedPort, "embedded-port", "IXNSTORE_EMBEDDED_PORT", 54329,
 		"port of the embedded PostgreSQL on 127.0.0.1")
-	f.string(&d.reportingURL, "reporting-database-url", "REPORTING_DATABASE_URL", "",
+	f.EnvString(&d.reportingURL, "reporting-database-url", "REPORTING_DATABASE_URL", "",
 		"PostgreSQL URL the reports read from (a read replica); empty reads the main database")
-	f.int(&d.maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most connections to the database")
-	f.duration(&d.wait, "db-wait", "IXNSTORE_DB_WAIT", 30*time.Second,
+	f.EnvInt(&d.maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most connections to the database")
+	f.EnvDuration(&d.wait, "db-wait", "IXNSTORE_DB_WAIT", 30*time.Second,
 		"how long to wait at start for the database to answer")
 }
 
-// open connects to the database (starting the embedded one when no URL is given) and waits
+// Open connects to the database (starting the embedded one when no URL is given) and waits
 // for it to answer. The returned stop closes the pool and stops what was started.
-func (d *databaseFlags) open(ctx context.Context, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
+func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
 	url := d.url
 	var embedded *embeddedpg.Server
 	if url == "" {
@@ -70,9 +70,9 @@ func (d *databaseFlags) open(ctx context.Context, logger *slog.Logger) (*pgxpool
 	return pool, stop, nil
 }
 
-// openReporting opens the pool the reports read from: --reporting-database-url, or the main
+// OpenReporting opens the pool the reports read from: --reporting-database-url, or the main
 // database's URL.
-func (d *databaseFlags) openReporting(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
+func (d *DatabaseFlags) OpenReporting(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
 	url := d.reportingURL
 	if url == "" {
 		url = main.Config().ConnString()

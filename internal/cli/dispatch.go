@@ -25,18 +25,18 @@ type dispatchFlags struct {
 	instance     string
 }
 
-func (d *dispatchFlags) register(f *flags) {
+func (d *dispatchFlags) register(f *Flags) {
 	host, _ := os.Hostname()
-	f.bool(&d.enabled, "dispatcher", "IXNSTORE_DISPATCHER", true,
+	f.EnvBool(&d.enabled, "dispatcher", "IXNSTORE_DISPATCHER", true,
 		"run a dispatcher here (one instance per database dispatches at a time; the others stand by)")
-	f.int(&d.batch, "dispatch-batch", "IXNSTORE_DISPATCH_BATCH", 5000, "most events published in one transaction")
-	f.duration(&d.poll, "dispatch-poll", "IXNSTORE_DISPATCH_POLL", 250*time.Millisecond,
+	f.EnvInt(&d.batch, "dispatch-batch", "IXNSTORE_DISPATCH_BATCH", 5000, "most events published in one transaction")
+	f.EnvDuration(&d.poll, "dispatch-poll", "IXNSTORE_DISPATCH_POLL", 250*time.Millisecond,
 		"how often the dispatcher looks for events when nothing wakes it")
-	f.duration(&d.gap, "dispatch-gap", "IXNSTORE_DISPATCH_GAP", dispatcher.DefaultBatchGap,
+	f.EnvDuration(&d.gap, "dispatch-gap", "IXNSTORE_DISPATCH_GAP", dispatcher.DefaultBatchGap,
 		"least time between two small batches: events gather and share one commit")
-	f.duration(&d.notifyWindow, "notify-window", "IXNSTORE_NOTIFY_WINDOW", 5*time.Millisecond,
+	f.EnvDuration(&d.notifyWindow, "notify-window", "IXNSTORE_NOTIFY_WINDOW", 5*time.Millisecond,
 		"at most one wake-up NOTIFY per window from this instance's writes")
-	f.string(&d.instance, "instance", "IXNSTORE_INSTANCE", fmt.Sprintf("%s:%d", host, os.Getpid()),
+	f.EnvString(&d.instance, "instance", "IXNSTORE_INSTANCE", fmt.Sprintf("%s:%d", host, os.Getpid()),
 		"this instance's name in logs and in dispatcher_state")
 }
 

@@ -10,38 +10,38 @@ import (
 )
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("migrate [flags] up|down|status",
+	f := NewFlags("ixnstore migrate [flags] up|down|status",
 		"up applies every pending migration, down rolls back the latest one, status lists them.", stderr)
 	var (
-		db                  databaseFlags
+		db                  DatabaseFlags
 		logLevel, logFormat string
 	)
-	db.register(f)
-	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
-	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	db.Register(f)
+	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	// The action may come before or after the flags.
 	var action string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		action, args = args[0], args[1:]
 	}
-	if err := f.parse(args); err != nil {
+	if err := f.ParseArgs(args); err != nil {
 		return err
 	}
 	if action == "" && f.NArg() == 1 {
 		action = f.Arg(0)
 	} else if f.NArg() != 0 || action == "" {
 		f.Usage()
-		return errUsage
+		return ErrUsage
 	}
 	if action != "up" && action != "down" && action != "status" {
 		fmt.Fprintf(stderr, "ixnstore migrate: unknown action %q (want up, down or status)\n", action)
-		return errUsage
+		return ErrUsage
 	}
-	logger, err := newLogger(stderr, logLevel, logFormat)
+	logger, err := NewLogger(stderr, logLevel, logFormat)
 	if err != nil {
 		return err
 	}
-	pool, closeDB, err := db.open(ctx, logger)
+	pool, closeDB, err := db.Open(ctx, logger)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ import (
 const retentionEvery = time.Minute
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
-	f := newFlags("serve [flags]", "Applies pending migrations, then serves the HTTP API until SIGINT or SIGTERM.", stderr)
+	f := NewFlags("ixnstore serve [flags]", "Applies pending migrations, then serves the HTTP API until SIGINT or SIGTERM.", stderr)
 	var (
 		addr, logLevel, logFormat string
 		shutdownGrace             time.Duration
@@ -30,29 +30,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		nodeLease, assignEvery    time.Duration
 		retention                 time.Duration
 		assignOrphans             bool
-		db                        databaseFlags
+		db                        DatabaseFlags
 		dispatch                  dispatchFlags
 	)
-	f.string(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
-	db.register(f)
+	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
+	db.Register(f)
 	dispatch.register(f)
-	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
-	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
-	f.duration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
+	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
 		"how long the media side has to answer an action request that gives no timeout of its own")
-	f.duration(&sweep, "request-sweep", "IXNSTORE_REQUEST_SWEEP", 250*time.Millisecond,
+	f.EnvDuration(&sweep, "request-sweep", "IXNSTORE_REQUEST_SWEEP", 250*time.Millisecond,
 		"how often overdue action requests are looked for and ended with error timeout")
-	f.duration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", service.DefaultNodeLease,
+	f.EnvDuration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", service.DefaultNodeLease,
 		"how long a routing node (and the sessions it owns) stays alive after a heartbeat, for nodes that register without a lease")
-	f.bool(&assignOrphans, "assign-orphans", "IXNSTORE_ASSIGN_ORPHANS", false,
+	f.EnvBool(&assignOrphans, "assign-orphans", "IXNSTORE_ASSIGN_ORPHANS", false,
 		"give sessions whose node died or left to live nodes by spare capacity (else nodes claim them)")
-	f.duration(&assignEvery, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
+	f.EnvDuration(&assignEvery, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
 		"how often orphaned sessions are looked for with --assign-orphans")
-	f.duration(&retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
+	f.EnvDuration(&retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
 		"how long published events are kept (0 keeps them)")
-	f.duration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
+	f.EnvDuration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
 		"how long requests in flight may finish at shutdown")
-	if err := f.parse(args); err != nil {
+	if err := f.ParseArgs(args); err != nil {
 		return err
 	}
 	if requestTimeout < service.MinRequestTimeout || requestTimeout > service.MaxRequestTimeout {
@@ -67,12 +67,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if nodeLease < service.MinNodeLease || nodeLease > service.MaxNodeLease {
 		return fmt.Errorf("--node-lease must be from %s to %s", service.MinNodeLease, service.MaxNodeLease)
 	}
-	logger, err := newLogger(stderr, logLevel, logFormat)
+	logger, err := NewLogger(stderr, logLevel, logFormat)
 	if err != nil {
 		return err
 	}
 
-	pool, closeDB, err := db.open(ctx, logger)
+	pool, closeDB, err := db.Open(ctx, logger)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	reportsPool, err := db.openReporting(ctx, pool)
+	reportsPool, err := db.OpenReporting(ctx, pool)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,12 @@ func WithTx(ctx context.Context, pool TxBeginner, opts pgx.TxOptions, fn func(ct
 
 // WithTxValue is WithTx for a function that returns a value.
 func WithTxValue[T any](ctx context.Context, pool TxBeginner, opts pgx.TxOptions, fn func(ctx context.Context, q *db.Queries) (T, error)) (T, error) {
+	return InTx(ctx, pool, opts, func(ctx context.Context, tx pgx.Tx) (T, error) { return fn(ctx, db.New(tx)) })
+}
+
+// InTx is the helper under WithTx for code whose queries are not the product's (the tooling's
+// own): fn gets the transaction itself.
+func InTx[T any](ctx context.Context, pool TxBeginner, opts pgx.TxOptions, fn func(ctx context.Context, tx pgx.Tx) (T, error)) (T, error) {
 	var zero T
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
@@ -47,7 +53,7 @@ func WithTxValue[T any](ctx context.Context, pool TxBeginner, opts pgx.TxOptions
 		defer cancel()
 		_ = tx.Rollback(rbCtx) // after a commit this is a no-op that returns ErrTxClosed
 	}()
-	v, err := fn(ctx, db.New(tx))
+	v, err := fn(ctx, tx)
 	if err != nil {
 		return zero, Translate(err)
 	}

@@ -1,4 +1,4 @@
-package cli
+package benchcli
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/bench"
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/dispatcher"
-	"github.com/ixnstore/ixnstore/internal/bench"
 	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/service"
 )

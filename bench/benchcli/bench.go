@@ -1,4 +1,4 @@
-package cli
+package benchcli
 
 import (
 	"context"
@@ -20,7 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ixnstore/ixnstore/internal/bench"
+	"github.com/ixnstore/ixnstore/bench"
+	"github.com/ixnstore/ixnstore/internal/cli"
 	"github.com/ixnstore/ixnstore/migrations"
 )
 
@@ -38,10 +39,10 @@ quoted as a ratio to the bare-SQL rate measured in the same run. Medians over --
 
 --publish measures publication (see README), --failover the time from a routing node's last
 heartbeat to its sessions restored on another node, --reports the reporting queries on a
-database that ixnstore seed filled (it is not a scratch database: give its URL).`
+database that ixnstore-bench seed filled (it is not a scratch database: give its URL).`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("bench [flags]", benchSynopsis, stderr)
+	f := cli.NewFlags("ixnstore-bench [flags]", benchSynopsis, stderr)
 	var (
 		dbURL, target, clientList, ceiling string
 		sessions, rounds, maxConns         int
@@ -54,31 +55,31 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		pacedRates                         string
 		cpuProfile                         string
 	)
-	f.string(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
+	f.EnvString(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
 		"a PostgreSQL server where the bench may create and drop databases")
-	f.string(&target, "target", "IXNSTORE_BENCH_TARGET", "", "URL of a running ixnstore to drive instead")
-	f.string(&clientList, "clients", "IXNSTORE_BENCH_CLIENTS", "1 16", "client counts to measure, space-separated")
-	f.string(&ceiling, "ceiling", "IXNSTORE_BENCH_CEILING", "", "path of shared/bench/commit-ceiling, run in each round")
-	f.int(&sessions, "sessions", "IXNSTORE_BENCH_SESSIONS", 10000, "sessions to spread the changes over")
-	f.int(&rounds, "rounds", "IXNSTORE_BENCH_ROUNDS", 3, "rounds of every measurement")
-	f.int(&maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most database connections of the in-process API")
-	f.duration(&duration, "duration", "IXNSTORE_BENCH_DURATION", 10*time.Second, "length of each measurement")
+	f.EnvString(&target, "target", "IXNSTORE_BENCH_TARGET", "", "URL of a running ixnstore to drive instead")
+	f.EnvString(&clientList, "clients", "IXNSTORE_BENCH_CLIENTS", "1 16", "client counts to measure, space-separated")
+	f.EnvString(&ceiling, "ceiling", "IXNSTORE_BENCH_CEILING", "", "path of shared/bench/commit-ceiling, run in each round")
+	f.EnvInt(&sessions, "sessions", "IXNSTORE_BENCH_SESSIONS", 10000, "sessions to spread the changes over")
+	f.EnvInt(&rounds, "rounds", "IXNSTORE_BENCH_ROUNDS", 3, "rounds of every measurement")
+	f.EnvInt(&maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most database connections of the in-process API")
+	f.EnvDuration(&duration, "duration", "IXNSTORE_BENCH_DURATION", 10*time.Second, "length of each measurement")
 	f.BoolVar(&withPgbench, "pgbench", false, "also run pgbench -N (TPC-B without branch updates) in each round")
 	f.BoolVar(&publish, "publish", false, "measure publication instead: from a backlog, latency at a fixed rate, writers with the dispatcher on and off")
-	f.int(&backlog, "backlog", "IXNSTORE_BENCH_BACKLOG", 200000, "with --publish: events in the backlog")
-	f.string(&pacedRates, "rates", "IXNSTORE_BENCH_RATES", "500 1000 2000",
+	f.EnvInt(&backlog, "backlog", "IXNSTORE_BENCH_BACKLOG", 200000, "with --publish: events in the backlog")
+	f.EnvString(&pacedRates, "rates", "IXNSTORE_BENCH_RATES", "500 1000 2000",
 		"with --publish: events/s at which to measure commit → subscriber latency, space-separated")
 	f.BoolVar(&failoverMode, "failover", false,
 		"measure failover instead: time from a node's last heartbeat to its sessions restored on another node")
-	f.int(&failoverSessions, "failover-sessions", "IXNSTORE_BENCH_FAILOVER_SESSIONS", 1000, "with --failover: sessions the dying node owns")
-	f.duration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", 2*time.Second, "with --failover: the dying node's lease")
-	f.duration(&assignInterval, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
+	f.EnvInt(&failoverSessions, "failover-sessions", "IXNSTORE_BENCH_FAILOVER_SESSIONS", 1000, "with --failover: sessions the dying node owns")
+	f.EnvDuration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", 2*time.Second, "with --failover: the dying node's lease")
+	f.EnvDuration(&assignInterval, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
 		"with --failover: how often orphans are looked for")
 	f.BoolVar(&reports, "reports", false,
-		"measure the reporting queries instead, on the seeded database of --database-url (see ixnstore seed), while writers run")
+		"measure the reporting queries instead, on the seeded database of --database-url (see ixnstore-bench seed), while writers run")
 	f.BoolVar(&byNode, "claim-by-node", false, "with --failover: the surviving node claims orphans itself instead of ixnstore's assigner")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
-	if err := f.parse(args); err != nil {
+	if err := f.ParseArgs(args); err != nil {
 		return err
 	}
 	if cpuProfile != "" {

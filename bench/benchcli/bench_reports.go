@@ -1,4 +1,4 @@
-package cli
+package benchcli
 
 import (
 	"context"
@@ -14,13 +14,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ixnstore/ixnstore/internal/bench"
+	"github.com/ixnstore/ixnstore/bench"
 	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/reporting"
 )
 
-// benchReports measures the reporting queries on a seeded database (ixnstore seed) while
+// benchReports measures the reporting queries on a seeded database (ixnstore-bench seed) while
 // writers change party states through the API at full speed: p50 and p95 of each query, the
 // writers' rate, and the plan of each query with any sequential scan of a big table.
 func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, dbURL string, clients int, duration time.Duration) error {
@@ -52,7 +52,7 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	var samples []reporting.Detail
 	for tries := 0; len(samples) < 50; tries++ {
 		if tries == 1000 {
-			return fmt.Errorf("too few interactions in the last day of %s: seed it first (ixnstore seed)", dbURL)
+			return fmt.Errorf("too few interactions in the last day of %s: seed it first (ixnstore-bench seed)", dbURL)
 		}
 		at := from.Add(time.Duration(rand.Int64N(int64(24 * time.Hour))))
 		page, err := r.ListInteractions(ctx, reporting.Filter{CreatedFrom: &at}, "", 1)

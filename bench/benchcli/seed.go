@@ -1,4 +1,4 @@
-package cli
+package benchcli
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/bench/seeddb"
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/cli"
 	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/migrations"
 )
@@ -67,34 +69,34 @@ type seedConfig struct {
 }
 
 func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("seed [flags]", seedSynopsis, stderr)
+	f := cli.NewFlags("ixnstore-bench seed [flags]", seedSynopsis, stderr)
 	var (
 		cfg                 seedConfig
-		dbf                 databaseFlags
+		dbf                 cli.DatabaseFlags
 		end                 string
 		logLevel, logFormat string
 	)
-	dbf.register(f)
-	f.int(&cfg.interactions, "interactions", "IXNSTORE_SEED_INTERACTIONS", 1_000_000, "interactions to write")
-	f.int(&cfg.days, "days", "IXNSTORE_SEED_DAYS", 10, "days over which their creation is spread, ending at --end")
-	f.string(&end, "end", "IXNSTORE_SEED_END", "", "end of that period, RFC 3339 (empty: now); give it to seed the same data twice")
-	f.int(&cfg.nodes, "nodes", "IXNSTORE_SEED_NODES", 20, "routing nodes owning the sessions: node-1..node-N")
-	f.int(&cfg.chunk, "chunk", "IXNSTORE_SEED_CHUNK", 50_000, "interactions per transaction (rounded up to a multiple of 6)")
-	f.int(&cfg.seed, "seed", "IXNSTORE_SEED_SEED", 1, "seed of the pseudo-random choices")
-	f.string(&cfg.prefix, "prefix", "IXNSTORE_SEED_PREFIX", "seed", "prefix of the session, interaction and party ids (letters and digits)")
-	f.bool(&cfg.appendTo, "append", "IXNSTORE_SEED_APPEND", false,
+	dbf.Register(f)
+	f.EnvInt(&cfg.interactions, "interactions", "IXNSTORE_SEED_INTERACTIONS", 1_000_000, "interactions to write")
+	f.EnvInt(&cfg.days, "days", "IXNSTORE_SEED_DAYS", 10, "days over which their creation is spread, ending at --end")
+	f.EnvString(&end, "end", "IXNSTORE_SEED_END", "", "end of that period, RFC 3339 (empty: now); give it to seed the same data twice")
+	f.EnvInt(&cfg.nodes, "nodes", "IXNSTORE_SEED_NODES", 20, "routing nodes owning the sessions: node-1..node-N")
+	f.EnvInt(&cfg.chunk, "chunk", "IXNSTORE_SEED_CHUNK", 50_000, "interactions per transaction (rounded up to a multiple of 6)")
+	f.EnvInt(&cfg.seed, "seed", "IXNSTORE_SEED_SEED", 1, "seed of the pseudo-random choices")
+	f.EnvString(&cfg.prefix, "prefix", "IXNSTORE_SEED_PREFIX", "seed", "prefix of the session, interaction and party ids (letters and digits)")
+	f.EnvBool(&cfg.appendTo, "append", "IXNSTORE_SEED_APPEND", false,
 		"add to a database that already holds interactions (numbering on after earlier seeds of the same --prefix)")
-	f.bool(&cfg.publish, "publish", "IXNSTORE_SEED_PUBLISH", true,
+	f.EnvBool(&cfg.publish, "publish", "IXNSTORE_SEED_PUBLISH", true,
 		"publish the seeded events and move the dispatcher past them; false leaves them to a dispatcher")
-	f.bool(&cfg.vacuum, "vacuum", "IXNSTORE_SEED_VACUUM", true, "VACUUM ANALYZE the tables at the end (else only autovacuum will)")
-	f.string(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
-	f.string(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
-	if err := f.parse(args); err != nil {
+	f.EnvBool(&cfg.vacuum, "vacuum", "IXNSTORE_SEED_VACUUM", true, "VACUUM ANALYZE the tables at the end (else only autovacuum will)")
+	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	if err := f.ParseArgs(args); err != nil {
 		return err
 	}
 	if f.NArg() != 0 {
 		f.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	switch {
 	case cfg.interactions < 1:
@@ -121,11 +123,11 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// Microseconds, as PostgreSQL keeps them: the SQL computes times from it exactly.
 	cfg.end = cfg.end.Truncate(time.Microsecond)
-	logger, err := newLogger(stderr, logLevel, logFormat)
+	logger, err := cli.NewLogger(stderr, logLevel, logFormat)
 	if err != nil {
 		return err
 	}
-	pool, closeDB, err := dbf.open(ctx, logger)
+	pool, closeDB, err := dbf.Open(ctx, logger)
 	if err != nil {
 		return err
 	}
@@ -138,7 +140,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 func seedDatabase(ctx context.Context, pool *pgxpool.Pool, cfg seedConfig, stdout io.Writer, logger *slog.Logger) error {
 	started := time.Now()
-	q := db.New(pool)
+	q := seeddb.New(pool)
 	existing, err := q.SeedExisting(ctx, cfg.prefix+"-i")
 	if err != nil {
 		return err
@@ -170,7 +172,7 @@ func seedDatabase(ctx context.Context, pool *pgxpool.Pool, cfg seedConfig, stdou
 	if stepUs < 1 {
 		return fmt.Errorf("%d interactions in %d days is more than one a microsecond", n, cfg.days)
 	}
-	params := db.SeedInteractionsParams{
+	params := seeddb.SeedInteractionsParams{
 		Prefix: cfg.prefix, Seed: int64(cfg.seed), Nodes: int64(cfg.nodes), Base: base,
 		StartAt: cfg.end.Add(-time.Duration(n*stepUs) * time.Microsecond), StepUs: stepUs, EndAt: cfg.end,
 	}
@@ -242,20 +244,21 @@ type seedStep struct {
 
 // seedChunk writes interactions p.First..p.Last in one transaction, in the order
 // queries/seed.sql explains.
-func seedChunk(ctx context.Context, pool *pgxpool.Pool, p db.SeedInteractionsParams, publish bool, logger *slog.Logger) (seedCounts, error) {
-	return database.WithTxValue(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (seedCounts, error) {
+func seedChunk(ctx context.Context, pool *pgxpool.Pool, p seeddb.SeedInteractionsParams, publish bool, logger *slog.Logger) (seedCounts, error) {
+	return database.InTx(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (seedCounts, error) {
+		q := seeddb.New(tx)
 		var c seedCounts
 		if err := q.SeedTune(ctx); err != nil {
 			return c, err
 		}
 		steps := []seedStep{
-			{"sessions", func() (int64, error) { return q.SeedSessions(ctx, db.SeedSessionsParams(p)) }, &c.sessions},
+			{"sessions", func() (int64, error) { return q.SeedSessions(ctx, seeddb.SeedSessionsParams(p)) }, &c.sessions},
 			{"interactions", func() (int64, error) { return q.SeedInteractions(ctx, p) }, &c.interactions},
-			{"user data", func() (int64, error) { return q.SeedUserData(ctx, db.SeedUserDataParams(p)) }, &c.userData},
-			{"events", func() (int64, error) { return q.SeedOutbox(ctx, db.SeedOutboxParams(p)) }, &c.events},
-			{"resources", func() (int64, error) { return q.SeedResources(ctx, db.SeedResourcesParams(p)) }, &c.resources},
-			{"parties", func() (int64, error) { return q.SeedParties(ctx, db.SeedPartiesParams(p)) }, &c.parties},
-			{"origins", func() (int64, error) { return q.SeedOrigins(ctx, db.SeedOriginsParams(p)) }, nil},
+			{"user data", func() (int64, error) { return q.SeedUserData(ctx, seeddb.SeedUserDataParams(p)) }, &c.userData},
+			{"events", func() (int64, error) { return q.SeedOutbox(ctx, seeddb.SeedOutboxParams(p)) }, &c.events},
+			{"resources", func() (int64, error) { return q.SeedResources(ctx, seeddb.SeedResourcesParams(p)) }, &c.resources},
+			{"parties", func() (int64, error) { return q.SeedParties(ctx, seeddb.SeedPartiesParams(p)) }, &c.parties},
+			{"origins", func() (int64, error) { return q.SeedOrigins(ctx, seeddb.SeedOriginsParams(p)) }, nil},
 			{"sessions' ends", func() (int64, error) { return q.SeedSessionsFinish(ctx) }, nil},
 		}
 		if publish {
@@ -283,7 +286,7 @@ const olderWritersWait = 10 * time.Second
 // publishChunk publishes the chunk's events, which must be the only ones not yet published:
 // moving the dispatcher's cursor past this transaction's events would otherwise skip events
 // of other writers for good. It returns how many it published.
-func publishChunk(ctx context.Context, q *db.Queries) (int64, error) {
+func publishChunk(ctx context.Context, q *seeddb.Queries) (int64, error) {
 	deadline := time.Now().Add(olderWritersWait)
 	for {
 		chk, err := q.SeedPublicationCheck(ctx)

@@ -1,0 +1,35 @@
+// Package benchcli is the ixnstore-bench command: the benchmarks (write path, publication,
+// failover, reports) and the seed that fills a database for the reporting benchmarks. It is
+// tooling, kept out of the product: ixnstore itself imports none of it.
+package benchcli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/ixnstore/ixnstore/internal/cli"
+)
+
+const usage = `ixnstore-bench measures ixnstore and fills databases for its reporting benchmarks.
+
+Usage:
+  ixnstore-bench [flags]         measure (the write path by default; --publish, --failover, --reports)
+  ixnstore-bench seed [flags]    fill a database with past interactions for the reporting benchmarks
+
+Run 'ixnstore-bench --help' or 'ixnstore-bench seed --help' for the flags.
+`
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "seed":
+			return cli.ExitCode("ixnstore-bench seed", runSeed(ctx, args[1:], stdout, stderr), stderr)
+		case "help":
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+	}
+	return cli.ExitCode("ixnstore-bench", runBench(ctx, args, stdout, stderr), stderr)
+}
