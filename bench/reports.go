@@ -52,9 +52,8 @@ func MeasureReports(ctx context.Context, queries []ReportQuery, duration time.Du
 // StatementRecorder is a pgx tracer that keeps the last statement (with its arguments) each
 // labelled query sent, so that its plan can be shown with EXPLAIN.
 type StatementRecorder struct {
-	mu    sync.Mutex
-	label string
-	last  map[string]recorded
+	mu   sync.Mutex
+	last map[string]recorded
 }
 
 type recorded struct {

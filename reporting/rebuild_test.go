@@ -47,11 +47,11 @@ func seqOf(t *testing.T, events []service.Event, name string) int64 {
 //	    controlled already); a4 is diverted away; the customer abandons; control is released;
 //	    i1 is deleted.
 type call struct {
-	pool                                      *pgxpool.Pool
-	add1, present1, answer1, add2, merge, end int64
-	mergeEvents                               []service.Event
-	acceptDone, acceptState, pickRefused      int64
-	abandoned, last                           int64
+	pool                                 *pgxpool.Pool
+	add1, present1, answer1, add2, merge int64
+	mergeEvents                          []service.Event
+	acceptDone, acceptState, pickRefused int64
+	abandoned, last                      int64
 }
 
 func makeCall(t *testing.T) call {

@@ -369,7 +369,7 @@ func (s *Store) ExpireRequests(ctx context.Context, limit int) (int, error) {
 	}
 	ended := 0
 	for _, r := range due {
-		rows, err := s.q.RequestExpire(ctx, db.RequestExpireParams{SessionID: r.SessionID, RequestID: r.RequestID})
+		rows, err := s.q.RequestExpire(ctx, db.RequestExpireParams(r))
 		if err != nil {
 			return ended, database.Translate(err)
 		}
