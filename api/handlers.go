@@ -5,7 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
@@ -14,7 +13,7 @@ type handlers struct {
 	store *service.Store
 	opts  Options
 	// Raised when a request is made through this instance: wakes the pending-request streams.
-	requested *signal.Signal
+	requested *Signal
 	reports   *reporting.Reporter
 }
 

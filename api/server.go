@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
@@ -57,7 +56,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(requestLog(logger))
 	e.Use(middleware.BodyLimit(bodyLimit))
 
-	h := &handlers{store: store, opts: opts, requested: signal.New(), reports: opts.Reports}
+	h := &handlers{store: store, opts: opts, requested: NewSignal(), reports: opts.Reports}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/v1/openapi.json", serveOpenAPIJSON)

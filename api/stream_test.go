@@ -16,7 +16,6 @@ import (
 
 	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/dispatcher"
-	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/internal/testdb"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
@@ -27,7 +26,7 @@ func newPublishingServer(t *testing.T) *client {
 	t.Helper()
 	pool := testdb.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	published := signal.New()
+	published := api.NewSignal()
 	d := dispatcher.New(dispatcher.Config{
 		ConnString: pool.Config().ConnString(), Instance: "test", PollInterval: 50 * time.Millisecond,
 		Logger: logger, Published: func(int64) { published.Raise() },

@@ -17,7 +17,6 @@ import (
 	"github.com/ixnstore/ixnstore/bench"
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/dispatcher"
-	"github.com/ixnstore/ixnstore/internal/signal"
 	"github.com/ixnstore/ixnstore/service"
 )
 
@@ -26,7 +25,7 @@ type inProcess struct {
 	url       string // where the bench serves it
 	pool      *pgxpool.Pool
 	logger    *slog.Logger
-	published *signal.Signal
+	published *api.Signal
 	handler   http.Handler
 
 	mu    sync.Mutex
@@ -39,7 +38,7 @@ type inProcess struct {
 }
 
 func newInProcess(pool *pgxpool.Pool, logger *slog.Logger) *inProcess {
-	p := &inProcess{pool: pool, logger: logger, published: signal.New(), backlog: bench.NewBacklog(pool)}
+	p := &inProcess{pool: pool, logger: logger, published: api.NewSignal(), backlog: bench.NewBacklog(pool)}
 	p.store = service.New(pool, service.Config{Written: func() {
 		p.mu.Lock()
 		d := p.d

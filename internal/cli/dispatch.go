@@ -10,8 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/dispatcher"
-	"github.com/ixnstore/ixnstore/internal/signal"
 )
 
 // dispatchFlags set up publication: the dispatcher (one active per database), the
@@ -43,9 +43,9 @@ func (d *dispatchFlags) register(f *Flags) {
 // start runs the dispatcher, the write notifier and the notification listener until ctx
 // ends. It returns what streams wait on, what the store calls after each write that made
 // events, and a function that waits for all of it to stop.
-func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (published *signal.Signal, written func(), wait func()) {
+func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (published *api.Signal, written func(), wait func()) {
 	connString := pool.Config().ConnString()
-	published = signal.New()
+	published = api.NewSignal()
 	var wg sync.WaitGroup
 	var local *dispatcher.Dispatcher
 	if d.enabled {

@@ -1,16 +1,17 @@
-// Package signal wakes goroutines that wait for something to happen in this process: events
-// published, action requests made. It is a hint to look now; whoever waits also polls.
-package signal
+package api
 
 import "sync"
 
-// Signal wakes every waiter at once, each time it is raised.
+// Signal wakes the streams of this process when something they wait for happened: events
+// published, action requests made. It is a hint to look now; a stream also polls. Every
+// waiter wakes at once, each time it is raised.
 type Signal struct {
 	mu sync.Mutex
 	ch chan struct{}
 }
 
-func New() *Signal { return &Signal{ch: make(chan struct{})} }
+// NewSignal makes a Signal that no one has raised.
+func NewSignal() *Signal { return &Signal{ch: make(chan struct{})} }
 
 // C returns a channel closed at the next Raise. Take it before reading, so that a Raise
 // between the read and the wait is not missed.
