@@ -228,10 +228,10 @@ func TestCodeAppliedAgainAfterMigration(t *testing.T) {
 
 	next := copyFS(t, migrations.Files, func(_, content string) string { return content })
 	next["00002_wider_transfers.sql"] = &fstest.MapFile{Data: []byte(`-- +goose Up
-DROP VIEW report_interactions CASCADE;
+DROP VIEW IF EXISTS report_interactions CASCADE;
 ALTER TABLE interactions ALTER COLUMN transfers TYPE bigint;
 -- +goose Down
-DROP VIEW report_interactions CASCADE;
+DROP VIEW IF EXISTS report_interactions CASCADE;
 ALTER TABLE interactions ALTER COLUMN transfers TYPE int;
 `)}
 	m, err = migrations.NewMigratorFS(pool, nil, next, migrations.Code)

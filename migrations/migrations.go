@@ -6,9 +6,10 @@
 // history was squashed into 00001_baseline.sql before the first release; from now on
 // migrations only move forward: a released migration is never edited, squashed or removed,
 // and every change of a table is a new migration after the last one. A migration may not
-// call the functions of sql/ (on a new database they are created after all the migrations);
-// one that changes a table the code depends on drops the dependent code first, and the code
-// step makes it again (a file is applied again whenever the migration version changed).
+// call the functions of sql/: on a new database they are created after all the migrations.
+// For the same reason, one that changes a table the code depends on drops that code with IF
+// EXISTS first; the code step makes it again (every file is applied again whenever the
+// migration version changed).
 //
 // Functions, triggers and views are not migrations: each is defined once, in its current
 // form, in sql/, and ApplyCode executes the files whose content the database does not have.
