@@ -215,7 +215,7 @@ func TestApplyCodeWaitsForMigrations(t *testing.T) {
 // must) is followed by all the files again, though none changed.
 func TestCodeAppliedAgainAfterMigration(t *testing.T) {
 	ctx := context.Background()
-	_, pool := scratchDB(t)
+	pool := scratchDB(t)
 	baseline := copyFS(t, migrations.Files, func(_, content string) string { return content })
 	m, err := migrations.NewMigratorFS(pool, nil, baseline, migrations.Code)
 	if err != nil {

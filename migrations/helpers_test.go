@@ -3,9 +3,7 @@ package migrations_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,10 +16,10 @@ import (
 
 var scratchCounter atomic.Int64
 
-// scratchDB creates an empty database, dropped when the test ends, and returns its URL and
-// a pool on it. testdb finds the server (and skips the test without one); its databases come
-// migrated, so the empty one is created from there.
-func scratchDB(t *testing.T) (string, *pgxpool.Pool) {
+// scratchDB creates an empty database, dropped when the test ends, and returns a pool on it.
+// testdb finds the server (and skips the test without one); its databases come migrated, so
+// the empty one is created from there.
+func scratchDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	base := testdb.URL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -35,8 +33,12 @@ func scratchDB(t *testing.T) (string, *pgxpool.Pool) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
-	u := withDatabase(t, base, name)
-	pool, err := pgxpool.New(ctx, u)
+	cfg, err := pgxpool.ParseConfig(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Database = name
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,15 +56,5 @@ func scratchDB(t *testing.T) (string, *pgxpool.Pool) {
 			t.Logf("dropping %s: %v", name, err)
 		}
 	})
-	return u, pool
-}
-
-func withDatabase(t *testing.T, rawURL, name string) string {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme == "" {
-		return strings.TrimSpace(rawURL) + " dbname=" + name
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pool
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,16 +29,18 @@ func TestSchemaSnapshotIsCurrent(t *testing.T) {
 	pgDump := findPgDump(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	url, pool := scratchDB(t)
+	pool := scratchDB(t)
 	if _, err := migrations.Up(ctx, pool, nil); err != nil {
 		t.Fatal(err)
 	}
+	conn := pool.Config().ConnConfig
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, pgDump, "--schema-only", "--no-owner", "--no-privileges",
 		"--exclude-table=goose_db_version", "--exclude-table=goose_db_version_id_seq",
 		// Bookkeeping of the code step, like goose's table: not the application's schema.
 		"--exclude-table=schema_code",
-		"--dbname="+url)
+		"--host="+conn.Host, "--port="+strconv.Itoa(int(conn.Port)), "--username="+conn.User, "--dbname="+conn.Database)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+conn.Password)
 	cmd.Stderr = &stderr
 	dump, err := cmd.Output()
 	if err != nil {

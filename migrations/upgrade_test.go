@@ -148,7 +148,7 @@ func digestTable(ctx context.Context, pool *pgxpool.Pool, table string, columns 
 func upgradeLosses(t *testing.T, migrationFiles fs.FS, from int64) []string {
 	t.Helper()
 	ctx := context.Background()
-	_, pool := scratchDB(t)
+	pool := scratchDB(t)
 	m, err := migrations.NewMigratorFS(pool, nil, migrationFiles, migrations.Code)
 	if err != nil {
 		t.Fatal(err)
