@@ -141,8 +141,8 @@ type NodeRegisterParams struct {
 	LeaseSecs float64
 }
 
-// Routing nodes (migrations/00005_nodes_leases.sql): registration, heartbeats, and the
-// ownership of sessions under leases.
+// Routing nodes (sql/functions/ixn_node_*.sql, ixn_session_*.sql): registration,
+// heartbeats, and the ownership of sessions under leases.
 func (q *Queries) NodeRegister(ctx context.Context, arg NodeRegisterParams) (Node, error) {
 	row := q.db.QueryRow(ctx, nodeRegister,
 		arg.NodeID,

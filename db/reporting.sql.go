@@ -235,7 +235,7 @@ type ReportListInteractionsParams struct {
 // The reporting pool plans every statement for its own parameters (plan_cache_mode =
 // force_custom_plan): a report's parameters decide its plan.
 // Interactions in (created_at, session_id, interaction_id) order after a keyset cursor, with
-// the filters given (migrations/00007_report_list.sql writes the query for them).
+// the filters given (sql/views/report_interactions.sql writes the query for them).
 func (q *Queries) ReportListInteractions(ctx context.Context, arg ReportListInteractionsParams) ([]ReportInteraction, error) {
 	rows, err := q.db.Query(ctx, reportListInteractions,
 		arg.State,

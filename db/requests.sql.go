@@ -25,7 +25,7 @@ type RequestCreateParams struct {
 	TimeoutMs     int64
 }
 
-// Action requests (migrations/00004_action_requests.sql): made by a session's routing node,
+// Action requests (sql/functions/ixn_request_*.sql): made by a session's routing node,
 // carried out by the media side, ended by its report, a refusal, a timeout or the session's end.
 func (q *Queries) RequestCreate(ctx context.Context, arg RequestCreateParams) (ActionRequest, error) {
 	row := q.db.QueryRow(ctx, requestCreate,

@@ -1,5 +1,5 @@
--- Routing nodes (migrations/00005_nodes_leases.sql): registration, heartbeats, and the
--- ownership of sessions under leases.
+-- Routing nodes (sql/functions/ixn_node_*.sql, ixn_session_*.sql): registration,
+-- heartbeats, and the ownership of sessions under leases.
 
 -- name: NodeRegister :one
 INSERT INTO nodes (node_id, address, capacity, lease_ms, lease_expires_at)

@@ -4,7 +4,7 @@
 
 -- name: ReportListInteractions :many
 -- Interactions in (created_at, session_id, interaction_id) order after a keyset cursor, with
--- the filters given (migrations/00007_report_list.sql writes the query for them).
+-- the filters given (sql/views/report_interactions.sql writes the query for them).
 SELECT * FROM ixn_report_interactions(
     sqlc.narg(state)::interaction_state, sqlc.narg(live)::boolean, sqlc.narg(media)::text, sqlc.narg(session_id)::text,
     sqlc.narg(node_id)::text, sqlc.narg(resource)::text, sqlc.narg(udata_key)::text, sqlc.narg(udata_value)::jsonb,

@@ -1,4 +1,4 @@
--- Action requests (migrations/00004_action_requests.sql): made by a session's routing node,
+-- Action requests (sql/functions/ixn_request_*.sql): made by a session's routing node,
 -- carried out by the media side, ended by its report, a refusal, a timeout or the session's end.
 
 -- name: RequestCreate :one

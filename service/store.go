@@ -73,8 +73,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return database.Translate(s.pool.Ping(ctx))
 }
 
-// change runs one state change. Each is a single statement (a function of
-// migrations/00002_state_changes.sql), so it is its own transaction and costs one round trip;
+// change runs one state change. Each is a single statement (a function of sql/functions/),
+// so it is its own transaction and costs one round trip;
 // units of more than one statement go through WithTx.
 func (s *Store) change(ctx context.Context, validate func() error, run func(ctx context.Context) ([]db.Outbox, error)) ([]Event, error) {
 	if validate != nil {

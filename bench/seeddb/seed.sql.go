@@ -269,7 +269,7 @@ WITH p AS (
                    10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
               FROM p, generate_series(p.first, p.last) AS s(n)) AS r
 ), ev AS (
-    -- The attributes are those the ixn_* functions write (migrations/00002_state_changes.sql).
+    -- The attributes are those the ixn_* functions write (sql/functions).
     SELECT g.sid, g.node, g.n, 1 AS step, g.c AS at, 'interaction.added'::event_name AS name,
            jsonb_build_object('interactionid', g.iid) AS attrs
       FROM g
@@ -811,7 +811,7 @@ SELECT set_config('work_mem', '256MB', true) AS work_mem,
 //	            ixn_interaction_delete leaves them.
 //
 // The chunk's statements write the tables in this order, around the triggers of
-// migrations/00006_reporting.sql: sessions, interactions (with their transfer and conference
+// sql/triggers/: sessions, interactions (with their transfer and conference
 // counts), user data, then the outbox, interaction_resources with their historical join
 // times, the parties (whose statement trigger then finds its resources there and
 // first_established_at set), the origins, and last the sessions' last_seq and end from the

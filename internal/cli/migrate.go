@@ -11,7 +11,8 @@ import (
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := NewFlags("ixnstore migrate [flags] up|down|status",
-		"up applies every pending migration, down rolls back the latest one, status lists them.", stderr)
+		"up applies every pending migration and then the changed SQL code of sql/, down rolls back the latest "+
+			"migration, status lists the migrations and the code files.", stderr)
 	var (
 		db                  DatabaseFlags
 		logLevel, logFormat string
@@ -70,7 +71,21 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if !s.AppliedAt.IsZero() {
 				applied = "applied " + s.AppliedAt.Format("2006-01-02 15:04:05")
 			}
-			fmt.Fprintf(stdout, "%-6d %-30s %s\n", s.Source.Version, s.Source.Path, applied)
+			fmt.Fprintf(stdout, "%-6d %-44s %s\n", s.Source.Version, s.Source.Path, applied)
+		}
+		code, err := m.CodeStatus(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range code {
+			state := "pending"
+			switch {
+			case c.Current:
+				state = "current, applied " + c.AppliedAt.Format("2006-01-02 15:04:05")
+			case !c.AppliedAt.IsZero():
+				state = "changed (applied " + c.AppliedAt.Format("2006-01-02 15:04:05") + ")"
+			}
+			fmt.Fprintf(stdout, "%-6s %-44s %s\n", "code", c.Path, state)
 		}
 	}
 	return nil

@@ -178,18 +178,21 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	return name, nil
 }
 
-// schemaHash names the template after the migrations, so a changed schema gets a new one.
+// schemaHash names the template after the migrations and the code of sql/, so a changed
+// schema gets a new one.
 func schemaHash() string {
 	h := sha256.New()
-	_ = fs.WalkDir(migrations.Files, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	for _, files := range []fs.FS{migrations.Files, migrations.Code} {
+		_ = fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(files, path)
+			h.Write([]byte(path))
+			h.Write(b)
 			return err
-		}
-		b, err := fs.ReadFile(migrations.Files, path)
-		h.Write([]byte(path))
-		h.Write(b)
-		return err
-	})
+		})
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

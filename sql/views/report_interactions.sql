@@ -4,14 +4,16 @@
 -- agent or an account number then walked the whole creation-time index. Written for the
 -- filters given, every condition is plain, the planner sees each filter's selectivity, and
 -- the list goes from whichever index finds its rows first.
-
--- +goose Up
+--
+-- One file, in this order: the view uses ixn_interaction_outcome, and ixn_report_interactions
+-- returns the view's rows. CREATE OR REPLACE VIEW may only add columns at the end: a change
+-- of the view's columns needs a DROP VIEW ... CASCADE here first (which also drops
+-- ixn_report_interactions, created again below).
 
 -- How an interaction ended: abandoned, live, merged (into another interaction), moved (to
 -- another session by an associate) or completed. The one rule of the lists and aggregates.
--- +goose StatementBegin
-CREATE FUNCTION ixn_interaction_outcome(p_state interaction_state, p_abandoned_at timestamptz,
-                                        p_merged_into text, p_moved_to text) RETURNS text
+CREATE OR REPLACE FUNCTION ixn_interaction_outcome(p_state interaction_state, p_abandoned_at timestamptz,
+                                                   p_merged_into text, p_moved_to text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_abandoned_at IS NOT NULL THEN 'abandoned'
                 WHEN p_state <> 'deleted' THEN 'live'
@@ -19,10 +21,9 @@ LANGUAGE sql IMMUTABLE AS $$
                 WHEN p_moved_to IS NOT NULL THEN 'moved'
                 ELSE 'completed' END
 $$;
--- +goose StatementEnd
 
 -- An interaction as the reports show it.
-CREATE VIEW report_interactions AS
+CREATE OR REPLACE VIEW report_interactions AS
 SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, i.owner_node, i.tenant_id,
        i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,
        i.first_established_at, i.transfers, i.conferences,
@@ -30,8 +31,7 @@ SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, i
   FROM interactions i;
 
 -- ixn_report_interactions_sql writes the query for the filters given.
--- +goose StatementBegin
-CREATE FUNCTION ixn_report_interactions_sql(
+CREATE OR REPLACE FUNCTION ixn_report_interactions_sql(
     p_state interaction_state, p_live boolean, p_media text, p_session_id text, p_node_id text, p_resource text,
     p_udata_key text, p_udata_value jsonb, p_created_from timestamptz, p_created_to timestamptz,
     p_ended_from timestamptz, p_ended_to timestamptz,
@@ -82,11 +82,9 @@ BEGIN
         || ' WHERE ' || coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true')
         || ' ORDER BY i.created_at, i.session_id, i.interaction_id LIMIT $16';
 END $$;
--- +goose StatementEnd
 
 -- ixn_report_interactions runs the list's query for the filters given.
--- +goose StatementBegin
-CREATE FUNCTION ixn_report_interactions(
+CREATE OR REPLACE FUNCTION ixn_report_interactions(
     p_state interaction_state, p_live boolean, p_media text, p_session_id text, p_node_id text, p_resource text,
     p_udata_key text, p_udata_value jsonb, p_created_from timestamptz, p_created_to timestamptz,
     p_ended_from timestamptz, p_ended_to timestamptz,
@@ -101,12 +99,10 @@ BEGIN
           p_created_from, p_created_to, p_ended_from, p_ended_to,
           p_after_created_at, p_after_session_id, p_after_interaction_id, p_max_rows;
 END $$;
--- +goose StatementEnd
 
 -- ixn_report_interactions_plan shows the plan the list's query gets for the filters given:
 -- what an operator (and the reporting benchmark) checks for sequential scans.
--- +goose StatementBegin
-CREATE FUNCTION ixn_report_interactions_plan(
+CREATE OR REPLACE FUNCTION ixn_report_interactions_plan(
     p_state interaction_state, p_live boolean, p_media text, p_session_id text, p_node_id text, p_resource text,
     p_udata_key text, p_udata_value jsonb, p_created_from timestamptz, p_created_to timestamptz,
     p_ended_from timestamptz, p_ended_to timestamptz,
@@ -125,9 +121,3 @@ BEGIN
           p_after_created_at, p_after_session_id, p_after_interaction_id, p_max_rows;
     RETURN plan;
 END $$;
--- +goose StatementEnd
-
--- +goose Down
-DROP FUNCTION ixn_report_interactions_plan, ixn_report_interactions, ixn_report_interactions_sql;
-DROP VIEW report_interactions;
-DROP FUNCTION ixn_interaction_outcome;

@@ -1,0 +1,264 @@
+package migrations_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pressly/goose/v3"
+
+	"github.com/ixnstore/ixnstore/migrations"
+)
+
+// seeds are the data a database holds at a version, in plain SQL of that version's schema
+// (the code of sql/ is not there while an old database is built). A database at version v
+// holds the seeds of every version up to v, carried through the migrations in between. A
+// migration that adds a table adds a seed for it here, under its version.
+var seeds = map[int64]string{
+	1: baselineSeed,
+}
+
+const baselineSeed = `
+INSERT INTO nodes (node_id, address, capacity, lease_ms, lease_expires_at, live)
+VALUES ('node-1', 'http://node-1:8080', 100, 10000, now() + interval '10 seconds', true),
+       ('node-2', NULL, 50, 10000, now() - interval '1 hour', false);
+
+INSERT INTO sessions (session_id, tenant_id, state, owner_node, lease_epoch, last_seq, ended_at)
+SELECT 's-' || g, 'tenant-' || g % 3, CASE WHEN g % 4 = 0 THEN 'ended' ELSE 'active' END::session_state,
+       CASE WHEN g % 2 = 0 THEN 'node-1' END, g, 3, CASE WHEN g % 4 = 0 THEN now() END
+  FROM generate_series(1, 40) g;
+
+INSERT INTO interactions (session_id, interaction_id, media, type, state, controlled, parent_id, tenant_id,
+                          deleted_at, moved_to, owner_node, first_established_at, transfers, conferences)
+SELECT 's-' || g, 'i-' || g || '-' || k, CASE WHEN k = 1 THEN 'voice' ELSE 'chat' END,
+       CASE WHEN k = 1 THEN 'inbound' ELSE 'consult' END::interaction_type,
+       CASE WHEN k = 1 THEN 'present' ELSE 'deleted' END::interaction_state, k = 1,
+       CASE WHEN k = 2 THEN 'i-' || g || '-1' END, 'tenant-' || g % 3,
+       CASE WHEN k = 2 THEN now() END, CASE WHEN k = 2 AND g % 5 = 0 THEN 's-1' END,
+       CASE WHEN g % 2 = 0 THEN 'node-1' END, now() - interval '1 minute', g % 2, g % 3
+  FROM generate_series(1, 40) g, generate_series(1, 2) k;
+
+INSERT INTO parties (session_id, interaction_id, party_id, resource, state, role)
+SELECT i.session_id, i.interaction_id, 'p-' || n, CASE WHEN n = 1 THEN '+3312345678' ELSE 'agent-' || n END,
+       CASE WHEN n = 1 THEN 'established' ELSE 'alerting' END::party_state,
+       CASE WHEN n = 1 THEN 'customer' ELSE 'agent' END::party_role
+  FROM interactions i, generate_series(1, 2) n;
+
+INSERT INTO user_data (session_id, interaction_id, key, value)
+SELECT session_id, interaction_id, 'account', to_jsonb(interaction_id) FROM interactions
+UNION ALL
+SELECT session_id, interaction_id, 'priority', '{"level": 3, "vip": true}' FROM interactions WHERE media = 'voice';
+
+INSERT INTO outbox (session_id, seq, name, attrs, node_id, epoch)
+SELECT s.session_id, n, (ARRAY['interaction.added', 'interaction.present', 'interaction.partyadded'])[n]::event_name,
+       jsonb_build_object('interactionid', s.session_id || '-' || n), s.owner_node, s.lease_epoch
+  FROM sessions s, generate_series(1, 3) n;
+
+INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
+SELECT row_number() OVER (ORDER BY id), txid, id, session_id, seq, node_id FROM outbox WHERE seq < 3;
+UPDATE dispatcher_state SET last_pub_seq = (SELECT count(*) FROM publication), leader = 'node-1';
+
+INSERT INTO action_requests (session_id, request_id, action, interaction_id, media, params, state, refused, error,
+                             description, node_id, epoch, timeout_ms, deadline)
+SELECT 's-' || g, 'r-' || g, (enum_range(NULL::action_name))[1 + g % 8], 'i-' || g || '-1', 'voice',
+       jsonb_build_object('resource', 'agent-2'), CASE WHEN g % 3 = 0 THEN 'failed' ELSE 'pending' END::request_state,
+       g % 3 = 0, CASE WHEN g % 3 = 0 THEN 'invalidresource' END, CASE WHEN g % 3 = 0 THEN 'no such party' END,
+       'node-1', g, 5000, now() + interval '5 seconds'
+  FROM generate_series(1, 10) g;
+
+INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, interaction_created_at)
+SELECT p.session_id, p.interaction_id, p.resource, p.party_id, p.role, i.created_at
+  FROM parties p JOIN interactions i USING (session_id, interaction_id);
+
+INSERT INTO interaction_origins (session_id, interaction_id, seq, parties)
+SELECT session_id, interaction_id, 1, '[{"party_id": "p-1", "resource": "+3312345678", "state": "established"}]'
+  FROM interactions;
+`
+
+// tableDigest is what a table holds, by the columns it had: its rows and a hash of them.
+type tableDigest struct {
+	columns []string
+	rows    int64
+	hash    string
+}
+
+// bookkeeping tables change with every migration by design.
+var bookkeeping = []string{"goose_db_version", "schema_code"}
+
+// digestTables digests every table of the database, by all of its columns.
+func digestTables(ctx context.Context, pool *pgxpool.Pool) (map[string]tableDigest, error) {
+	rows, err := pool.Query(ctx, `
+		SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum)
+		  FROM pg_class c
+		  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+		 GROUP BY c.relname`)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		table   string
+		columns []string
+	)
+	tables := map[string][]string{}
+	if _, err := pgx.ForEachRow(rows, []any{&table, &columns}, func() error {
+		tables[table] = slices.Clone(columns)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	digests := map[string]tableDigest{}
+	for table, columns := range tables {
+		if slices.Contains(bookkeeping, table) {
+			continue
+		}
+		d, err := digestTable(ctx, pool, table, columns)
+		if err != nil {
+			return nil, err
+		}
+		digests[table] = d
+	}
+	return digests, nil
+}
+
+// digestTable digests the table by the columns given, in a text form that a widening of a
+// column's type (int to bigint, say) does not change.
+func digestTable(ctx context.Context, pool *pgxpool.Pool, table string, columns []string) (tableDigest, error) {
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+	}
+	d := tableDigest{columns: columns}
+	err := pool.QueryRow(ctx, fmt.Sprintf(
+		`SELECT count(*), coalesce(md5(string_agg(r::text, E'\n' ORDER BY r::text COLLATE "C")), '')
+		   FROM (SELECT %s FROM %s) r`, strings.Join(quoted, ", "), pgx.Identifier{table}.Sanitize())).
+		Scan(&d.rows, &d.hash)
+	return d, err
+}
+
+// upgradeLosses builds a database at version from with the migrations given, holding the
+// seeds up to that version, migrates it to the latest (and applies the code), and returns
+// what of the data it held is no longer there as it was.
+func upgradeLosses(t *testing.T, migrationFiles fs.FS, from int64) []string {
+	t.Helper()
+	ctx := context.Background()
+	pool := scratchDB(t)
+	m, err := migrations.NewMigratorFS(pool, nil, migrationFiles, migrations.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, v := range versions(t, migrationFiles) {
+		if v > from {
+			break
+		}
+		if err := m.UpTo(ctx, v); err != nil {
+			t.Fatalf("migrating to %d: %v", v, err)
+		}
+		if seed, ok := seeds[v]; ok {
+			if _, err := pool.Exec(ctx, seed); err != nil {
+				t.Fatalf("the seed of version %d: %v", v, err)
+			}
+		}
+	}
+	before, err := digestTables(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, d := range before {
+		if d.rows == 0 {
+			t.Errorf("the seeds of version %d leave table %s empty: add rows to it in seeds", from, table)
+		}
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatalf("migrating from %d to the latest: %v", from, err)
+	}
+	var losses []string
+	for table, was := range before {
+		now, err := digestTable(ctx, pool, table, was.columns)
+		switch {
+		case err != nil:
+			losses = append(losses, fmt.Sprintf("%s: its columns %v can no longer be read: %v", table, was.columns, err))
+		case now.rows != was.rows:
+			losses = append(losses, fmt.Sprintf("%s: %d rows, then %d", table, was.rows, now.rows))
+		case now.hash != was.hash:
+			losses = append(losses, fmt.Sprintf("%s: the values of its columns %v changed", table, was.columns))
+		}
+	}
+	slices.Sort(losses)
+	return losses
+}
+
+// versions are the migrations' versions, in order, as goose reads them from the file names.
+func versions(t *testing.T, migrationFiles fs.FS) []int64 {
+	t.Helper()
+	names, err := fs.Glob(migrationFiles, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []int64
+	for _, name := range names {
+		v, err := goose.NumericComponent(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+// TestUpgradesKeepData: every migration after the baseline must take a database of the
+// version before it, holding data, to the latest with that data intact.
+func TestUpgradesKeepData(t *testing.T) {
+	vs := versions(t, migrations.Files)
+	if len(vs) < 2 {
+		t.Logf("only the baseline (%v): no upgrade to check yet; TestUpgradeCheck shows the check works", vs)
+	}
+	for i := 1; i < len(vs); i++ {
+		from := vs[i-1]
+		t.Run(fmt.Sprintf("from_%d", from), func(t *testing.T) {
+			if losses := upgradeLosses(t, migrations.Files, from); len(losses) > 0 {
+				t.Fatalf("migrating from version %d to the latest loses data:\n  %s", from, strings.Join(losses, "\n  "))
+			}
+		})
+	}
+}
+
+// TestUpgradeCheck proves the check of TestUpgradesKeepData with migrations made up for it:
+// one that only adds passes, ones that lose data are caught.
+func TestUpgradeCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name, up string
+		lost     []string // what the losses must name, one each
+	}{
+		{name: "adds a column with a default", up: `ALTER TABLE interactions ADD COLUMN priority int NOT NULL DEFAULT 0;`},
+		{name: "widens a column", up: `
+			DROP VIEW IF EXISTS report_interactions CASCADE;
+			ALTER TABLE interactions ALTER COLUMN transfers TYPE bigint;`},
+		{name: "deletes rows", up: `DELETE FROM parties WHERE role = 'agent';`, lost: []string{"parties: 160 rows, then 80"}},
+		{name: "changes values", up: `UPDATE user_data SET value = '"x"' WHERE key = 'account';`,
+			lost: []string{"user_data: the values"}},
+		{name: "drops a column", up: `ALTER TABLE nodes DROP COLUMN address;`, lost: []string{"nodes: its columns"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := copyFS(t, migrations.Files, func(_, content string) string { return content })
+			files["00002_made_up.sql"] = &fstest.MapFile{Data: []byte("-- +goose Up\n" + tc.up + "\n-- +goose Down\nSELECT 1;\n")}
+			losses := upgradeLosses(t, files, 1)
+			if len(losses) != len(tc.lost) {
+				t.Fatalf("losses %q, want %d naming %q", losses, len(tc.lost), tc.lost)
+			}
+			for i, want := range tc.lost {
+				if !strings.HasPrefix(losses[i], want) {
+					t.Errorf("loss %q, want one starting %q", losses[i], want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,18 @@
+CREATE OR REPLACE FUNCTION ixn_party_state_change(
+    p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_state party_state, p_hints jsonb
+) RETURNS SETOF outbox
+LANGUAGE plpgsql AS $$
+DECLARE
+    s sessions     := ixn_session_lock(p_session_id, p_epoch, 1);
+    p parties      := ixn_party_get(p_session_id, p_interaction_id, p_party_id);
+BEGIN
+    IF NOT ixn_party_transition_allowed(p.state, p_state) THEN
+        RAISE EXCEPTION 'party % of interaction % cannot go from % to %', p_party_id, p_interaction_id, p.state, p_state
+            USING ERRCODE = 'IXST0';
+    END IF;
+    UPDATE parties SET state = p_state, updated_at = now()
+     WHERE session_id = p_session_id AND interaction_id = p_interaction_id AND party_id = p_party_id
+    RETURNING * INTO p;
+    RETURN QUERY SELECT * FROM ixn_publish(s, 1, ARRAY[ixn_ev('interaction.partystatechanged',
+        ixn_party_attrs(p) || jsonb_build_object('hints', coalesce(p_hints, '{}')))]);
+END $$;
