@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3/lock"
@@ -74,47 +75,45 @@ func ApplyCode(ctx context.Context, pool *pgxpool.Pool, code fs.FS, logger *slog
 	if err != nil {
 		return nil, err
 	}
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lock.DefaultLockID); err != nil {
-		return nil, fmt.Errorf("sql code: taking the migration lock: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "SET LOCAL check_function_bodies = off"); err != nil {
-		return nil, err
-	}
-	// Read under the lock: a concurrent applier's records are committed by now.
-	version, recorded, err := readApplied(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
 	type run struct {
 		path string
 		took time.Duration
 	}
-	var ran []run
-	for _, f := range files {
-		if a, ok := recorded[f.path]; ok && a.current(f, version) {
-			continue
+	ran, err := database.InTx(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) ([]run, error) {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lock.DefaultLockID); err != nil {
+			return nil, fmt.Errorf("sql code: taking the migration lock: %w", err)
 		}
-		start := time.Now()
-		if _, err := tx.Exec(ctx, f.sql); err != nil {
-			logger.Error("sql code failed", "file", f.path, "err", err)
-			return nil, fmt.Errorf("sql code %s: %w", f.path, err)
+		if _, err := tx.Exec(ctx, "SET LOCAL check_function_bodies = off"); err != nil {
+			return nil, err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO schema_code (file, sha256, migration_version, applied_at) VALUES ($1, $2, $3, now())
-			ON CONFLICT (file) DO UPDATE
-			   SET sha256 = EXCLUDED.sha256, migration_version = EXCLUDED.migration_version, applied_at = now()`,
-			f.path, f.sha256, version); err != nil {
-			return nil, fmt.Errorf("sql code %s: recording it: %w", f.path, err)
+		// Read under the lock: a concurrent applier's records are committed by now.
+		version, recorded, err := readApplied(ctx, tx)
+		if err != nil {
+			return nil, err
 		}
-		ran = append(ran, run{f.path, time.Since(start)})
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("sql code: %w", err)
+		var ran []run
+		for _, f := range files {
+			if a, ok := recorded[f.path]; ok && a.current(f, version) {
+				continue
+			}
+			start := time.Now()
+			if _, err := tx.Exec(ctx, f.sql); err != nil {
+				logger.Error("sql code failed", "file", f.path, "err", err)
+				return nil, fmt.Errorf("sql code %s: %w", f.path, err)
+			}
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO schema_code (file, sha256, migration_version, applied_at) VALUES ($1, $2, $3, now())
+				ON CONFLICT (file) DO UPDATE
+				   SET sha256 = EXCLUDED.sha256, migration_version = EXCLUDED.migration_version, applied_at = now()`,
+				f.path, f.sha256, version); err != nil {
+				return nil, fmt.Errorf("sql code %s: recording it: %w", f.path, err)
+			}
+			ran = append(ran, run{f.path, time.Since(start)})
+		}
+		return ran, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	paths := make([]string, 0, len(ran))
 	for _, r := range ran {
