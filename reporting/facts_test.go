@@ -137,7 +137,7 @@ func TestTransfersConferencesAndTimeToConnect(t *testing.T) {
 	}
 	x1, x4 := rows["x1"].CreatedAt, rows["x4"].CreatedAt
 	want := map[string]facts{
-		"x1": {&x1, 1, 2}, // added connected: at once
+		"x1": {&x1, 1, 2},                   // added connected: at once
 		"x2": {&connect[0].CreatedAt, 1, 1}, // when c2 was first established, not when retrieved
 		"x3": {nil, 0, 0},
 		"x4": {&x4, 0, 0},
