@@ -287,6 +287,13 @@ func TestClaimIsWholeOrNothingAcrossAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	// Another connection watches: within conn's transaction pg_stat_activity would show the
+	// snapshot taken at its first read, never the claim arriving after it.
+	watch, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
 
 	restart := func() {
 		p.kill()
@@ -319,7 +326,7 @@ func TestClaimIsWholeOrNothingAcrossAKill(t *testing.T) {
 	go claim("s1") //nolint:errcheck // its answer never comes: the instance is killed
 	var backend int32
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		err := conn.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
+		err := watch.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
 			WHERE datname = current_database() AND pid <> pg_backend_pid()
 			  AND wait_event_type = 'Lock' AND query LIKE '%ixn_session_claim%'`).Scan(&backend)
 		if err == nil {
@@ -339,7 +346,7 @@ func TestClaimIsWholeOrNothingAcrossAKill(t *testing.T) {
 	// Its backend runs the claim to the end, then finds its client gone and rolls back.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		var alive bool
-		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", backend).Scan(&alive); err != nil {
+		if err := watch.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", backend).Scan(&alive); err != nil {
 			t.Fatal(err)
 		}
 		if !alive {
