@@ -169,51 +169,112 @@ func isTransition(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "IXST0"
 }
 
-// An event whose transaction commits late, after events written later were published, is
-// still published, in its place in its session's order.
+// An event whose transaction commits late is held back while that transaction is open (and
+// with it everything written after it began), and published in its place once it commits,
+// without a later event of its session to pull it in.
 func TestLateCommitIsPublished(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testdb.Pool(t)
 	s := service.New(pool, service.Config{})
-	for _, id := range []string{"slow", "fast"} {
+	for _, id := range []string{"slow", "fast", "early"} {
 		session(t, s, id)
 	}
-	run(t, pool, "d1", 10)
+	// Each committed batch raises a signal: the test waits on passes of the dispatcher, not
+	// on time.
+	batch := make(chan struct{}, 1)
+	runConfig(t, pool, dispatcher.Config{Instance: "d1", BatchSize: 10, Published: func(int64) {
+		select {
+		case batch <- struct{}{}:
+		default:
+		}
+	}})
+	waitPublished(t, pool, s)
+	q := db.New(pool)
 
-	// A transaction writes an event of session "slow" and stays open.
-	tx, err := pool.Begin(ctx)
+	// "early" takes its transaction id first, then "slow" writes its event and stays open.
+	early, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	if err := toggle(ctx, db.New(pool).WithTx(tx), "slow", true); err != nil {
+	defer early.Rollback(ctx) //nolint:errcheck
+	if err := toggle(ctx, q.WithTx(early), "early", true); err != nil {
 		t.Fatal(err)
 	}
-	// Meanwhile later events of another session commit, and get published.
-	q := db.New(pool)
+	slow, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx) //nolint:errcheck
+	if err := toggle(ctx, q.WithTx(slow), "slow", true); err != nil {
+		t.Fatal(err)
+	}
+	// Later events of another session commit while slow is open.
 	for i := range 20 {
 		if err := toggle(ctx, q, "fast", i%2 == 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
-	if err := tx.Commit(ctx); err != nil {
+	// early commits last. Its event is settled (its id is below slow's), so the dispatcher
+	// publishes it, in a pass that began after every fast event had committed: that pass is
+	// the proof the dispatcher looked, and chose to hold the rest back.
+	if err := early.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	heldBack := func(got []published) {
+		for _, p := range got {
+			if (p.session == "slow" || p.session == "fast") && p.seq > 1 {
+				t.Fatalf("while slow's transaction is open, %s seq %d was published: a commit after it was not held back (%+v)",
+					p.session, p.seq, got)
+			}
+		}
+	}
+	heldBack(waitForEvent(t, s, batch, "early", 2, heldBack))
+
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Now slow's event is published by itself: nothing else is written to its session that
+	// could have it published by the filling of a gap.
+	waitForEvent(t, s, batch, "slow", 2, nil)
+	waitForEvent(t, s, batch, "fast", 21, nil)
 	if err := toggle(ctx, q, "slow", false); err != nil {
 		t.Fatal(err)
 	}
 	got := waitPublished(t, pool, s)
 	checkOrder(t, got)
-	slow := 0
+	slowCount := 0
 	for _, p := range got {
 		if p.session == "slow" {
-			slow++
+			slowCount++
 		}
 	}
-	if slow != 3 { // added, held (the late one), established
-		t.Errorf("%d events of the slow session published, want 3", slow)
+	if slowCount != 3 { // added, held (the late one), established
+		t.Errorf("%d events of the slow session published, want 3", slowCount)
+	}
+}
+
+// waitForEvent waits, batch by published batch, until the session's event seq is published,
+// and returns the publication as it then is. check, when given, sees every state on the way.
+func waitForEvent(t *testing.T, s *service.Store, batch <-chan struct{}, session string, seq int64,
+	check func([]published)) []published {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		got := allPublished(t, s)
+		if check != nil {
+			check(got)
+		}
+		for _, p := range got {
+			if p.session == session && p.seq == seq {
+				return got
+			}
+		}
+		select {
+		case <-batch:
+		case <-timeout:
+			t.Fatalf("%s seq %d not published after 30s; published %+v", session, seq, got)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package main_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ixnstore/ixnstore/internal/testdb"
 )
@@ -252,10 +256,17 @@ func TestNodeFailoverAcrossInstances(t *testing.T) {
 	t.Logf("claims: n2 %v, n3 %v; n1's refused writes: %d", nodes["n2"].claimed, nodes["n3"].claimed, nodes["n1"].refused)
 }
 
-// kill -9 of the instance serving a claim, right after it is sent: after a restart the claim
-// either happened whole (new owner and epoch, a restore for each interaction) or not at all.
+// kill -9 of the instance serving a claim: after a restart the claim either happened whole
+// (new owner and epoch, a restore for each interaction) or left nothing behind. Two trials
+// have a known outcome, so that both outcomes are seen and a claim that never happens fails:
+// one claim is acknowledged before the kill (whole), one is killed while its transaction
+// waits on the session's row lock, which the test holds (nothing: the transaction dies with
+// its connection even though its statement completes once the lock is let go). The other
+// trials kill at times from before the claim arrives to after it is done, either outcome
+// allowed.
 func TestClaimIsWholeOrNothingAcrossAKill(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	url := testdb.URL(t)
 	p := start(t, "--database-url", url)
 	h := &load{}
@@ -271,42 +282,138 @@ func TestClaimIsWholeOrNothingAcrossAKill(t *testing.T) {
 		}
 	}
 	time.Sleep(200 * time.Millisecond) // old's lease lapses
-	wholes := 0
-	for r := range rounds {
-		sid := fmt.Sprintf("s%d", r)
-		go h.send(p.base, "POST", "/v1/sessions/"+sid+"/claim", `{"node_id":"new"}`)
-		time.Sleep(time.Duration(r*6) * time.Millisecond) // from before the claim arrives to after it is done
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// Another connection watches: within conn's transaction pg_stat_activity would show the
+	// snapshot taken at its first read, never the claim arriving after it.
+	watch, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+
+	restart := func() {
 		p.kill()
 		p = start(t, "--database-url", url)
 		h.mustSend(t, p.base, "POST", "/v1/nodes/new/heartbeat", "")
+	}
+	claim := func(sid string) (int, []byte, error) {
+		return h.send(p.base, "POST", "/v1/sessions/"+sid+"/claim", `{"node_id":"new"}`)
+	}
+	outcomes := map[string]int{}
 
-		var state struct {
-			OwnerNode  string `json:"owner_node"`
-			LeaseEpoch int64  `json:"lease_epoch"`
-			LastSeq    int64  `json:"last_seq"`
+	// s0: acknowledged, then killed: it must be whole.
+	if status, body, err := claim("s0"); err != nil || status != http.StatusOK {
+		t.Fatalf("claim of s0: %d %s %v", status, body, err)
+	}
+	restart()
+	if got := claimOutcome(t, h, p.base, "s0"); got != "whole" {
+		t.Errorf("s0: a claim acknowledged before the kill is %s after it, want whole", got)
+	}
+	outcomes["whole"]++
+
+	// s1: killed mid-transaction, while its claim waits on the row lock the test holds.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM sessions WHERE session_id = 's1' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	go claim("s1") //nolint:errcheck // its answer never comes: the instance is killed
+	var backend int32
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		err := watch.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()
+			  AND wait_event_type = 'Lock' AND query LIKE '%ixn_session_claim%'`).Scan(&backend)
+		if err == nil {
+			break
 		}
-		var page struct{ Events []struct{ Name string } }
-		_, body, _ := h.send(p.base, "GET", "/v1/sessions/"+sid, "")
-		_ = json.Unmarshal(body, &state)
-		_, body, _ = h.send(p.base, "GET", "/v1/sessions/"+sid+"/events", "")
-		_ = json.Unmarshal(body, &page)
-		restored := 0
-		for _, e := range page.Events {
-			if e.Name == "interaction.restored" {
-				restored++
-			}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
 		}
-		switch {
-		case state.OwnerNode == "new" && state.LeaseEpoch == 2 && restored == 3 && state.LastSeq == 6 && len(page.Events) == 6:
-			wholes++
-		case state.OwnerNode == "old" && state.LeaseEpoch == 1 && restored == 0 && state.LastSeq == 3 && len(page.Events) == 3:
-		default:
-			t.Errorf("%s after kill -9 during its claim: %+v with %d events (%d restored): neither whole nor nothing",
-				sid, state, len(page.Events), restored)
+		if time.Now().After(deadline) {
+			t.Fatal("the claim of s1 was not seen waiting on the session's lock after 30s")
 		}
 	}
-	t.Logf("%d of %d claims had happened when their instance was killed", wholes, rounds)
+	p.kill()
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Its backend runs the claim to the end, then finds its client gone and rolls back.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var alive bool
+		if err := watch.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", backend).Scan(&alive); err != nil {
+			t.Fatal(err)
+		}
+		if !alive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the killed claim's backend still runs after 30s")
+		}
+	}
+	p = start(t, "--database-url", url)
+	h.mustSend(t, p.base, "POST", "/v1/nodes/new/heartbeat", "")
+	if got := claimOutcome(t, h, p.base, "s1"); got != "nothing" {
+		t.Errorf("s1: a claim killed inside its transaction is %s after the kill, want nothing", got)
+	}
+	outcomes["nothing"]++
+
+	// The rest: the kill at a time from before the claim arrives to after it is done.
+	for r := 2; r < rounds; r++ {
+		sid := fmt.Sprintf("s%d", r)
+		go claim(sid) //nolint:errcheck
+		time.Sleep(time.Duration((r-2)*8) * time.Millisecond)
+		restart()
+		outcomes[claimOutcome(t, h, p.base, sid)]++
+	}
+	if outcomes["neither"] > 0 {
+		t.Errorf("%d claims neither whole nor nothing after a kill", outcomes["neither"])
+	}
+	t.Logf("outcomes of %d claims killed: %v", rounds, outcomes)
 	p.stop()
+}
+
+// claimOutcome reads a session of TestClaimIsWholeOrNothingAcrossAKill after the kill: its
+// claim by "new" happened whole, or nothing of it is there (owner, epoch, events, last seq as
+// before), or neither, which it reports as an error.
+func claimOutcome(t *testing.T, h *load, base, sid string) string {
+	t.Helper()
+	var state struct {
+		OwnerNode  *string `json:"owner_node"`
+		LeaseEpoch int64   `json:"lease_epoch"`
+		LastSeq    int64   `json:"last_seq"`
+	}
+	var page struct{ Events []struct{ Name string } }
+	if status, body, err := h.send(base, "GET", "/v1/sessions/"+sid, ""); err != nil || status != 200 || json.Unmarshal(body, &state) != nil {
+		t.Fatalf("GET %s: %d %s %v", sid, status, body, err)
+	}
+	if status, body, err := h.send(base, "GET", "/v1/sessions/"+sid+"/events", ""); err != nil || status != 200 || json.Unmarshal(body, &page) != nil {
+		t.Fatalf("GET %s events: %d %s %v", sid, status, body, err)
+	}
+	restored := 0
+	for _, e := range page.Events {
+		if e.Name == "interaction.restored" {
+			restored++
+		}
+	}
+	owner := ""
+	if state.OwnerNode != nil {
+		owner = *state.OwnerNode
+	}
+	switch {
+	case owner == "new" && state.LeaseEpoch == 2 && restored == 3 && state.LastSeq == 6 && len(page.Events) == 6:
+		return "whole"
+	case owner == "old" && state.LeaseEpoch == 1 && restored == 0 && state.LastSeq == 3 && len(page.Events) == 3:
+		return "nothing"
+	}
+	t.Errorf("%s after kill -9 during its claim: owner %q epoch %d last seq %d, %d events (%d restored): neither whole nor nothing",
+		sid, owner, state.LeaseEpoch, state.LastSeq, len(page.Events), restored)
+	return "neither"
 }
 
 func jsonBody(s string) io.Reader { return strings.NewReader(s) }

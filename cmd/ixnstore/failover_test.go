@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ixnstore/ixnstore/internal/embeddedpg"
 	"github.com/ixnstore/ixnstore/internal/testdb"
 )
@@ -200,16 +202,72 @@ func TestKillOfTheDispatcherLosesNothing(t *testing.T) {
 	stop := make(chan struct{})
 	wg := l.run(sessions, stop)
 	time.Sleep(700 * time.Millisecond)
-	a.kill() // a started first and holds the dispatcher's lock
-	l.setTargets(b.base)
+	// Which instance dispatches is whichever took the lock first, not which started first:
+	// ask the database, and kill that one.
+	leader, standby := dispatching(t, url, map[string]*process{"a": a, "b": b})
+	leader.kill()
+	l.setTargets(standby.base)
 	time.Sleep(1500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	if !strings.Contains(b.log.String(), "msg=dispatching") {
-		t.Errorf("b did not take over:\n%s", b.log.String())
+	if !strings.Contains(standby.log.String(), "msg=dispatching") {
+		t.Errorf("the standby did not take over:\n%s", standby.log.String())
 	}
-	l.verifyPublished(t, b.base, sessions)
-	b.stop()
+	l.verifyPublished(t, standby.base, sessions)
+	// The events written after the kill were published by the standby.
+	if now := dispatcherLeader(t, url); now != standby.instance {
+		t.Errorf("after the kill the dispatcher is %q, want %q", now, standby.instance)
+	}
+	standby.stop()
+}
+
+// dispatcherLeader is the instance that published the last batch, as dispatcher_state says.
+func dispatcherLeader(t *testing.T, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var leader *string
+	if err := conn.QueryRow(ctx, "SELECT leader FROM dispatcher_state").Scan(&leader); err != nil {
+		t.Fatal(err)
+	}
+	if leader == nil {
+		return ""
+	}
+	return *leader
+}
+
+// dispatching finds, of processes started with --instance NAME (the keys), the one that
+// holds the dispatcher and the one standing by: dispatcher_state names the instance that
+// published, and the logs of both must agree.
+func dispatching(t *testing.T, url string, procs map[string]*process) (leader, standby *process) {
+	t.Helper()
+	name := ""
+	for deadline := time.Now().Add(30 * time.Second); name == ""; time.Sleep(20 * time.Millisecond) {
+		if name = dispatcherLeader(t, url); name == "" && time.Now().After(deadline) {
+			t.Fatal("no instance published anything after 30s")
+		}
+	}
+	for n, p := range procs {
+		p.instance = n
+		if n == name {
+			leader = p
+		} else {
+			standby = p
+		}
+	}
+	if leader == nil || standby == nil {
+		t.Fatalf("dispatcher_state names %q, not one of the instances", name)
+	}
+	if !strings.Contains(leader.log.String(), "msg=dispatching") || !strings.Contains(standby.log.String(), "standing by") {
+		t.Fatalf("the logs disagree with dispatcher_state (leader %s):\nleader:\n%s\nstandby:\n%s", name, leader.log.String(), standby.log.String())
+	}
+	t.Logf("instance %s dispatches; killing it", name)
+	return leader, standby
 }
 
 // PostgreSQL restarts under load: ixnstore reconnects by itself and loses nothing.

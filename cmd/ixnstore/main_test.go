@@ -50,6 +50,8 @@ type process struct {
 	base string
 	log  *syncBuffer
 	done chan error
+	// instance is its --instance name, when a test gave one and needs it.
+	instance string
 }
 
 type syncBuffer struct {

@@ -15,7 +15,10 @@ import (
 func TestRequestTimeoutsSurviveAKillAndFireOnce(t *testing.T) {
 	t.Parallel()
 	url := testdb.URL(t)
-	p := start(t, "--database-url", url)
+	// The instance that takes the requests never sweeps (its first sweep runs at start, before
+	// there is anything to sweep), so the requests are still pending when it is killed, however
+	// long making them takes: checked below, before the kill.
+	p := start(t, "--database-url", url, "--request-sweep", "1h")
 	const n = 20
 	var deadline time.Time
 	for i := range n {
@@ -32,6 +35,11 @@ func TestRequestTimeoutsSurviveAKillAndFireOnce(t *testing.T) {
 	// One more that the media side will answer: with a long timeout it must not expire.
 	p.call("POST", "/v1/sessions/s0/requests",
 		`{"request_id":"r2","action":"clear","interaction_id":"s0-i1","resource":"7001","timeout":"1h"}`, 202)
+	// Pending at the kill: otherwise what follows would test nothing of surviving one.
+	for i := range n {
+		pendingAtKill(t, p, fmt.Sprintf("s%d", i), "r1")
+	}
+	pendingAtKill(t, p, "s0", "r2")
 	p.kill()
 	time.Sleep(time.Until(deadline.Add(100 * time.Millisecond)))
 
@@ -80,4 +88,15 @@ func TestRequestTimeoutsSurviveAKillAndFireOnce(t *testing.T) {
 	}
 	a.stop()
 	b.stop()
+}
+
+func pendingAtKill(t *testing.T, p *process, sid, rid string) {
+	t.Helper()
+	var req struct{ State string }
+	if err := json.Unmarshal([]byte(p.call("GET", "/v1/sessions/"+sid+"/requests/"+rid, "", 200)), &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.State != "pending" {
+		t.Fatalf("%s/%s is %s before the kill, want pending", sid, rid, req.State)
+	}
 }

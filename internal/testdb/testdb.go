@@ -1,6 +1,7 @@
 // Package testdb gives each test a database of its own on a real PostgreSQL: the server of
 // TEST_DATABASE_URL when set, otherwise a testcontainers PostgreSQL where Docker runs,
-// otherwise the test is skipped with a message that says how to run it.
+// otherwise the test is skipped with a message that says how to run it, or fails when CI is
+// set (CI=true): there a skipped database test would let the run pass without running it.
 //
 // Each database is a copy of a template that was migrated once per schema version, so a test
 // gets a fresh, migrated database in a few milliseconds and tests can run in parallel.
@@ -14,6 +15,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,10 +99,23 @@ func server(t testing.TB) string {
 		serverURL, serverErr = startContainer()
 	})
 	if serverErr != nil {
+		if inCI() {
+			// In CI a skipped database test is a test that did not run while the run says
+			// ok: a missing database must fail the run, not hide it.
+			t.Fatalf("testdb: CI is set and there is no PostgreSQL: set TEST_DATABASE_URL "+
+				"(e.g. postgres://postgres@127.0.0.1:5432/postgres) or make Docker reachable (%v)", serverErr)
+		}
 		t.Skipf("testdb: no PostgreSQL for this test: set TEST_DATABASE_URL "+
 			"(e.g. postgres://postgres@127.0.0.1:5432/postgres) or run Docker for testcontainers (%v)", serverErr)
 	}
 	return serverURL
+}
+
+// inCI: CI is set to a true value (CI=true, as GitHub Actions, GitLab and most CI services set
+// it, or CI=1).
+func inCI() bool {
+	ci, err := strconv.ParseBool(os.Getenv("CI"))
+	return err == nil && ci
 }
 
 // startContainer starts a PostgreSQL container that lives as long as the test process (the
