@@ -55,17 +55,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := f.ParseArgs(args); err != nil {
 		return err
 	}
-	if requestTimeout < service.MinRequestTimeout || requestTimeout > service.MaxRequestTimeout {
-		return fmt.Errorf("--request-timeout must be from %s to %s", service.MinRequestTimeout, service.MaxRequestTimeout)
+	storeConfig := service.Config{RequestTimeout: requestTimeout, NodeLease: nodeLease}
+	if err := storeConfig.Validate(); err != nil {
+		return fmt.Errorf("--request-timeout or --node-lease: %w", err)
 	}
 	if retention < 0 {
 		return fmt.Errorf("--retention must be 0 (keep events) or more")
 	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
-	}
-	if nodeLease < service.MinNodeLease || nodeLease > service.MaxNodeLease {
-		return fmt.Errorf("--node-lease must be from %s to %s", service.MinNodeLease, service.MaxNodeLease)
 	}
 	logger, err := NewLogger(stderr, logLevel, logFormat)
 	if err != nil {
@@ -101,7 +99,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		waitDispatch()
 		background.Wait()
 	}()
-	store := service.New(pool, service.Config{RequestTimeout: requestTimeout, NodeLease: nodeLease, Written: written})
+	storeConfig.Written = written
+	store := service.New(pool, storeConfig)
 	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger)}
 	if retention > 0 {
 		loops = append(loops, upkeep.Retention(store, retention, retentionEvery, logger))
