@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/bench/schema"
 	"github.com/ixnstore/ixnstore/bench/seeddb"
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/internal/cli"
@@ -53,11 +54,12 @@ or its dispatcher removes the older part of the seeded events.`
 // the prefix free of LIKE's wildcards, by which an --append counts what was seeded before.
 var seedPrefix = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
 
-// sessionBlock: the SQL groups interaction numbers by 6 into sessions (queries/seed.sql), so
-// chunks start at multiples of it and no session is split between two chunks.
+// sessionBlock: the SQL groups interaction numbers by 6 into sessions
+// (bench/queries/seed.sql), so chunks start at multiples of it and no session is split
+// between two chunks.
 const sessionBlock = 6
 
-// maxSeedNumber: the numbers in the ids have 10 digits (queries/seed.sql).
+// maxSeedNumber: the numbers in the ids have 10 digits (bench/queries/seed.sql).
 const maxSeedNumber = 10_000_000_000
 
 type seedConfig struct {
@@ -172,7 +174,7 @@ func seedDatabase(ctx context.Context, pool *pgxpool.Pool, cfg seedConfig, stdou
 	if stepUs < 1 {
 		return fmt.Errorf("%d interactions in %d days is more than one a microsecond", n, cfg.days)
 	}
-	params := seeddb.SeedInteractionsParams{
+	params := seeddb.SeedStageParams{
 		Prefix: cfg.prefix, Seed: int64(cfg.seed), Nodes: int64(cfg.nodes), Base: base,
 		StartAt: cfg.end.Add(-time.Duration(n*stepUs) * time.Microsecond), StepUs: stepUs, EndAt: cfg.end,
 	}
@@ -243,8 +245,9 @@ type seedStep struct {
 }
 
 // seedChunk writes interactions p.First..p.Last in one transaction, in the order
-// queries/seed.sql explains.
-func seedChunk(ctx context.Context, pool *pgxpool.Pool, p seeddb.SeedInteractionsParams, publish bool, logger *slog.Logger) (seedCounts, error) {
+// bench/queries/seed.sql explains: derived once into the transaction's own staging table,
+// then written from there.
+func seedChunk(ctx context.Context, pool *pgxpool.Pool, p seeddb.SeedStageParams, publish bool, logger *slog.Logger) (seedCounts, error) {
 	return database.InTx(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (seedCounts, error) {
 		q := seeddb.New(tx)
 		var c seedCounts
@@ -252,13 +255,17 @@ func seedChunk(ctx context.Context, pool *pgxpool.Pool, p seeddb.SeedInteraction
 			return c, err
 		}
 		steps := []seedStep{
-			{"sessions", func() (int64, error) { return q.SeedSessions(ctx, seeddb.SeedSessionsParams(p)) }, &c.sessions},
-			{"interactions", func() (int64, error) { return q.SeedInteractions(ctx, p) }, &c.interactions},
-			{"user data", func() (int64, error) { return q.SeedUserData(ctx, seeddb.SeedUserDataParams(p)) }, &c.userData},
-			{"events", func() (int64, error) { return q.SeedOutbox(ctx, seeddb.SeedOutboxParams(p)) }, &c.events},
-			{"resources", func() (int64, error) { return q.SeedResources(ctx, seeddb.SeedResourcesParams(p)) }, &c.resources},
-			{"parties", func() (int64, error) { return q.SeedParties(ctx, seeddb.SeedPartiesParams(p)) }, &c.parties},
-			{"origins", func() (int64, error) { return q.SeedOrigins(ctx, seeddb.SeedOriginsParams(p)) }, nil},
+			// Created here, not once per seed: it is temporary, of this connection and
+			// dropped at this transaction's commit (bench/schema/seed_staging.sql).
+			{"staging table", func() (int64, error) { _, err := tx.Exec(ctx, schema.SeedStaging); return 0, err }, nil},
+			{"derivation", func() (int64, error) { return q.SeedStage(ctx, p) }, nil},
+			{"sessions", func() (int64, error) { return q.SeedSessions(ctx) }, &c.sessions},
+			{"interactions", func() (int64, error) { return q.SeedInteractions(ctx) }, &c.interactions},
+			{"user data", func() (int64, error) { return q.SeedUserData(ctx) }, &c.userData},
+			{"events", func() (int64, error) { return q.SeedOutbox(ctx) }, &c.events},
+			{"resources", func() (int64, error) { return q.SeedResources(ctx) }, &c.resources},
+			{"parties", func() (int64, error) { return q.SeedParties(ctx) }, &c.parties},
+			{"origins", func() (int64, error) { return q.SeedOrigins(ctx) }, nil},
 			{"sessions' ends", func() (int64, error) { return q.SeedSessionsFinish(ctx) }, nil},
 		}
 		if publish {

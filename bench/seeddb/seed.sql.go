@@ -29,53 +29,6 @@ func (q *Queries) SeedExisting(ctx context.Context, idPrefix string) (SeedExisti
 }
 
 const seedInteractions = `-- name: SeedInteractions :execrows
-WITH p AS (
-    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
-           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
-           $8::bigint AS step_us, $9::timestamptz AS end_at
-), g AS (
-    SELECT r.n AS n, r.c AS c, r.h AS h,
-           r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
-           r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
-           'node-' || (1 + r.node) AS node,
-           CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
-           CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
-           CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
-                ELSE 'plain' END AS kind,
-           r.live < 15 AND r.kind >= 5 AS live,
-           '+1555' || lpad(r.cust::text, 7, '0') AS cust,
-           'agent-' || r.a AS agent_a,
-           'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
-           (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
-           CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
-           CASE WHEN r.has_account > 0 THEN r.account END AS account,
-           least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
-           least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
-           least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
-           least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
-           least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
-           least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
-           least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
-           least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
-      FROM (SELECT s.n, p.prefix, p.end_at,
-                   CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
-                   p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
-                   (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
-                                     p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
-                   (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
-                   (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
-                   (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
-                   (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
-                   30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
-                   (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
-                   1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
-                   (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
-                   (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
-                   (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
-                   (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
-                   10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
-              FROM p, generate_series(p.first, p.last) AS s(n)) AS r
-)
 INSERT INTO interactions (session_id, interaction_id, media, type, state, controlled, abandoned_at,
                           created_at, updated_at, deleted_at, first_established_at, transfers, conferences)
 SELECT sid, iid, media, itype::interaction_type,
@@ -86,33 +39,11 @@ SELECT sid, iid, media, itype::interaction_type,
        CASE WHEN NOT live THEN t100 END,
        CASE WHEN kind <> 'abandoned' THEN t15 END,
        (kind = 'transfer')::int, (kind = 'conference')::int
-  FROM g
+  FROM seed_chunk AS g
 `
 
-type SeedInteractionsParams struct {
-	Prefix  string
-	Seed    int64
-	Nodes   int64
-	First   int64
-	Last    int64
-	Base    int64
-	StartAt time.Time
-	StepUs  int64
-	EndAt   time.Time
-}
-
-func (q *Queries) SeedInteractions(ctx context.Context, arg SeedInteractionsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, seedInteractions,
-		arg.Prefix,
-		arg.Seed,
-		arg.Nodes,
-		arg.First,
-		arg.Last,
-		arg.Base,
-		arg.StartAt,
-		arg.StepUs,
-		arg.EndAt,
-	)
+func (q *Queries) SeedInteractions(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedInteractions)
 	if err != nil {
 		return 0, err
 	}
@@ -135,86 +66,17 @@ func (q *Queries) SeedNodes(ctx context.Context, nodes int32) error {
 }
 
 const seedOrigins = `-- name: SeedOrigins :execrows
-WITH p AS (
-    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
-           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
-           $8::bigint AS step_us, $9::timestamptz AS end_at
-), g AS (
-    SELECT r.n AS n, r.c AS c, r.h AS h,
-           r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
-           r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
-           'node-' || (1 + r.node) AS node,
-           CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
-           CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
-           CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
-                ELSE 'plain' END AS kind,
-           r.live < 15 AND r.kind >= 5 AS live,
-           '+1555' || lpad(r.cust::text, 7, '0') AS cust,
-           'agent-' || r.a AS agent_a,
-           'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
-           (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
-           CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
-           CASE WHEN r.has_account > 0 THEN r.account END AS account,
-           least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
-           least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
-           least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
-           least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
-           least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
-           least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
-           least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
-           least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
-      FROM (SELECT s.n, p.prefix, p.end_at,
-                   CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
-                   p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
-                   (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
-                                     p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
-                   (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
-                   (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
-                   (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
-                   (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
-                   30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
-                   (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
-                   1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
-                   (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
-                   (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
-                   (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
-                   (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
-                   10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
-              FROM p, generate_series(p.first, p.last) AS s(n)) AS r
-)
 INSERT INTO interaction_origins (session_id, interaction_id, seq, parties, created_at)
 SELECT g.sid, g.iid, o.seq,
        jsonb_build_array(jsonb_build_object('party_id', g.iid || '-c', 'resource', g.cust, 'state', 'alerting')), g.c
-  FROM g
+  FROM seed_chunk AS g
   JOIN outbox o ON o.session_id = g.sid AND o.name = 'interaction.added' AND o.attrs->>'interactionid' = g.iid
 `
 
-type SeedOriginsParams struct {
-	Prefix  string
-	Seed    int64
-	Nodes   int64
-	First   int64
-	Last    int64
-	Base    int64
-	StartAt time.Time
-	StepUs  int64
-	EndAt   time.Time
-}
-
 // Each interaction's origin, at the seq of its interaction.added: the customer, alerting, is
 // what every interaction was added with.
-func (q *Queries) SeedOrigins(ctx context.Context, arg SeedOriginsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, seedOrigins,
-		arg.Prefix,
-		arg.Seed,
-		arg.Nodes,
-		arg.First,
-		arg.Last,
-		arg.Base,
-		arg.StartAt,
-		arg.StepUs,
-		arg.EndAt,
-	)
+func (q *Queries) SeedOrigins(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedOrigins)
 	if err != nil {
 		return 0, err
 	}
@@ -222,115 +84,69 @@ func (q *Queries) SeedOrigins(ctx context.Context, arg SeedOriginsParams) (int64
 }
 
 const seedOutbox = `-- name: SeedOutbox :execrows
-WITH p AS (
-    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
-           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
-           $8::bigint AS step_us, $9::timestamptz AS end_at
-), g AS (
-    SELECT r.n AS n, r.c AS c, r.h AS h,
-           r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
-           r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
-           'node-' || (1 + r.node) AS node,
-           CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
-           CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
-           CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
-                ELSE 'plain' END AS kind,
-           r.live < 15 AND r.kind >= 5 AS live,
-           '+1555' || lpad(r.cust::text, 7, '0') AS cust,
-           'agent-' || r.a AS agent_a,
-           'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
-           (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
-           CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
-           CASE WHEN r.has_account > 0 THEN r.account END AS account,
-           least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
-           least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
-           least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
-           least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
-           least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
-           least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
-           least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
-           least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
-      FROM (SELECT s.n, p.prefix, p.end_at,
-                   CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
-                   p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
-                   (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
-                                     p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
-                   (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
-                   (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
-                   (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
-                   (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
-                   30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
-                   (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
-                   1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
-                   (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
-                   (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
-                   (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
-                   (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
-                   10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
-              FROM p, generate_series(p.first, p.last) AS s(n)) AS r
-), ev AS (
+WITH ev AS (
     -- The attributes are those the ixn_* functions write (sql/functions).
     SELECT g.sid, g.node, g.n, 1 AS step, g.c AS at, 'interaction.added'::event_name AS name,
            jsonb_build_object('interactionid', g.iid) AS attrs
-      FROM g
+      FROM seed_chunk AS g
      UNION ALL
     SELECT g.sid, g.node, g.n, 2, g.t_present, 'interaction.present', jsonb_build_object('interactionid', g.iid)
-      FROM g
+      FROM seed_chunk AS g
      UNION ALL
     SELECT g.sid, g.node, g.n, 3, g.t10, 'interaction.partyadded', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.agent_a, 'partyid', g.iid || '-a1', 'partystate', 'alerting')
-      FROM g
+      FROM seed_chunk AS g
      UNION ALL
     SELECT g.sid, g.node, g.n, 4, g.t15, 'interaction.partystatechanged', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.agent_a, 'partyid', g.iid || '-a1', 'partystate', 'established', 'hints', '{}'::jsonb)
-      FROM g WHERE g.kind <> 'abandoned'
+      FROM seed_chunk AS g WHERE g.kind <> 'abandoned'
      UNION ALL
     SELECT g.sid, g.node, g.n, 5, g.t15, 'interaction.partystatechanged', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.cust, 'partyid', g.iid || '-c', 'partystate', 'established', 'hints', '{}'::jsonb)
-      FROM g WHERE g.kind <> 'abandoned'
+      FROM seed_chunk AS g WHERE g.kind <> 'abandoned'
      UNION ALL
     SELECT g.sid, g.node, g.n, 6, g.t50, 'interaction.onsinglesteptransfer', jsonb_build_object('interactionid', g.iid,
            'transferringpartyid', g.iid || '-a1', 'transferringresource', g.agent_a,
            'transferringpartystate', 'established', 'newdestination', g.agent_b, 'hints', '{}'::jsonb)
-      FROM g WHERE g.kind = 'transfer'
+      FROM seed_chunk AS g WHERE g.kind = 'transfer'
      UNION ALL
     SELECT g.sid, g.node, g.n, 7, g.t50, 'interaction.partydeleted', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.agent_a, 'partyid', g.iid || '-a1', 'partystate', 'established')
-      FROM g WHERE g.kind = 'transfer'
+      FROM seed_chunk AS g WHERE g.kind = 'transfer'
      UNION ALL
     SELECT g.sid, g.node, g.n, 8, g.t50, 'interaction.onsinglestepconference', jsonb_build_object('interactionid', g.iid,
            'conferencingpartyid', g.iid || '-a1', 'conferencingresource', g.agent_a,
            'conferencingpartystate', 'established', 'addedpartyid', g.iid || '-a2', 'addedresource', g.agent_b,
            'addedpartystate', 'alerting', 'hints', '{}'::jsonb)
-      FROM g WHERE g.kind = 'conference'
+      FROM seed_chunk AS g WHERE g.kind = 'conference'
      UNION ALL
     SELECT g.sid, g.node, g.n, 9, CASE WHEN g.kind = 'transfer' THEN g.t52 ELSE g.t50 END, 'interaction.partyadded',
            jsonb_build_object('interactionid', g.iid, 'focusresource', g.agent_b, 'partyid', g.iid || '-a2',
            'partystate', 'alerting')
-      FROM g WHERE g.kind IN ('transfer', 'conference')
+      FROM seed_chunk AS g WHERE g.kind IN ('transfer', 'conference')
      UNION ALL
     SELECT g.sid, g.node, g.n, 10, g.t55, 'interaction.partystatechanged', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.agent_b, 'partyid', g.iid || '-a2', 'partystate', 'established', 'hints', '{}'::jsonb)
-      FROM g WHERE g.kind IN ('transfer', 'conference')
+      FROM seed_chunk AS g WHERE g.kind IN ('transfer', 'conference')
      UNION ALL
     SELECT g.sid, g.node, g.n, 11, g.t90, 'interaction.abandoned', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.cust, 'reason', 'hangup', 'hints', '{}'::jsonb)
-      FROM g WHERE g.kind = 'abandoned'
+      FROM seed_chunk AS g WHERE g.kind = 'abandoned'
      UNION ALL
     SELECT g.sid, g.node, g.n, 12, g.t90, 'interaction.partydeleted', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.cust, 'partyid', g.iid || '-c', 'partystate', 'alerting')
-      FROM g WHERE g.kind = 'abandoned'
+      FROM seed_chunk AS g WHERE g.kind = 'abandoned'
      UNION ALL
     SELECT g.sid, g.node, g.n, 13, g.t90, 'interaction.partystatechanged', jsonb_build_object('interactionid', g.iid,
            'focusresource', g.agent_a, 'partyid', g.iid || '-a1', 'partystate', 'released', 'hints', '{}'::jsonb)
-      FROM g WHERE g.kind = 'abandoned'
+      FROM seed_chunk AS g WHERE g.kind = 'abandoned'
      UNION ALL
     SELECT g.sid, g.node, g.n, 14, g.t100, 'interaction.notcontrolled',
            jsonb_build_object('interactionid', g.iid, 'resultof', 'deletion')
-      FROM g WHERE NOT g.live
+      FROM seed_chunk AS g WHERE NOT g.live
      UNION ALL
     SELECT g.sid, g.node, g.n, 15, g.t100, 'interaction.deleted', jsonb_build_object('interactionid', g.iid)
-      FROM g WHERE NOT g.live
+      FROM seed_chunk AS g WHERE NOT g.live
 )
 INSERT INTO outbox (session_id, seq, name, attrs, node_id, epoch, created_at)
 SELECT ev.sid, row_number() OVER (PARTITION BY ev.sid ORDER BY ev.at, ev.n, ev.step), ev.name, ev.attrs, ev.node, 1,
@@ -339,32 +155,10 @@ SELECT ev.sid, row_number() OVER (PARTITION BY ev.sid ORDER BY ev.at, ev.n, ev.s
  ORDER BY ev.at, ev.sid, ev.n, ev.step
 `
 
-type SeedOutboxParams struct {
-	Prefix  string
-	Seed    int64
-	Nodes   int64
-	First   int64
-	Last    int64
-	Base    int64
-	StartAt time.Time
-	StepUs  int64
-	EndAt   time.Time
-}
-
 // Numbered per session in time order; written in time order, so that the outbox ids (and
 // the publication order given from them) follow time too.
-func (q *Queries) SeedOutbox(ctx context.Context, arg SeedOutboxParams) (int64, error) {
-	result, err := q.db.Exec(ctx, seedOutbox,
-		arg.Prefix,
-		arg.Seed,
-		arg.Nodes,
-		arg.First,
-		arg.Last,
-		arg.Base,
-		arg.StartAt,
-		arg.StepUs,
-		arg.EndAt,
-	)
+func (q *Queries) SeedOutbox(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedOutbox)
 	if err != nil {
 		return 0, err
 	}
@@ -372,93 +166,24 @@ func (q *Queries) SeedOutbox(ctx context.Context, arg SeedOutboxParams) (int64, 
 }
 
 const seedParties = `-- name: SeedParties :execrows
-WITH p AS (
-    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
-           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
-           $8::bigint AS step_us, $9::timestamptz AS end_at
-), g AS (
-    SELECT r.n AS n, r.c AS c, r.h AS h,
-           r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
-           r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
-           'node-' || (1 + r.node) AS node,
-           CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
-           CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
-           CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
-                ELSE 'plain' END AS kind,
-           r.live < 15 AND r.kind >= 5 AS live,
-           '+1555' || lpad(r.cust::text, 7, '0') AS cust,
-           'agent-' || r.a AS agent_a,
-           'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
-           (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
-           CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
-           CASE WHEN r.has_account > 0 THEN r.account END AS account,
-           least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
-           least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
-           least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
-           least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
-           least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
-           least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
-           least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
-           least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
-      FROM (SELECT s.n, p.prefix, p.end_at,
-                   CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
-                   p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
-                   (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
-                                     p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
-                   (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
-                   (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
-                   (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
-                   (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
-                   30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
-                   (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
-                   1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
-                   (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
-                   (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
-                   (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
-                   (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
-                   10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
-              FROM p, generate_series(p.first, p.last) AS s(n)) AS r
-)
 INSERT INTO parties (session_id, interaction_id, party_id, resource, state, role, created_at, updated_at)
 SELECT g.sid, g.iid, g.iid || '-c', g.cust, 'established'::party_state, 'customer'::party_role, g.c, g.t15
-  FROM g WHERE g.kind <> 'abandoned'
+  FROM seed_chunk AS g WHERE g.kind <> 'abandoned'
  UNION ALL
 SELECT g.sid, g.iid, g.iid || '-a1', g.agent_a,
        CASE WHEN g.kind = 'abandoned' THEN 'released' ELSE 'established' END::party_state, 'agent', g.t10,
        CASE WHEN g.kind = 'abandoned' THEN g.t90 ELSE g.t15 END
-  FROM g WHERE g.kind <> 'transfer'
+  FROM seed_chunk AS g WHERE g.kind <> 'transfer'
  UNION ALL
 SELECT g.sid, g.iid, g.iid || '-a2', g.agent_b, 'established', 'agent',
        CASE WHEN g.kind = 'transfer' THEN g.t52 ELSE g.t50 END, g.t55
-  FROM g WHERE g.kind IN ('transfer', 'conference')
+  FROM seed_chunk AS g WHERE g.kind IN ('transfer', 'conference')
 `
-
-type SeedPartiesParams struct {
-	Prefix  string
-	Seed    int64
-	Nodes   int64
-	First   int64
-	Last    int64
-	Base    int64
-	StartAt time.Time
-	StepUs  int64
-	EndAt   time.Time
-}
 
 // The parties as the events leave them: the customer is gone from an abandoned interaction,
 // a1 from a transferred one.
-func (q *Queries) SeedParties(ctx context.Context, arg SeedPartiesParams) (int64, error) {
-	result, err := q.db.Exec(ctx, seedParties,
-		arg.Prefix,
-		arg.Seed,
-		arg.Nodes,
-		arg.First,
-		arg.Last,
-		arg.Base,
-		arg.StartAt,
-		arg.StepUs,
-		arg.EndAt,
-	)
+func (q *Queries) SeedParties(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedParties)
 	if err != nil {
 		return 0, err
 	}
@@ -522,89 +247,20 @@ func (q *Queries) SeedPublish(ctx context.Context, lastPubSeq int64) (int64, err
 }
 
 const seedResources = `-- name: SeedResources :execrows
-WITH p AS (
-    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
-           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
-           $8::bigint AS step_us, $9::timestamptz AS end_at
-), g AS (
-    SELECT r.n AS n, r.c AS c, r.h AS h,
-           r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
-           r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
-           'node-' || (1 + r.node) AS node,
-           CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
-           CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
-           CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
-                ELSE 'plain' END AS kind,
-           r.live < 15 AND r.kind >= 5 AS live,
-           '+1555' || lpad(r.cust::text, 7, '0') AS cust,
-           'agent-' || r.a AS agent_a,
-           'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
-           (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
-           CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
-           CASE WHEN r.has_account > 0 THEN r.account END AS account,
-           least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
-           least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
-           least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
-           least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
-           least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
-           least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
-           least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
-           least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
-      FROM (SELECT s.n, p.prefix, p.end_at,
-                   CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
-                   p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
-                   (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
-                                     p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
-                   (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
-                   (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
-                   (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
-                   (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
-                   30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
-                   (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
-                   1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
-                   (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
-                   (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
-                   (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
-                   (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
-                   10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
-              FROM p, generate_series(p.first, p.last) AS s(n)) AS r
-)
 INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, joined_at, interaction_created_at)
-SELECT g.sid, g.iid, g.cust, g.iid || '-c', 'customer'::party_role, g.c, g.c FROM g
+SELECT g.sid, g.iid, g.cust, g.iid || '-c', 'customer'::party_role, g.c, g.c FROM seed_chunk AS g
  UNION ALL
-SELECT g.sid, g.iid, g.agent_a, g.iid || '-a1', 'agent'::party_role, g.t10, g.c FROM g
+SELECT g.sid, g.iid, g.agent_a, g.iid || '-a1', 'agent'::party_role, g.t10, g.c FROM seed_chunk AS g
  UNION ALL
 SELECT g.sid, g.iid, g.agent_b, g.iid || '-a2', 'agent'::party_role,
        CASE WHEN g.kind = 'transfer' THEN g.t52 ELSE g.t50 END, g.c
-  FROM g WHERE g.kind IN ('transfer', 'conference')
+  FROM seed_chunk AS g WHERE g.kind IN ('transfer', 'conference')
 `
-
-type SeedResourcesParams struct {
-	Prefix  string
-	Seed    int64
-	Nodes   int64
-	First   int64
-	Last    int64
-	Base    int64
-	StartAt time.Time
-	StepUs  int64
-	EndAt   time.Time
-}
 
 // Every resource that was ever a party, at the time its party joined; written before the
 // parties so that their trigger finds them there and adds nothing.
-func (q *Queries) SeedResources(ctx context.Context, arg SeedResourcesParams) (int64, error) {
-	result, err := q.db.Exec(ctx, seedResources,
-		arg.Prefix,
-		arg.Seed,
-		arg.Nodes,
-		arg.First,
-		arg.Last,
-		arg.Base,
-		arg.StartAt,
-		arg.StepUs,
-		arg.EndAt,
-	)
+func (q *Queries) SeedResources(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedResources)
 	if err != nil {
 		return 0, err
 	}
@@ -612,84 +268,15 @@ func (q *Queries) SeedResources(ctx context.Context, arg SeedResourcesParams) (i
 }
 
 const seedSessions = `-- name: SeedSessions :execrows
-WITH p AS (
-    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
-           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
-           $8::bigint AS step_us, $9::timestamptz AS end_at
-), g AS (
-    SELECT r.n AS n, r.c AS c, r.h AS h,
-           r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
-           r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
-           'node-' || (1 + r.node) AS node,
-           CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
-           CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
-           CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
-                ELSE 'plain' END AS kind,
-           r.live < 15 AND r.kind >= 5 AS live,
-           '+1555' || lpad(r.cust::text, 7, '0') AS cust,
-           'agent-' || r.a AS agent_a,
-           'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
-           (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
-           CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
-           CASE WHEN r.has_account > 0 THEN r.account END AS account,
-           least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
-           least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
-           least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
-           least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
-           least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
-           least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
-           least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
-           least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
-      FROM (SELECT s.n, p.prefix, p.end_at,
-                   CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
-                   p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
-                   (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
-                                     p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
-                   (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
-                   (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
-                   (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
-                   (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
-                   30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
-                   (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
-                   1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
-                   (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
-                   (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
-                   (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
-                   (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
-                   10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
-              FROM p, generate_series(p.first, p.last) AS s(n)) AS r
-)
 INSERT INTO sessions (session_id, state, owner_node, lease_epoch, last_seq, created_at, updated_at)
 SELECT sid, 'active', min(node), 1, 0, min(c), min(c)
-  FROM g
+  FROM seed_chunk AS g
  GROUP BY sid
 `
 
-type SeedSessionsParams struct {
-	Prefix  string
-	Seed    int64
-	Nodes   int64
-	First   int64
-	Last    int64
-	Base    int64
-	StartAt time.Time
-	StepUs  int64
-	EndAt   time.Time
-}
-
 // Active until the events say otherwise (SeedSessionsFinish).
-func (q *Queries) SeedSessions(ctx context.Context, arg SeedSessionsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, seedSessions,
-		arg.Prefix,
-		arg.Seed,
-		arg.Nodes,
-		arg.First,
-		arg.Last,
-		arg.Base,
-		arg.StartAt,
-		arg.StepUs,
-		arg.EndAt,
-	)
+func (q *Queries) SeedSessions(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedSessions)
 	if err != nil {
 		return 0, err
 	}
@@ -714,6 +301,90 @@ UPDATE sessions s
 // them: last_seq, and ended at their last event when no interaction is left in them.
 func (q *Queries) SeedSessionsFinish(ctx context.Context) (int64, error) {
 	result, err := q.db.Exec(ctx, seedSessionsFinish)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const seedStage = `-- name: SeedStage :execrows
+WITH p AS (
+    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
+           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
+           $8::bigint AS step_us, $9::timestamptz AS end_at
+)
+INSERT INTO seed_chunk (n, c, h, sid, iid, node, media, itype, kind, live, cust, agent_a, agent_b, lang, segment, account,
+                        t_present, t10, t15, t50, t52, t55, t90, t100)
+SELECT r.n AS n, r.c AS c, r.h AS h,
+       r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
+       r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
+       'node-' || (1 + r.node) AS node,
+       CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
+       CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
+       CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
+            ELSE 'plain' END AS kind,
+       r.live < 15 AND r.kind >= 5 AS live,
+       '+1555' || lpad(r.cust::text, 7, '0') AS cust,
+       'agent-' || r.a AS agent_a,
+       'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
+       (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
+       CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
+       CASE WHEN r.has_account > 0 THEN r.account END AS account,
+       least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
+       least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
+       least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
+       least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
+       least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
+       least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
+       least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
+       least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
+  FROM (SELECT s.n, p.prefix, p.end_at,
+               CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
+               p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
+               (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
+                                 p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
+               (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
+               (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
+               (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
+               (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
+               30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
+               (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
+               1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
+               (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
+               (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
+               (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
+               (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
+               10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
+          FROM p, generate_series(p.first, p.last) AS s(n)) AS r
+`
+
+type SeedStageParams struct {
+	Prefix  string
+	Seed    int64
+	Nodes   int64
+	First   int64
+	Last    int64
+	Base    int64
+	StartAt time.Time
+	StepUs  int64
+	EndAt   time.Time
+}
+
+// What the chunk's statements need of each interaction number first..last, derived once into
+// the chunk's seed_chunk (bench/schema/seed_staging.sql), created just before in the same
+// transaction. Every choice is a hash of (n, seed, salt): see the header.
+func (q *Queries) SeedStage(ctx context.Context, arg SeedStageParams) (int64, error) {
+	result, err := q.db.Exec(ctx, seedStage,
+		arg.Prefix,
+		arg.Seed,
+		arg.Nodes,
+		arg.First,
+		arg.Last,
+		arg.Base,
+		arg.StartAt,
+		arg.StepUs,
+		arg.EndAt,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -781,11 +452,12 @@ SELECT set_config('work_mem', '256MB', true) AS work_mem,
 // numbers [first, last] at a time, each chunk in one transaction.
 //
 // Every choice about interaction number n is a hash of (n, --seed, a salt), so the same flags
-// give the same data, and each statement can work out on its own what it needs of
-// interaction n. That is why the chunk statements all begin with the same CTEs p and g, word
-// for word: one statement cannot hand rows to the next without a table of its own, and the
-// schema has none for staging. Change g in one statement, change it in all of them
-// (internal/cli/seed_test.go checks that the tables agree with the events).
+// give the same data. SeedStage works it all out once per chunk, one row per interaction
+// number, into seed_chunk: a temporary table of the tooling's own (bench/schema/, which the
+// product's schema does not carry), created in the chunk's transaction and dropped at its
+// commit. The statements after it read the chunk's interactions from there as g, so what an
+// interaction is, is written in one place (bench/benchcli/seed_test.go checks that the
+// tables agree with the events).
 //
 // Interaction n (id <prefix>-i<n>) is created at start_at + (n - base) * step_us. Sessions
 // are blocks of 6 interaction numbers split 1 + 2 + 3 (id <prefix>-s<n/6>-<0|1|2>), so a
@@ -810,10 +482,10 @@ SELECT set_config('work_mem', '256MB', true) AS work_mem,
 //	            (resultof deletion) and interaction.deleted at t100. The parties stay, as
 //	            ixn_interaction_delete leaves them.
 //
-// The chunk's statements write the tables in this order, around the triggers of
-// sql/triggers/: sessions, interactions (with their transfer and conference
-// counts), user data, then the outbox, interaction_resources with their historical join
-// times, the parties (whose statement trigger then finds its resources there and
+// After SeedStage, the chunk's statements write the tables in this order, around the
+// triggers of sql/triggers/: sessions, interactions (with their transfer and
+// conference counts), user data, then the outbox, interaction_resources with their historical
+// join times, the parties (whose statement trigger then finds its resources there and
 // first_established_at set), the origins, and last the sessions' last_seq and end from the
 // events written.
 // For the chunk's transaction: sorts of a chunk's events in memory, plans for the chunk's
@@ -825,86 +497,17 @@ func (q *Queries) SeedTune(ctx context.Context) error {
 }
 
 const seedUserData = `-- name: SeedUserData :execrows
-WITH p AS (
-    SELECT $1::text AS prefix, $2::bigint AS seed, $3::bigint AS nodes, $4::bigint AS first,
-           $5::bigint AS last, $6::bigint AS base, $7::timestamptz AS start_at,
-           $8::bigint AS step_us, $9::timestamptz AS end_at
-), g AS (
-    SELECT r.n AS n, r.c AS c, r.h AS h,
-           r.prefix || '-s' || lpad((r.n / 6)::text, 10, '0') || '-' || r.k AS sid,
-           r.prefix || '-i' || lpad(r.n::text, 10, '0') AS iid,
-           'node-' || (1 + r.node) AS node,
-           CASE WHEN r.media < 60 THEN 'voice' WHEN r.media < 85 THEN 'chat' ELSE 'email' END AS media,
-           CASE WHEN r.itype < 90 THEN 'inbound' WHEN r.itype < 97 THEN 'outbound' ELSE 'internal' END AS itype,
-           CASE WHEN r.kind < 5 THEN 'abandoned' WHEN r.kind < 15 THEN 'transfer' WHEN r.kind < 20 THEN 'conference'
-                ELSE 'plain' END AS kind,
-           r.live < 15 AND r.kind >= 5 AS live,
-           '+1555' || lpad(r.cust::text, 7, '0') AS cust,
-           'agent-' || r.a AS agent_a,
-           'agent-' || (1 + (r.a + r.b) % 500) AS agent_b,
-           (ARRAY['en', 'fr', 'de'])[1 + r.lang] AS lang,
-           CASE WHEN r.segment < 10 THEN 'gold' WHEN r.segment < 40 THEN 'silver' ELSE 'bronze' END AS segment,
-           CASE WHEN r.has_account > 0 THEN r.account END AS account,
-           least(r.c + interval '200 milliseconds', r.end_at) AS t_present,
-           least(r.c + r.h * 10 / 100 * interval '1 millisecond', r.end_at) AS t10,
-           least(r.c + r.h * 15 / 100 * interval '1 millisecond', r.end_at) AS t15,
-           least(r.c + r.h * 50 / 100 * interval '1 millisecond', r.end_at) AS t50,
-           least(r.c + r.h * 52 / 100 * interval '1 millisecond', r.end_at) AS t52,
-           least(r.c + r.h * 55 / 100 * interval '1 millisecond', r.end_at) AS t55,
-           least(r.c + r.h * 90 / 100 * interval '1 millisecond', r.end_at) AS t90,
-           least(r.c + r.h * interval '1 millisecond', r.end_at) AS t100
-      FROM (SELECT s.n, p.prefix, p.end_at,
-                   CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END AS k,
-                   p.start_at + (s.n - p.base) * p.step_us * interval '1 microsecond' AS c,
-                   (hashint8extended(s.n / 6 * 3 + CASE WHEN s.n % 6 = 0 THEN 0 WHEN s.n % 6 < 3 THEN 1 ELSE 2 END,
-                                     p.seed * 16 + 1) & 9223372036854775807) % p.nodes AS node,
-                   (hashint8extended(s.n, p.seed * 16 + 2) & 9223372036854775807) % 100 AS media,
-                   (hashint8extended(s.n, p.seed * 16 + 3) & 9223372036854775807) % 100 AS itype,
-                   (hashint8extended(s.n, p.seed * 16 + 4) & 9223372036854775807) % 100 AS kind,
-                   (hashint8extended(s.n, p.seed * 16 + 5) & 9223372036854775807) % 100 AS live,
-                   30000 + (hashint8extended(s.n, p.seed * 16 + 6) & 9223372036854775807) % 1170001 AS h,
-                   (hashint8extended(s.n, p.seed * 16 + 7) & 9223372036854775807) % 200000 AS cust,
-                   1 + (hashint8extended(s.n, p.seed * 16 + 8) & 9223372036854775807) % 500 AS a,
-                   (hashint8extended(s.n, p.seed * 16 + 9) & 9223372036854775807) % 499 AS b,
-                   (hashint8extended(s.n, p.seed * 16 + 10) & 9223372036854775807) % 3 AS lang,
-                   (hashint8extended(s.n, p.seed * 16 + 11) & 9223372036854775807) % 100 AS segment,
-                   (hashint8extended(s.n, p.seed * 16 + 12) & 9223372036854775807) % 3 AS has_account,
-                   10000000 + (hashint8extended(s.n, p.seed * 16 + 13) & 9223372036854775807) % 90000000 AS account
-              FROM p, generate_series(p.first, p.last) AS s(n)) AS r
-)
 INSERT INTO user_data (session_id, interaction_id, key, value, updated_at)
-SELECT g.sid, g.iid, 'lang', to_jsonb(g.lang), g.c FROM g
+SELECT g.sid, g.iid, 'lang', to_jsonb(g.lang), g.c FROM seed_chunk AS g
  UNION ALL
-SELECT g.sid, g.iid, 'segment', to_jsonb(g.segment), g.c FROM g
+SELECT g.sid, g.iid, 'segment', to_jsonb(g.segment), g.c FROM seed_chunk AS g
  UNION ALL
-SELECT g.sid, g.iid, 'account', to_jsonb(g.account), g.c FROM g WHERE g.account IS NOT NULL
+SELECT g.sid, g.iid, 'account', to_jsonb(g.account), g.c FROM seed_chunk AS g WHERE g.account IS NOT NULL
 `
 
-type SeedUserDataParams struct {
-	Prefix  string
-	Seed    int64
-	Nodes   int64
-	First   int64
-	Last    int64
-	Base    int64
-	StartAt time.Time
-	StepUs  int64
-	EndAt   time.Time
-}
-
 // It came with the interaction: no interaction.udata.changed.
-func (q *Queries) SeedUserData(ctx context.Context, arg SeedUserDataParams) (int64, error) {
-	result, err := q.db.Exec(ctx, seedUserData,
-		arg.Prefix,
-		arg.Seed,
-		arg.Nodes,
-		arg.First,
-		arg.Last,
-		arg.Base,
-		arg.StartAt,
-		arg.StepUs,
-		arg.EndAt,
-	)
+func (q *Queries) SeedUserData(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedUserData)
 	if err != nil {
 		return 0, err
 	}
