@@ -32,15 +32,22 @@ type routingNode struct {
 	claimed  []string
 	beating  chan struct{} // closed: heartbeats stop (the node "dies")
 	stopping chan struct{} // closed: everything stops
+	progress *progress     // changed at each acknowledged or refused write and each claim won
 }
 
-func newRoutingNode(t *testing.T, id string, instances []string) *routingNode {
+func newRoutingNode(t *testing.T, id string, instances []string, progress *progress) *routingNode {
 	n := &routingNode{id: id, instances: instances, http: &load{}, epochs: map[string]int64{},
-		acked: map[int64]string{}, beating: make(chan struct{}), stopping: make(chan struct{})}
+		acked: map[int64]string{}, beating: make(chan struct{}), stopping: make(chan struct{}), progress: progress}
 	if status, body, err := n.http.send(instances[0], "POST", "/v1/nodes", `{"node_id":"`+id+`","lease":"2s","capacity":100}`); err != nil || status != 200 {
 		t.Fatalf("register %s: %d %s %v", id, status, body, err)
 	}
 	return n
+}
+
+func (n *routingNode) claims() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.claimed)
 }
 
 func (n *routingNode) instance() string { return n.instances[rand.IntN(len(n.instances))] }
@@ -108,6 +115,7 @@ func (n *routingNode) write(sid string, held bool) {
 		Error  struct{ Code string }
 	}
 	_ = json.NewDecoder(res.Body).Decode(&answer)
+	defer n.progress.changed() // after the unlock below: a waiter's check takes the lock
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {
@@ -151,6 +159,7 @@ func (n *routingNode) claimOrphans() {
 		n.epochs[o.SessionID] = got.Session.LeaseEpoch
 		n.claimed = append(n.claimed, o.SessionID)
 		n.mu.Unlock()
+		n.progress.changed()
 	}
 }
 
@@ -170,8 +179,9 @@ func TestNodeFailoverAcrossInstances(t *testing.T) {
 		instances = append(instances, start(t, args...).base)
 	}
 	nodes := map[string]*routingNode{}
+	var changed progress
 	for _, id := range []string{"n1", "n2", "n3"} {
-		nodes[id] = newRoutingNode(t, id, instances)
+		nodes[id] = newRoutingNode(t, id, instances, &changed)
 	}
 	for i := range 12 {
 		sid := fmt.Sprintf("s%d", i)
@@ -185,23 +195,50 @@ func TestNodeFailoverAcrossInstances(t *testing.T) {
 	for _, n := range nodes {
 		n.run(&wg)
 	}
-	time.Sleep(time.Second)
+	// n1 dies mid-traffic: once every node has had a write acknowledged on each of its sessions.
+	changed.wait(t, "a write acknowledged on every session", func() (bool, string) {
+		written := map[string]bool{}
+		for _, n := range nodes {
+			n.mu.Lock()
+			for _, sid := range n.acked {
+				written[sid] = true
+			}
+			n.mu.Unlock()
+		}
+		return len(written) == 12, fmt.Sprintf("%d of 12 sessions written", len(written))
+	})
 	close(nodes["n1"].beating)
 	// Its lease (2 s, ten heartbeats long) lapses, the others claim; then everyone goes on.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		nodes["n2"].mu.Lock()
-		nodes["n3"].mu.Lock()
-		claimed := len(nodes["n2"].claimed) + len(nodes["n3"].claimed)
-		nodes["n3"].mu.Unlock()
-		nodes["n2"].mu.Unlock()
-		if claimed >= 4 {
-			break
+	changed.wait(t, "n1's 4 sessions claimed", func() (bool, string) {
+		claimed := nodes["n2"].claims() + nodes["n3"].claims()
+		return claimed >= 4, fmt.Sprintf("%d claimed", claimed)
+	})
+	// Everyone goes on until each claimant wrote to each session it claimed, at the new epoch,
+	// and the dead node, still writing at the old one, was refused.
+	changed.wait(t, "writes after the claims", func() (bool, string) {
+		unwritten := 0
+		for _, id := range []string{"n2", "n3"} {
+			n := nodes[id]
+			n.mu.Lock()
+			// A node writes to a session it claimed only after the claim: any acknowledged
+			// write of its on that session came after it.
+			written := map[string]bool{}
+			for _, sid := range n.acked {
+				written[sid] = true
+			}
+			for _, sid := range n.claimed {
+				if !written[sid] {
+					unwritten++
+				}
+			}
+			n.mu.Unlock()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of n1's 4 sessions claimed after 30s", claimed)
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+		n1 := nodes["n1"]
+		n1.mu.Lock()
+		refused := n1.refused
+		n1.mu.Unlock()
+		return unwritten == 0 && refused > 0, fmt.Sprintf("%d claimed sessions not yet written by their claimant; n1 refused %d times", unwritten, refused)
+	})
 	for _, n := range nodes {
 		close(n.stopping)
 	}
@@ -281,7 +318,12 @@ func TestClaimIsWholeOrNothingAcrossAKill(t *testing.T) {
 				fmt.Sprintf(`{"interaction_id":"%s-i%d","media":"chat","type":"inbound"}`, sid, k))
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // old's lease lapses
+	// old's lease (100 ms) lapses: wait until the database says so, as the claims will ask it.
+	for deadline := time.Now().Add(waitDeadline); nodeAlive(t, h, p.base, "old"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("old is still alive %v after its 100 ms lease", waitDeadline)
+		}
+	}
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -376,6 +418,27 @@ func TestClaimIsWholeOrNothingAcrossAKill(t *testing.T) {
 	}
 	t.Logf("outcomes of %d claims killed: %v", rounds, outcomes)
 	p.stop()
+}
+
+// nodeAlive: whether the nodes route says node is alive (by the database's clock).
+func nodeAlive(t *testing.T, h *load, base, node string) bool {
+	t.Helper()
+	var list struct {
+		Nodes []struct {
+			NodeID string `json:"node_id"`
+			Alive  bool
+		}
+	}
+	if status, body, err := h.send(base, "GET", "/v1/nodes", ""); err != nil || status != 200 || json.Unmarshal(body, &list) != nil {
+		t.Fatalf("GET /v1/nodes: %d %s %v", status, body, err)
+	}
+	for _, n := range list.Nodes {
+		if n.NodeID == node {
+			return n.Alive
+		}
+	}
+	t.Fatalf("%s is not in /v1/nodes", node)
+	return false
 }
 
 // claimOutcome reads a session of TestClaimIsWholeOrNothingAcrossAKill after the kill: its

@@ -25,7 +25,10 @@ type load struct {
 	mu       sync.Mutex
 	targets  []string
 	acked    map[int64]string // event id → session
+	order    []int64          // the acknowledged events' ids, in the order their writes were acknowledged
+	writes   int              // acknowledged writes
 	failures int
+	progress progress // changed at each acknowledged or failed write
 }
 
 func newLoad(t *testing.T, sessions int, targets ...string) *load {
@@ -100,8 +103,11 @@ func (l *load) run(sessions int, stop <-chan struct{}) *sync.WaitGroup {
 						l.mu.Lock()
 						for _, e := range answer.Events {
 							l.acked[e.ID] = sid
+							l.order = append(l.order, e.ID)
 						}
+						l.writes++
 						l.mu.Unlock()
+						l.progress.changed()
 					}
 					held = !held
 				case err == nil && status == http.StatusConflict:
@@ -111,12 +117,71 @@ func (l *load) run(sessions int, stop <-chan struct{}) *sync.WaitGroup {
 					l.mu.Lock()
 					l.failures++
 					l.mu.Unlock()
-					time.Sleep(20 * time.Millisecond)
+					l.progress.changed()
+					time.Sleep(20 * time.Millisecond) // no busy loop against a server that is down
 				}
 			}
 		})
 	}
 	return &wg
+}
+
+// waitAcked waits until n more writes than at the call have been acknowledged, and returns
+// the ids of the events acknowledged meanwhile.
+func (l *load) waitAcked(t *testing.T, n int) []int64 {
+	t.Helper()
+	l.mu.Lock()
+	writes, events := l.writes, len(l.order)
+	l.mu.Unlock()
+	l.progress.wait(t, fmt.Sprintf("%d more acknowledged writes", n), func() (bool, string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.writes >= writes+n, fmt.Sprintf("%d acknowledged, %d failed", l.writes-writes, l.failures)
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int64(nil), l.order[events:]...)
+}
+
+// waitFailed waits until a write has failed since the call.
+func (l *load) waitFailed(t *testing.T) {
+	t.Helper()
+	l.mu.Lock()
+	failures, writes := l.failures, l.writes
+	l.mu.Unlock()
+	l.progress.wait(t, "a failed write", func() (bool, string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.failures > failures, fmt.Sprintf("%d writes acknowledged meanwhile", l.writes-writes)
+	})
+}
+
+// waitPublished waits until the database has published every one of the events ids.
+func waitPublished(t *testing.T, url string, ids []int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// The dispatcher publishes inside the server: nothing reaches the test, so it asks.
+	for {
+		var published int
+		err := conn.QueryRow(ctx, "SELECT count(*) FROM publication WHERE outbox_id = ANY($1)", ids).Scan(&published)
+		if err != nil {
+			t.Fatalf("waiting for %d events to be published: %d were after %v (%v)", len(ids), published, waitDeadline, err)
+		}
+		if published == len(ids) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %d events to be published: %d were after %v", len(ids), published, waitDeadline)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 type pubEvent struct {
@@ -201,13 +266,18 @@ func TestKillOfTheDispatcherLosesNothing(t *testing.T) {
 	l := newLoad(t, sessions, a.base, b.base)
 	stop := make(chan struct{})
 	wg := l.run(sessions, stop)
-	time.Sleep(700 * time.Millisecond)
+	// The kill comes under load: some writes acknowledged (each writer alternates between the
+	// instances) and published (dispatching waits for a publication).
+	l.waitAcked(t, 5*sessions)
 	// Which instance dispatches is whichever took the lock first, not which started first:
 	// ask the database, and kill that one.
 	leader, standby := dispatching(t, url, map[string]*process{"a": a, "b": b})
 	leader.kill()
 	l.setTargets(standby.base)
-	time.Sleep(1500 * time.Millisecond)
+	// The load goes on through the standby until it has taken over and published writes
+	// acknowledged after the kill.
+	standby.waitLog("msg=dispatching")
+	waitPublished(t, url, l.waitAcked(t, 5*sessions))
 	close(stop)
 	wg.Wait()
 	if !strings.Contains(standby.log.String(), "msg=dispatching") {
@@ -297,15 +367,17 @@ func TestDatabaseRestartLosesNothing(t *testing.T) {
 	l := newLoad(t, sessions, p.base)
 	stop := make(chan struct{})
 	wg := l.run(sessions, stop)
-	time.Sleep(500 * time.Millisecond)
+	l.waitAcked(t, 5*sessions)
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Down long enough for the load to see it.
+	l.waitFailed(t)
 	if pg, err = embeddedpg.Start(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Back: ixnstore reconnects by itself and writes are acknowledged again.
+	l.waitAcked(t, 5*sessions)
 	close(stop)
 	wg.Wait()
 	if l.failures == 0 {

@@ -43,6 +43,59 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// progress lets a test wait on what its load generator (or a process) did rather than on the
+// clock, which is too slow on a fast machine and too short on a slow one. The generator calls
+// changed after each step it counts; wait checks its condition again at each change, so it
+// returns as soon as the condition holds, and fails the test if it does not within
+// waitDeadline. The zero value is ready to use.
+type progress struct {
+	mu sync.Mutex
+	ch chan struct{} // closed at the next change
+}
+
+// waitDeadline bounds every wait on progress: generous, so that only a condition that never
+// comes (the claim under test broken) fails, not a slow machine.
+const waitDeadline = 30 * time.Second
+
+func (p *progress) changed() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ch != nil {
+		close(p.ch)
+		p.ch = nil
+	}
+}
+
+func (p *progress) next() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ch == nil {
+		p.ch = make(chan struct{})
+	}
+	return p.ch
+}
+
+// wait blocks until cond reports done; cond's status says, if it never does, where things
+// stood. It must be called from the test's goroutine (it may end the test).
+func (p *progress) wait(t *testing.T, what string, cond func() (done bool, status string)) {
+	t.Helper()
+	timeout := time.After(waitDeadline)
+	for {
+		// The channel is taken before the check: a change after the check closes it, so
+		// none is missed between the two.
+		next := p.next()
+		done, status := cond()
+		if done {
+			return
+		}
+		select {
+		case <-next:
+		case <-timeout:
+			t.Fatalf("waiting for %s: not so after %v; %s", what, waitDeadline, status)
+		}
+	}
+}
+
 // process is one running `ixnstore serve`.
 type process struct {
 	t    *testing.T
@@ -57,10 +110,13 @@ type process struct {
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// grew lets a test wait for a line to be logged instead of guessing when it will be.
+	grew progress
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
+	defer s.grew.changed()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
@@ -131,6 +187,14 @@ func (p *process) stop() {
 	case <-time.After(60 * time.Second):
 		p.t.Fatalf("ixnstore did not stop on SIGTERM:\n%s", p.log.String())
 	}
+}
+
+// waitLog waits until the process has logged want.
+func (p *process) waitLog(want string) {
+	p.t.Helper()
+	p.log.grew.wait(p.t, "the log to say "+want, func() (bool, string) {
+		return strings.Contains(p.log.String(), want), "its log:\n" + p.log.String()
+	})
 }
 
 func (p *process) kill() {
