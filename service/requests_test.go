@@ -574,13 +574,14 @@ func TestRequestReportRacesTimeout(t *testing.T) {
 		must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: sid, Media: "chat", Type: "inbound"}))
 		must[[]service.Event](t)(s.PresentInteraction(ctx, tg, sid))
 	}
-	// Every request is made first; then each is reported within a few milliseconds either
-	// side of its deadline while two sweepers (as two instances would) expire what is due.
+	// Every request is made first; then each is reported from 40 ms before its deadline to 20
+	// ms after it while two sweepers (as two instances would) expire what is due. The timeout
+	// is long enough for all of them to be made before the first deadline.
 	deadlines := make([]time.Time, rounds)
 	for i := range rounds {
 		tg := service.Target{SessionID: fmt.Sprintf("race%d", i)}
 		req := must[service.Request](t)(s.CreateRequest(ctx, tg, request("terminate", func(r *service.NewRequest) {
-			r.InteractionID, r.Timeout = tg.SessionID, "300ms"
+			r.InteractionID, r.Timeout = tg.SessionID, "2s"
 		})))
 		deadlines[i] = req.Deadline
 	}
@@ -590,7 +591,7 @@ func TestRequestReportRacesTimeout(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Until(deadlines[i].Add(time.Duration(rand.IntN(20)-10) * time.Millisecond)))
+			time.Sleep(time.Until(deadlines[i].Add(time.Duration(rand.IntN(60)-40) * time.Millisecond)))
 			_, _, reported[i] = s.ReportRequest(ctx, fmt.Sprintf("race%d", i), "r1", service.RequestOutcome{Result: "done"})
 		}()
 	}
@@ -610,6 +611,10 @@ func TestRequestReportRacesTimeout(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				// Pacing, not waiting: sweeps with no pause at all kept both cores busy, and
+				// reports then took hundreds of milliseconds to be served, so every one lost.
+				// Still a hundred times more often than serve's --request-sweep.
+				time.Sleep(2 * time.Millisecond)
 			}
 		}()
 	}
