@@ -11,7 +11,7 @@ import (
 
 const interactionAdd = `-- name: InteractionAdd :many
 SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM ixn_interaction_add($1, $2::bigint, $3, $4, $5,
-    $6, $7, $8::jsonb, $9::jsonb)
+    $6, $7, $8::jsonb, $9::jsonb, $10::jsonb)
 `
 
 type InteractionAddParams struct {
@@ -24,6 +24,7 @@ type InteractionAddParams struct {
 	TenantID      *string
 	Parties       []byte
 	Udata         []byte
+	Properties    []byte
 }
 
 func (q *Queries) InteractionAdd(ctx context.Context, arg InteractionAddParams) ([]Outbox, error) {
@@ -37,6 +38,7 @@ func (q *Queries) InteractionAdd(ctx context.Context, arg InteractionAddParams) 
 		arg.TenantID,
 		arg.Parties,
 		arg.Udata,
+		arg.Properties,
 	)
 	if err != nil {
 		return nil, err
@@ -107,7 +109,7 @@ func (q *Queries) InteractionDelete(ctx context.Context, arg InteractionDeletePa
 }
 
 const interactionGet = `-- name: InteractionGet :one
-SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, owner_node, first_established_at, transfers, conferences FROM interactions WHERE session_id = $1 AND interaction_id = $2
+SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, owner_node, first_established_at, transfers, conferences, properties FROM interactions WHERE session_id = $1 AND interaction_id = $2
 `
 
 type InteractionGetParams struct {
@@ -137,12 +139,13 @@ func (q *Queries) InteractionGet(ctx context.Context, arg InteractionGetParams) 
 		&i.FirstEstablishedAt,
 		&i.Transfers,
 		&i.Conferences,
+		&i.Properties,
 	)
 	return i, err
 }
 
 const interactionListBySession = `-- name: InteractionListBySession :many
-SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, owner_node, first_established_at, transfers, conferences FROM interactions
+SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, owner_node, first_established_at, transfers, conferences, properties FROM interactions
  WHERE session_id = $1 AND state <> 'deleted'
  ORDER BY created_at, interaction_id
 `
@@ -175,6 +178,7 @@ func (q *Queries) InteractionListBySession(ctx context.Context, sessionID string
 			&i.FirstEstablishedAt,
 			&i.Transfers,
 			&i.Conferences,
+			&i.Properties,
 		); err != nil {
 			return nil, err
 		}

@@ -661,6 +661,7 @@ type Interaction struct {
 	FirstEstablishedAt *time.Time
 	Transfers          int32
 	Conferences        int32
+	Properties         []byte
 }
 
 type InteractionOrigin struct {
@@ -744,6 +745,7 @@ type ReportInteraction struct {
 	Transfers          int32
 	Conferences        int32
 	Outcome            string
+	Properties         []byte
 }
 
 type Session struct {

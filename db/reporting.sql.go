@@ -107,7 +107,7 @@ func (q *Queries) ReportAggregate(ctx context.Context, arg ReportAggregateParams
 }
 
 const reportInteractionRows = `-- name: ReportInteractionRows :many
-SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences, outcome FROM report_interactions
+SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences, outcome, properties FROM report_interactions
  WHERE interaction_id = $1
  ORDER BY created_at, session_id
 `
@@ -141,6 +141,7 @@ func (q *Queries) ReportInteractionRows(ctx context.Context, interactionID strin
 			&i.Transfers,
 			&i.Conferences,
 			&i.Outcome,
+			&i.Properties,
 		); err != nil {
 			return nil, err
 		}
@@ -204,7 +205,7 @@ func (q *Queries) ReportInteractionTimeline(ctx context.Context, arg ReportInter
 
 const reportListInteractions = `-- name: ReportListInteractions :many
 
-SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences, outcome FROM ixn_report_interactions(
+SELECT session_id, interaction_id, media, type, state, controlled, owner_node, tenant_id, parent_id, created_at, deleted_at, abandoned_at, merged_into, moved_to, first_established_at, transfers, conferences, outcome, properties FROM ixn_report_interactions(
     $1::interaction_state, $2::boolean, $3::text, $4::text,
     $5::text, $6::text, $7::text, $8::jsonb,
     $9::timestamptz, $10::timestamptz,
@@ -281,6 +282,7 @@ func (q *Queries) ReportListInteractions(ctx context.Context, arg ReportListInte
 			&i.Transfers,
 			&i.Conferences,
 			&i.Outcome,
+			&i.Properties,
 		); err != nil {
 			return nil, err
 		}

@@ -214,6 +214,15 @@ func versions(t *testing.T, migrationFiles fs.FS) []int64 {
 	return vs
 }
 
+// madeUp names a migration a test makes up: the one after the last real migration, whose
+// version it returns too.
+func madeUp(t *testing.T, what string) (name string, last int64) {
+	t.Helper()
+	vs := versions(t, migrations.Files)
+	last = vs[len(vs)-1]
+	return fmt.Sprintf("%05d_%s.sql", last+1, what), last
+}
+
 // TestUpgradesKeepData: every migration after the baseline must take a database of the
 // version before it, holding data, to the latest with that data intact.
 func TestUpgradesKeepData(t *testing.T) {
@@ -249,8 +258,9 @@ func TestUpgradeCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := copyFS(t, migrations.Files, func(_, content string) string { return content })
-			files["00002_made_up.sql"] = &fstest.MapFile{Data: []byte("-- +goose Up\n" + tc.up + "\n-- +goose Down\nSELECT 1;\n")}
-			losses := upgradeLosses(t, files, 1)
+			name, last := madeUp(t, "made_up")
+			files[name] = &fstest.MapFile{Data: []byte("-- +goose Up\n" + tc.up + "\n-- +goose Down\nSELECT 1;\n")}
+			losses := upgradeLosses(t, files, last)
 			if len(losses) != len(tc.lost) {
 				t.Fatalf("losses %q, want %d naming %q", losses, len(tc.lost), tc.lost)
 			}

@@ -8,7 +8,7 @@ SELECT * FROM interactions WHERE session_id = @session_id AND interaction_id = @
 
 -- name: InteractionAdd :many
 SELECT * FROM ixn_interaction_add(@session_id, sqlc.narg(epoch)::bigint, @interaction_id, @media, @type,
-    sqlc.narg(parent_id), sqlc.narg(tenant_id), @parties::jsonb, @udata::jsonb);
+    sqlc.narg(parent_id), sqlc.narg(tenant_id), @parties::jsonb, @udata::jsonb, @properties::jsonb);
 
 -- name: InteractionPresent :many
 SELECT * FROM ixn_interaction_present(@session_id, sqlc.narg(epoch)::bigint, @interaction_id);

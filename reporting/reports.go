@@ -65,6 +65,8 @@ type Interaction struct {
 	// How it ended: live, completed, abandoned, merged (into another interaction) or moved
 	// (to another session).
 	Outcome string `json:"outcome"`
+	// Genesys is the interaction as a strategy reads it (g_uid, voice.ani, ...).
+	Genesys *service.GenesysView `json:"genesys"`
 }
 
 func interactionFromRow(r db.ReportInteraction) Interaction {
@@ -74,6 +76,7 @@ func interactionFromRow(r db.ReportInteraction) Interaction {
 		ParentID: r.ParentID, CreatedAt: r.CreatedAt, EndedAt: r.DeletedAt, AbandonedAt: r.AbandonedAt,
 		MergedInto: r.MergedInto, MovedTo: r.MovedTo, FirstConnectedAt: r.FirstEstablishedAt,
 		Transfers: r.Transfers, Conferences: r.Conferences,
+		Genesys: service.GenesysOf(r.InteractionID, r.Media, string(r.Type), r.TenantID, r.ParentID, r.Properties),
 		Outcome: r.Outcome,
 	}
 }

@@ -23,6 +23,9 @@ type NewInteraction struct {
 	TenantID      *string                    `json:"tenant_id,omitempty"`
 	Parties       []NewParty                 `json:"parties,omitempty"`
 	UserData      map[string]json.RawMessage `json:"udata,omitempty"`
+	// Genesys holds the properties a strategy reads that the fields above do not (g_uid, ani,
+	// dnis, ...); the rest of the strategy's view is derived (service/genesys.go).
+	Genesys *InteractionProperties `json:"genesys,omitempty"`
 }
 
 type NewParty struct {

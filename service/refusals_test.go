@@ -173,7 +173,7 @@ func TestFailureHalfWayLeavesNothing(t *testing.T) {
 	_, err := db.New(pool).InteractionAdd(ctx, db.InteractionAddParams{
 		SessionID: "s1", InteractionID: "i2", Media: "voice", Type: "inbound",
 		Parties: []byte(`[{"party_id":"a","resource":"1","state":"alerting"},{"party_id":"b","resource":"2","state":"bogus"}]`),
-		Udata:   []byte(`{}`),
+		Udata:   []byte(`{}`), Properties: []byte(`{}`),
 	})
 	if err == nil {
 		t.Fatal("the statement succeeded")

@@ -234,9 +234,16 @@ func (s *Store) AddInteraction(ctx context.Context, t Target, in NewInteraction)
 		if err != nil {
 			return nil, fault.Errorf(fault.ErrInvalid, "udata: %v", err)
 		}
+		props := []byte("{}")
+		if in.Genesys != nil {
+			if props, err = json.Marshal(in.Genesys); err != nil {
+				return nil, fault.Errorf(fault.ErrInvalid, "genesys: %v", err)
+			}
+		}
 		return s.q.InteractionAdd(ctx, db.InteractionAddParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: in.InteractionID, Media: in.Media,
 			Type: db.InteractionType(in.Type), ParentID: in.ParentID, TenantID: in.TenantID, Parties: parties, Udata: udata,
+			Properties: props,
 		})
 	})
 }

@@ -55,6 +55,9 @@ type Interaction struct {
 	DeletedAt     *time.Time                 `json:"deleted_at,omitempty"`
 	Parties       []Party                    `json:"parties"`
 	UserData      map[string]json.RawMessage `json:"udata"`
+	// Genesys is the interaction as a strategy reads it in _genesys.ixn.interactions[id],
+	// with Parties and UserData beside it.
+	Genesys *GenesysView `json:"genesys"`
 }
 
 type Party struct {
@@ -93,13 +96,15 @@ func sessionFromRow(r db.Session) Session {
 }
 
 func interactionFromRow(r db.Interaction) Interaction {
-	return Interaction{
+	ix := Interaction{
 		SessionID: r.SessionID, InteractionID: r.InteractionID, Media: r.Media, Type: string(r.Type),
 		State: string(r.State), Controlled: r.Controlled, ParentID: r.ParentID, MergedInto: r.MergedInto,
 		TenantID: r.TenantID, AbandonedAt: r.AbandonedAt, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt,
 		Parties: []Party{}, UserData: map[string]json.RawMessage{},
 	}
+	ix.Genesys = GenesysOf(ix.InteractionID, ix.Media, ix.Type, ix.TenantID, ix.ParentID, r.Properties)
+	return ix
 }
 
 func partyFromRow(r db.Party) Party {

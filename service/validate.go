@@ -56,6 +56,8 @@ func (c *checker) text(field, v string, required bool) {
 	switch n := utf8.RuneCountInString(v); {
 	case required && strings.TrimSpace(v) == "":
 		c.addf("%s is required", field)
+	case strings.ContainsRune(v, 0):
+		c.addf("%s must not hold a NUL character", field)
 	case n > maxTextLen:
 		c.addf("%s must be at most %d characters", field, maxTextLen)
 	}
@@ -149,6 +151,7 @@ func (in NewInteraction) validate() error {
 		seen[p.PartyID] = true
 	}
 	c.userData("udata", in.UserData)
+	c.properties(in.Genesys, in.Media)
 	return c.err()
 }
 

@@ -182,10 +182,10 @@ CREATE FUNCTION ixn_ev(p_name event_name, p_attrs jsonb) RETURNS ixn_event
     AS $$ -- the body: sql/functions/ixn_ev.sql $$;
 
 --
--- Name: ixn_interaction_add(text, bigint, text, text, interaction_type, text, text, jsonb, jsonb); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ixn_interaction_add(text, bigint, text, text, interaction_type, text, text, jsonb, jsonb, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION ixn_interaction_add(p_session_id text, p_epoch bigint, p_interaction_id text, p_media text, p_type interaction_type, p_parent_id text, p_tenant_id text, p_parties jsonb, p_udata jsonb) RETURNS SETOF outbox
+CREATE FUNCTION ixn_interaction_add(p_session_id text, p_epoch bigint, p_interaction_id text, p_media text, p_type interaction_type, p_parent_id text, p_tenant_id text, p_parties jsonb, p_udata jsonb, p_properties jsonb) RETURNS SETOF outbox
     LANGUAGE plpgsql
     AS $$ -- the body: sql/functions/ixn_interaction_add.sql $$;
 
@@ -228,8 +228,10 @@ CREATE TABLE interactions (
     first_established_at timestamptz,
     transfers integer DEFAULT 0 NOT NULL,
     conferences integer DEFAULT 0 NOT NULL,
+    properties jsonb DEFAULT '{}'::jsonb NOT NULL,
     CONSTRAINT interactions_check CHECK (((NOT controlled) OR (state = 'present'::interaction_state))),
-    CONSTRAINT interactions_check1 CHECK (((state = 'deleted'::interaction_state) = (deleted_at IS NOT NULL)))
+    CONSTRAINT interactions_check1 CHECK (((state = 'deleted'::interaction_state) = (deleted_at IS NOT NULL))),
+    CONSTRAINT interactions_properties_object CHECK ((jsonb_typeof(properties) = 'object'::text))
 )
 WITH (fillfactor='80');
 
@@ -447,7 +449,8 @@ CREATE VIEW report_interactions AS
     i.first_established_at,
     i.transfers,
     i.conferences,
-    ixn_interaction_outcome(i.state, i.abandoned_at, (i.merged_into)::text, (i.moved_to)::text) AS outcome
+    ixn_interaction_outcome(i.state, i.abandoned_at, (i.merged_into)::text, (i.moved_to)::text) AS outcome,
+    i.properties
    FROM interactions i;
 
 --

@@ -1,6 +1,6 @@
 CREATE OR REPLACE FUNCTION ixn_interaction_add(
     p_session_id text, p_epoch bigint, p_interaction_id text, p_media text, p_type interaction_type,
-    p_parent_id text, p_tenant_id text, p_parties jsonb, p_udata jsonb
+    p_parent_id text, p_tenant_id text, p_parties jsonb, p_udata jsonb, p_properties jsonb
 ) RETURNS SETOF outbox
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -13,11 +13,12 @@ BEGIN
         RAISE EXCEPTION 'interaction % is live in session %', p_interaction_id, other USING ERRCODE = 'IXCF0';
     END IF;
     -- A deleted interaction that comes back to the same session is added anew.
-    INSERT INTO interactions AS i (session_id, interaction_id, media, type, parent_id, tenant_id)
-    VALUES (p_session_id, p_interaction_id, p_media, p_type, p_parent_id, coalesce(p_tenant_id, s.tenant_id))
+    INSERT INTO interactions AS i (session_id, interaction_id, media, type, parent_id, tenant_id, properties)
+    VALUES (p_session_id, p_interaction_id, p_media, p_type, p_parent_id, coalesce(p_tenant_id, s.tenant_id),
+            coalesce(p_properties, '{}'))
     ON CONFLICT (session_id, interaction_id) DO UPDATE
        SET media = EXCLUDED.media, type = EXCLUDED.type, parent_id = EXCLUDED.parent_id,
-           tenant_id = EXCLUDED.tenant_id, state = 'added', controlled = false, merged_into = NULL,
+           tenant_id = EXCLUDED.tenant_id, properties = EXCLUDED.properties, state = 'added', controlled = false, merged_into = NULL,
            abandoned_at = NULL, created_at = now(), updated_at = now(), deleted_at = NULL
      WHERE i.state = 'deleted';
     IF NOT FOUND THEN

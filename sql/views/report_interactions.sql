@@ -27,7 +27,8 @@ CREATE OR REPLACE VIEW report_interactions AS
 SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, i.owner_node, i.tenant_id,
        i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,
        i.first_established_at, i.transfers, i.conferences,
-       ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to) AS outcome
+       ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to) AS outcome,
+       i.properties
   FROM interactions i;
 
 -- ixn_report_interactions_sql writes the query for the filters given.
@@ -77,7 +78,7 @@ BEGIN
         'SELECT i.session_id, i.interaction_id, i.media, i.type, i.state, i.controlled, i.owner_node, i.tenant_id,'
         || ' i.parent_id, i.created_at, i.deleted_at, i.abandoned_at, i.merged_into, i.moved_to,'
         || ' i.first_established_at, i.transfers, i.conferences,'
-        || ' ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to)'
+        || ' ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to), i.properties'
         || ' FROM ' || source
         || ' WHERE ' || coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true')
         || ' ORDER BY i.created_at, i.session_id, i.interaction_id LIMIT $16';
