@@ -33,6 +33,13 @@ func TestGenesysViewOverHTTP(t *testing.T) {
 		t.Fatalf("genesys view %+v", g)
 	}
 
+	// The media side learns the DNIS later.
+	c.ok("PATCH", "/v1/sessions/s1/interactions/call-1/genesys", `{"voice":{"dnis":"8001"}}`, http.StatusOK)
+	if code := c.json("GET", "/v1/sessions/s1/interactions/call-1", "", &ix); code != http.StatusOK ||
+		ix.Genesys.Voice.DNIS != "8001" || ix.Genesys.Voice.ANI != "+15550001" {
+		t.Fatalf("after PATCH: %d %+v", code, ix.Genesys)
+	}
+
 	before := c.counts()
 	for _, body := range []string{
 		`{"interaction_id":"call-2","media":"voice","type":"inbound","genesys":{"category":"voice"}}`,
@@ -45,6 +52,12 @@ func TestGenesysViewOverHTTP(t *testing.T) {
 		if code := c.json("POST", "/v1/sessions/s1/interactions", body, &e); code/100 != 4 || e.Error.Code == "" {
 			t.Errorf("%s: %d %+v, want a 4xx with an error code", body, code, e)
 		}
+	}
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if code := c.json("PATCH", "/v1/sessions/s1/interactions/call-1/genesys", `{"msgbased":{"queue":"q"}}`, &e); code != http.StatusUnprocessableEntity || e.Error.Code != "invalid_value" {
+		t.Errorf("msgbased on a call: %d %+v, want 422 invalid_value", code, e)
 	}
 	if after := c.counts(); after != before {
 		t.Errorf("rows changed: %+v → %+v", before, after)

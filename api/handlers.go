@@ -136,6 +136,24 @@ func (h *handlers) getInteraction(c echo.Context) error {
 	return c.JSON(http.StatusOK, ix)
 }
 
+// setGenesys is the media side giving an interaction's Genesys properties later. No event is
+// written; the answer is the interaction as it now is.
+func (h *handlers) setGenesys(c echo.Context) error {
+	t, err := target(c)
+	if err != nil {
+		return err
+	}
+	var in service.InteractionProperties
+	if err := decodeBody(c, &in, true); err != nil {
+		return err
+	}
+	ix, err := h.store.SetGenesysProperties(c.Request().Context(), t, c.Param("iid"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ix)
+}
+
 func (h *handlers) presentInteraction(c echo.Context) error {
 	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
 		return h.store.PresentInteraction(c.Request().Context(), t, c.Param("iid"))

@@ -90,6 +90,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 
 	ix.PUT("/udata", h.replaceUserData)
 	ix.PATCH("/udata", h.mergeUserData)
+	ix.PATCH("/genesys", h.setGenesys)
 	ix.DELETE("/udata/:key", h.deleteUserDataKey)
 
 	ix.POST("/reports/divert", h.reportDivert)

@@ -275,3 +275,46 @@ func (q *Queries) InteractionPresent(ctx context.Context, arg InteractionPresent
 	}
 	return items, nil
 }
+
+const interactionSetProperties = `-- name: InteractionSetProperties :one
+SELECT session_id, interaction_id, media, type, state, controlled, parent_id, merged_into, tenant_id, abandoned_at, created_at, updated_at, deleted_at, moved_to, owner_node, first_established_at, transfers, conferences, properties FROM ixn_interaction_properties($1, $2::bigint, $3, $4::jsonb)
+`
+
+type InteractionSetPropertiesParams struct {
+	SessionID     string
+	Epoch         *int64
+	InteractionID string
+	Properties    []byte
+}
+
+func (q *Queries) InteractionSetProperties(ctx context.Context, arg InteractionSetPropertiesParams) (Interaction, error) {
+	row := q.db.QueryRow(ctx, interactionSetProperties,
+		arg.SessionID,
+		arg.Epoch,
+		arg.InteractionID,
+		arg.Properties,
+	)
+	var i Interaction
+	err := row.Scan(
+		&i.SessionID,
+		&i.InteractionID,
+		&i.Media,
+		&i.Type,
+		&i.State,
+		&i.Controlled,
+		&i.ParentID,
+		&i.MergedInto,
+		&i.TenantID,
+		&i.AbandonedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.MovedTo,
+		&i.OwnerNode,
+		&i.FirstEstablishedAt,
+		&i.Transfers,
+		&i.Conferences,
+		&i.Properties,
+	)
+	return i, err
+}

@@ -18,3 +18,6 @@ SELECT * FROM ixn_interaction_notcontrolled(@session_id, sqlc.narg(epoch)::bigin
 
 -- name: InteractionDelete :many
 SELECT * FROM ixn_interaction_delete(@session_id, sqlc.narg(epoch)::bigint, @interaction_id);
+
+-- name: InteractionSetProperties :one
+SELECT * FROM ixn_interaction_properties(@session_id, sqlc.narg(epoch)::bigint, @interaction_id, @properties::jsonb);

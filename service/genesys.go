@@ -2,8 +2,13 @@ package service
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
+
+	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
+	"github.com/ixnstore/ixnstore/internal/fault"
 )
 
 // The interaction as a Genesys SCXML strategy reads it: _genesys.ixn.interactions[id]
@@ -142,7 +147,29 @@ func GenesysOf(interactionID, media, typ string, tenantID, parentID *string, pro
 	return genesysView(Interaction{InteractionID: interactionID, Media: media, Type: typ, TenantID: tenantID, ParentID: parentID}, props)
 }
 
-// validate checks the properties of an interaction of media.
+// SetGenesysProperties is the media side giving an interaction's properties after it was
+// added: the given ones replace those stored, voice and msgbased field by field. It writes no
+// event (the reference has none for it) and answers the interaction as it now is.
+func (s *Store) SetGenesysProperties(ctx context.Context, t Target, interactionID string, in InteractionProperties) (Interaction, error) {
+	var c checker
+	c.properties(&in, "")
+	if err := c.err(); err != nil {
+		return Interaction{}, err
+	}
+	props, err := json.Marshal(in)
+	if err != nil {
+		return Interaction{}, fault.Errorf(fault.ErrInvalid, "genesys: %v", err)
+	}
+	if _, err := s.q.InteractionSetProperties(ctx, db.InteractionSetPropertiesParams{
+		SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, Properties: props,
+	}); err != nil {
+		return Interaction{}, database.Translate(err)
+	}
+	return s.GetInteraction(ctx, t.SessionID, interactionID)
+}
+
+// properties checks the properties of an interaction of media; an empty media (not known
+// here) leaves the match of voice or msgbased to the medium to the database.
 func (c *checker) properties(p *InteractionProperties, media string) {
 	if p == nil {
 		return
@@ -162,7 +189,7 @@ func (c *checker) properties(p *InteractionProperties, media string) {
 		}
 	}
 	if p.Voice != nil {
-		if media != "voice" {
+		if media != "" && media != "voice" {
 			c.addf("genesys.voice is for voice interactions; a %s interaction takes genesys.msgbased", media)
 		}
 		text("voice.callid", p.Voice.CallID)

@@ -149,3 +149,55 @@ func TestGenesysPropertiesRefused(t *testing.T) {
 		t.Errorf("rows changed: before %+v, after %+v", before, after)
 	}
 }
+
+// The media side gives properties later: each replaces its stored value, the sub-object is
+// merged field by field, nothing is written to the outbox, and what does not fit is refused
+// with nothing changed.
+func TestGenesysPropertiesGivenLater(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := newStore(t)
+	must[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s1"}))
+	tg := service.Target{SessionID: "s1"}
+	must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "call-1", Media: "voice", Type: "inbound",
+		Genesys: &service.InteractionProperties{Location: ptr("emea"), Voice: &service.VoiceProperties{CallID: ptr("C1")}}}))
+	must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "chat-1", Media: "chat", Type: "inbound"}))
+	before := counts(t, pool)
+
+	ix := must[service.Interaction](t)(s.SetGenesysProperties(ctx, tg, "call-1", service.InteractionProperties{
+		Location: ptr("apac"), Voice: &service.VoiceProperties{ANI: ptr("+15550001")}}))
+	want := map[string]any{"g_uid": "call-1", "category": "voice", "location": "apac",
+		"voice": map[string]any{"callid": "C1", "ani": "+15550001", "type": "inbound", "media": "TMediaVoice"}}
+	if got := viewJSON(t, ix); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the change:\n got %v\nwant %v", got, want)
+	}
+	if stored := viewJSON(t, must[service.Interaction](t)(s.GetInteraction(ctx, "s1", "call-1"))); !reflect.DeepEqual(stored, want) {
+		t.Fatalf("stored: %v", stored)
+	}
+	if after := counts(t, pool); after.Events != before.Events {
+		t.Errorf("events %d → %d: properties write none", before.Events, after.Events)
+	}
+
+	for _, tc := range []struct {
+		name, iid string
+		epoch     *int64
+		props     service.InteractionProperties
+		kind      error
+	}{
+		{"voice fields on a chat", "chat-1", nil, service.InteractionProperties{Voice: &service.VoiceProperties{ANI: ptr("1")}}, fault.ErrInvalid},
+		{"msgbased fields on a call", "call-1", nil, service.InteractionProperties{MsgBased: &service.MsgBasedProperties{Queue: ptr("q")}}, fault.ErrInvalid},
+		{"a stale epoch", "call-1", ptr(int64(9)), service.InteractionProperties{Location: ptr("x")}, fault.ErrLeaseLost},
+		{"no such interaction", "call-9", nil, service.InteractionProperties{Location: ptr("x")}, fault.ErrNotFound},
+		{"an empty value", "call-1", nil, service.InteractionProperties{Location: ptr("")}, fault.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.SetGenesysProperties(ctx, service.Target{SessionID: "s1", Epoch: tc.epoch}, tc.iid, tc.props)
+			if !errors.Is(err, tc.kind) {
+				t.Fatalf("got %v, want %v", err, tc.kind)
+			}
+		})
+	}
+	if stored := viewJSON(t, must[service.Interaction](t)(s.GetInteraction(ctx, "s1", "call-1"))); !reflect.DeepEqual(stored, want) {
+		t.Fatalf("a refused change changed it: %v", stored)
+	}
+}

@@ -284,6 +284,14 @@ CREATE FUNCTION ixn_interaction_present(p_session_id text, p_epoch bigint, p_int
     AS $$ -- the body: sql/functions/ixn_interaction_present.sql $$;
 
 --
+-- Name: ixn_interaction_properties(text, bigint, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_interaction_properties(p_session_id text, p_epoch bigint, p_interaction_id text, p_properties jsonb) RETURNS interactions
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_interaction_properties.sql $$;
+
+--
 -- Name: ixn_merge(text, bigint, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
