@@ -77,6 +77,18 @@ func (q *Queries) CheckpointHistory(ctx context.Context, sessionID string) ([]Se
 	return items, nil
 }
 
+const checkpointVersion = `-- name: CheckpointVersion :one
+SELECT coalesce(max(version), 0)::bigint AS version FROM session_checkpoints WHERE session_id = $1
+`
+
+// CheckpointVersion: the version of the session's current checkpoint, 0 when it has none.
+func (q *Queries) CheckpointVersion(ctx context.Context, sessionID string) (int64, error) {
+	row := q.db.QueryRow(ctx, checkpointVersion, sessionID)
+	var version int64
+	err := row.Scan(&version)
+	return version, err
+}
+
 const checkpointWrite = `-- name: CheckpointWrite :one
 SELECT session_id, version, datamodel, configuration, timers, epoch, node_id, written_at, size_bytes FROM ixn_checkpoint_write($1, $2::bigint, $3::bigint,
     $4::jsonb, $5::text[], $6::jsonb, $7::integer, $8::integer)

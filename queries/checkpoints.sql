@@ -13,3 +13,7 @@ SELECT sqlc.embed(session_checkpoints), now()::timestamptz AS db_now
 
 -- name: CheckpointHistory :many
 SELECT * FROM session_checkpoints WHERE session_id = @session_id ORDER BY version DESC;
+
+-- CheckpointVersion: the version of the session's current checkpoint, 0 when it has none.
+-- name: CheckpointVersion :one
+SELECT coalesce(max(version), 0)::bigint AS version FROM session_checkpoints WHERE session_id = @session_id;
