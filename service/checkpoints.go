@@ -76,8 +76,9 @@ type Timer struct {
 	RemainingMS *int64          `json:"remaining_ms,omitempty"`
 }
 
-// validate checks the checkpoint and returns its size: the bytes of its JSON as sent.
-func (in NewCheckpoint) validate(maxBytes int) (timers []byte, err error) {
+// validate checks the checkpoint and returns its timers as JSON and its size: the bytes of
+// its JSON as sent.
+func (in NewCheckpoint) validate(maxBytes int) (timers []byte, size int, err error) {
 	var c checker
 	dm := bytes.TrimSpace(in.DataModel)
 	if len(dm) == 0 || dm[0] != '{' || !json.Valid(dm) {
@@ -118,32 +119,30 @@ func (in NewCheckpoint) validate(maxBytes int) (timers []byte, err error) {
 		}
 	}
 	if err := c.err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	timers, err = json.Marshal(nonNil(in.Timers))
 	if err != nil {
-		return nil, fault.Errorf(fault.ErrInvalid, "timers: %v", err)
+		return nil, 0, fault.Errorf(fault.ErrInvalid, "timers: %v", err)
 	}
-	config, _ := json.Marshal(nonNil(in.Configuration))
-	if size := len(dm) + len(config) + len(timers); size > maxBytes {
-		return nil, fault.Errorf(fault.ErrCheckpointTooLarge,
+	config, _ := json.Marshal(nonNil(in.Configuration)) // strings always marshal
+	if size = len(dm) + len(config) + len(timers); size > maxBytes {
+		return nil, 0, fault.Errorf(fault.ErrCheckpointTooLarge,
 			"the checkpoint is %d bytes of JSON, more than the limit of %d", size, maxBytes)
 	}
-	return timers, nil
+	return timers, size, nil
 }
 
 // checkpointParams validates in and makes the parameters of its write.
 func (s *Store) checkpointParams(t Target, in NewCheckpoint) (db.CheckpointWriteParams, error) {
-	timers, err := in.validate(s.checkpointMaxBytes)
+	timers, size, err := in.validate(s.checkpointMaxBytes)
 	if err != nil {
 		return db.CheckpointWriteParams{}, err
 	}
-	dm := bytes.TrimSpace(in.DataModel)
-	config, _ := json.Marshal(nonNil(in.Configuration))
 	return db.CheckpointWriteParams{
 		SessionID: t.SessionID, Epoch: t.Epoch, ExpectedVersion: in.ExpectedVersion,
-		Datamodel: dm, Configuration: nonNil(in.Configuration), Timers: timers,
-		Keep: int32(s.checkpointKeep), Size: int32(len(dm) + len(config) + len(timers)),
+		Datamodel: bytes.TrimSpace(in.DataModel), Configuration: nonNil(in.Configuration), Timers: timers,
+		Keep: int32(s.checkpointKeep), Size: int32(size),
 	}, nil
 }
 

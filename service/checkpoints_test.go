@@ -60,7 +60,7 @@ func TestCheckpointWriteAndRead(t *testing.T) {
 	due := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	in2 := counterCheckpoint(2, "main", "connected")
 	in2.Timers = append(in2.Timers, service.NewTimer{SendID: "wrapup", Event: "timeout.wrapup", DueAt: &due,
-		Target: ptr("#_internal"), Data: json.RawMessage(`{"reason":"x"}`)})
+		Target: ptr("#_internal"), Data: json.RawMessage(`{"reason":"x","none":null}`)})
 	ck2 := must[service.Checkpoint](t)(s.WriteCheckpoint(ctx, tg, in2))
 	if ck1.Version != 1 || ck2.Version != 2 || ck2.Epoch != *tg.Epoch || ck2.NodeID == nil || *ck2.NodeID != "n1" || ck2.SizeBytes <= 0 {
 		t.Fatalf("written: %+v then %+v", ck1, ck2)
@@ -77,7 +77,7 @@ func TestCheckpointWriteAndRead(t *testing.T) {
 		*noanswer.RemainingMS <= 0 || *noanswer.RemainingMS > 5000 {
 		t.Errorf("a timer given by delay: %+v", noanswer)
 	}
-	if !wrapup.DueAt.Equal(due) || *wrapup.Target != "#_internal" || string(wrapup.Data) != `{"reason": "x"}` ||
+	if !wrapup.DueAt.Equal(due) || *wrapup.Target != "#_internal" || string(wrapup.Data) != `{"none": null, "reason": "x"}` ||
 		*wrapup.RemainingMS < 3500_000 {
 		t.Errorf("a timer given by due time: %+v (due %v)", wrapup, due)
 	}

@@ -27,10 +27,11 @@ BEGIN
     END IF;
     INSERT INTO session_checkpoints (session_id, version, datamodel, configuration, timers, epoch, node_id, size_bytes)
     VALUES (p_session_id, current + 1, p_datamodel, coalesce(p_configuration, '{}'),
-            coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                          'sendid', t->'sendid', 'event', t->'event', 'target', t->'target', 'data', t->'data',
-                          'due_at', to_jsonb(coalesce((t->>'due_at')::timestamptz,
-                                                      now() + (t->>'delay_ms')::bigint * interval '1 millisecond'))))
+            -- The timer as sent (sendid, event, target, data, checked by the service), its
+            -- delay_ms replaced by due_at.
+            coalesce((SELECT jsonb_agg((t - 'delay_ms' - 'due_at') || jsonb_build_object(
+                          'due_at', coalesce((t->>'due_at')::timestamptz,
+                                             now() + (t->>'delay_ms')::bigint * interval '1 millisecond'))
                           ORDER BY ord)
                         FROM jsonb_array_elements(coalesce(p_timers, '[]')) WITH ORDINALITY AS e(t, ord)), '[]'),
             s.lease_epoch, s.owner_node, p_size)
