@@ -56,6 +56,7 @@ var statusOf = []struct {
 	{fault.ErrNodeNotLive, http.StatusConflict, "node_not_live"},
 	{fault.ErrRequestRefused, http.StatusConflict, "request_refused"},
 	{fault.ErrRequestEnded, http.StatusConflict, "request_ended"},
+	{fault.ErrCheckpointTooLarge, http.StatusRequestEntityTooLarge, "checkpoint_too_large"},
 	{fault.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{fault.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
 	{fault.ErrNotFound, http.StatusNotFound, "not_found"},

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -17,9 +18,11 @@ type handlers struct {
 	reports   *reporting.Reporter
 }
 
-// EventsResponse is the answer of every state change: the events it wrote, in order.
+// EventsResponse is the answer of every state change: the events it wrote, in order, and the
+// checkpoint written with it when the change carried one.
 type EventsResponse struct {
-	Events []service.Event `json:"events"`
+	Events     []service.Event     `json:"events"`
+	Checkpoint *service.Checkpoint `json:"checkpoint,omitempty"`
 }
 
 func (h *handlers) healthz(c echo.Context) error {
@@ -45,6 +48,14 @@ type optionalBody struct{ v any }
 // write decodes the body into body (a pointer, an optionalBody, or nil where the request has
 // none), runs the change and answers with the events it wrote.
 func write(c echo.Context, status int, body any, run func(t service.Target) ([]service.Event, error)) error {
+	return writeWith(c, status, body, func(t service.Target) (service.Written, error) {
+		events, err := run(t)
+		return service.Written{Events: events}, err
+	})
+}
+
+// writeWith is write for a change that may carry a checkpoint.
+func writeWith(c echo.Context, status int, body any, run func(t service.Target) (service.Written, error)) error {
 	t, err := target(c)
 	if err != nil {
 		return err
@@ -59,14 +70,14 @@ func write(c echo.Context, status int, body any, run func(t service.Target) ([]s
 	if err != nil {
 		return err
 	}
-	events, err := run(t)
+	w, err := run(t)
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []service.Event{}
+	if w.Events == nil {
+		w.Events = []service.Event{}
 	}
-	return c.JSON(status, EventsResponse{Events: events})
+	return c.JSON(status, EventsResponse{Events: w.Events, Checkpoint: w.Checkpoint})
 }
 
 func (h *handlers) createSession(c echo.Context) error {
@@ -186,9 +197,14 @@ func (h *handlers) addParty(c echo.Context) error {
 }
 
 func (h *handlers) changePartyState(c echo.Context) error {
-	var in service.PartyStateChange
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.ChangePartyState(c.Request().Context(), t, c.Param("iid"), c.Param("pid"), in)
+	var in partyStateChangeBody
+	return writeWith(c, http.StatusOK, &in, func(t service.Target) (service.Written, error) {
+		ctx := c.Request().Context()
+		if in.Checkpoint != nil {
+			return h.store.ChangePartyStateWithCheckpoint(ctx, t, c.Param("iid"), c.Param("pid"), in.PartyStateChange, *in.Checkpoint)
+		}
+		events, err := h.store.ChangePartyState(ctx, t, c.Param("iid"), c.Param("pid"), in.PartyStateChange)
+		return service.Written{Events: events}, err
 	})
 }
 
@@ -199,16 +215,28 @@ func (h *handlers) deleteParty(c echo.Context) error {
 }
 
 func (h *handlers) replaceUserData(c echo.Context) error {
-	var in service.UserDataChange
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.ReplaceUserData(c.Request().Context(), t, c.Param("iid"), in)
-	})
+	return h.writeUserData(c, h.store.ReplaceUserData, h.store.ReplaceUserDataWithCheckpoint)
 }
 
 func (h *handlers) mergeUserData(c echo.Context) error {
-	var in service.UserDataChange
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.MergeUserData(c.Request().Context(), t, c.Param("iid"), in)
+	return h.writeUserData(c, h.store.MergeUserData, h.store.MergeUserDataWithCheckpoint)
+}
+
+type (
+	userDataWrite        = func(ctx context.Context, t service.Target, iid string, in service.UserDataChange) ([]service.Event, error)
+	userDataWriteChecked = func(ctx context.Context, t service.Target, iid string, in service.UserDataChange, ck service.NewCheckpoint) (service.Written, error)
+)
+
+// writeUserData: a user data change, with its checkpoint when the body carries one.
+func (h *handlers) writeUserData(c echo.Context, plain userDataWrite, checked userDataWriteChecked) error {
+	var in userDataChangeBody
+	return writeWith(c, http.StatusOK, &in, func(t service.Target) (service.Written, error) {
+		ctx := c.Request().Context()
+		if in.Checkpoint != nil {
+			return checked(ctx, t, c.Param("iid"), in.UserDataChange, *in.Checkpoint)
+		}
+		events, err := plain(ctx, t, c.Param("iid"), in.UserDataChange)
+		return service.Written{Events: events}, err
 	})
 }
 

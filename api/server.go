@@ -74,6 +74,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	v1.GET("/sessions/:sid", h.getSession)
 	v1.POST("/sessions/:sid/end", h.endSession)
 	v1.GET("/sessions/:sid/events", h.listEvents)
+	v1.PUT("/sessions/:sid/checkpoint", h.putCheckpoint)
+	v1.GET("/sessions/:sid/checkpoint", h.getCheckpoint)
+	v1.GET("/sessions/:sid/checkpoint/history", h.checkpointHistory)
 	v1.GET("/events", h.listPublished)
 	v1.GET("/events/stream", h.stream)
 

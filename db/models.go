@@ -760,6 +760,18 @@ type Session struct {
 	EndedAt    *time.Time
 }
 
+type SessionCheckpoint struct {
+	SessionID     string
+	Version       int64
+	Datamodel     []byte
+	Configuration []string
+	Timers        []byte
+	Epoch         int64
+	NodeID        *string
+	WrittenAt     time.Time
+	SizeBytes     int32
+}
+
 type UserDatum struct {
 	SessionID     string
 	InteractionID string

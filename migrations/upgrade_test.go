@@ -22,7 +22,18 @@ import (
 // migration that adds a table adds a seed for it here, under its version.
 var seeds = map[int64]string{
 	1: baselineSeed,
+	2: checkpointsSeed,
 }
+
+// checkpointsSeed: three versions of the checkpoint of some sessions, with a timer each.
+const checkpointsSeed = `
+INSERT INTO session_checkpoints (session_id, version, datamodel, configuration, timers, epoch, node_id, size_bytes)
+SELECT 's-' || g, v, jsonb_build_object('counter', v, 'name', 'session ' || g), ARRAY['main', 'waiting'],
+       jsonb_build_array(jsonb_build_object('sendid', 't' || v, 'event', 'timeout',
+                                            'due_at', now() + interval '30 seconds')),
+       g, 'node-1', 100
+  FROM generate_series(1, 40, 3) g, generate_series(1, 3) v;
+`
 
 const baselineSeed = `
 INSERT INTO nodes (node_id, address, capacity, lease_ms, lease_expires_at, live)

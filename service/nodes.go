@@ -141,10 +141,14 @@ func (s *Store) LeaveNode(ctx context.Context, nodeID string, toNode *string) ([
 }
 
 // Takeover is the answer to a claim or a handover: the session's whole state under its new
-// owner and epoch, and the interaction.restored events written for it.
+// owner and epoch, the interaction.restored events written for it, and the session's last
+// committed checkpoint (none when it has none), read in the same transaction under the
+// session's lock: no write can come between the state and the checkpoint, and each timer's
+// remaining_ms is counted from the database's now at the takeover.
 type Takeover struct {
-	Session SessionState `json:"session"`
-	Events  []Event      `json:"events"`
+	Session    SessionState `json:"session"`
+	Events     []Event      `json:"events"`
+	Checkpoint *Checkpoint  `json:"checkpoint,omitempty"`
 }
 
 // ClaimSession gives an orphaned session to a live node, in one transaction: a new epoch, the
@@ -183,7 +187,11 @@ func (s *Store) takeover(ctx context.Context, sessionID string, change func(ctx 
 			return Takeover{}, err
 		}
 		state, err := readSessionState(ctx, q, sessionID)
-		return Takeover{Session: state, Events: eventsFromRows(rows)}, err
+		if err != nil {
+			return Takeover{}, err
+		}
+		ck, err := readCheckpoint(ctx, q, sessionID)
+		return Takeover{Session: state, Events: eventsFromRows(rows), Checkpoint: ck}, err
 	})
 	if err == nil && len(out.Events) > 0 {
 		s.written()

@@ -24,6 +24,10 @@ type Store struct {
 	written        func()
 	requestTimeout time.Duration
 	nodeLease      time.Duration
+	// checkpointKeep: how many versions of a session's checkpoint are kept;
+	// checkpointMaxBytes: the largest checkpoint taken.
+	checkpointKeep     int
+	checkpointMaxBytes int
 }
 
 // Config is how a Store behaves. The zero Config is valid: each zero field takes its default.
@@ -33,6 +37,12 @@ type Config struct {
 	RequestTimeout time.Duration
 	// NodeLease is the lease of nodes that register without one (DefaultNodeLease).
 	NodeLease time.Duration
+	// CheckpointKeep is how many versions of each session's checkpoint are kept, the current
+	// one and those before it for audit (DefaultCheckpointKeep).
+	CheckpointKeep int
+	// CheckpointMaxBytes is the largest checkpoint taken, in bytes of its JSON
+	// (DefaultCheckpointMaxBytes).
+	CheckpointMaxBytes int
 	// Written is called after each committed change that wrote events: the dispatcher's
 	// wake-up.
 	Written func()
@@ -45,6 +55,12 @@ func (c Config) Validate() error {
 	}
 	if c.NodeLease != 0 && (c.NodeLease < MinNodeLease || c.NodeLease > MaxNodeLease) {
 		return fmt.Errorf("the node lease must be from %s to %s", MinNodeLease, MaxNodeLease)
+	}
+	if c.CheckpointKeep < 0 || c.CheckpointKeep > MaxCheckpointKeep {
+		return fmt.Errorf("the checkpoint versions kept must be from 1 to %d", MaxCheckpointKeep)
+	}
+	if c.CheckpointMaxBytes < 0 || c.CheckpointMaxBytes > MaxCheckpointMaxBytes {
+		return fmt.Errorf("the checkpoint size limit must be at most %d bytes", MaxCheckpointMaxBytes)
 	}
 	return nil
 }
@@ -64,6 +80,13 @@ func New(pool *pgxpool.Pool, cfg Config) *Store {
 	}
 	if s.nodeLease == 0 {
 		s.nodeLease = DefaultNodeLease
+	}
+	s.checkpointKeep, s.checkpointMaxBytes = cfg.CheckpointKeep, cfg.CheckpointMaxBytes
+	if s.checkpointKeep == 0 {
+		s.checkpointKeep = DefaultCheckpointKeep
+	}
+	if s.checkpointMaxBytes == 0 {
+		s.checkpointMaxBytes = DefaultCheckpointMaxBytes
 	}
 	return s
 }
@@ -141,7 +164,14 @@ func readSessionState(ctx context.Context, q *db.Queries, sessionID string) (Ses
 	if err != nil {
 		return SessionState{}, err
 	}
+	version, err := q.CheckpointVersion(ctx, sessionID)
+	if err != nil {
+		return SessionState{}, err
+	}
 	state := SessionState{Session: sessionFromRow(row), Interactions: make([]Interaction, len(ixns))}
+	if version > 0 {
+		state.CheckpointVersion = &version
+	}
 	index := make(map[string]*Interaction, len(ixns))
 	for i, r := range ixns {
 		state.Interactions[i] = interactionFromRow(r)

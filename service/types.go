@@ -37,6 +37,8 @@ type Session struct {
 type SessionState struct {
 	Session
 	Interactions []Interaction `json:"interactions"`
+	// The version of the session's current checkpoint; none when it has none.
+	CheckpointVersion *int64 `json:"checkpoint_version,omitempty"`
 }
 
 type Interaction struct {

@@ -174,6 +174,36 @@ CREATE FUNCTION ixn_abandon(p_session_id text, p_epoch bigint, p_interaction_id 
     AS $$ -- the body: sql/functions/ixn_abandon.sql $$;
 
 --
+-- Name: session_checkpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE session_checkpoints (
+    session_id ixn_id NOT NULL,
+    version bigint NOT NULL,
+    datamodel jsonb NOT NULL,
+    configuration text[] DEFAULT '{}'::text[] NOT NULL,
+    timers jsonb DEFAULT '[]'::jsonb NOT NULL,
+    epoch bigint NOT NULL,
+    node_id text,
+    written_at timestamptz DEFAULT now() NOT NULL,
+    size_bytes integer NOT NULL,
+    CONSTRAINT session_checkpoints_datamodel_check CHECK ((jsonb_typeof(datamodel) = 'object'::text)),
+    CONSTRAINT session_checkpoints_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT session_checkpoints_timers_check CHECK ((jsonb_typeof(timers) = 'array'::text)),
+    CONSTRAINT session_checkpoints_version_check CHECK ((version > 0))
+);
+ALTER TABLE ONLY session_checkpoints ALTER COLUMN datamodel SET COMPRESSION lz4;
+ALTER TABLE ONLY session_checkpoints ALTER COLUMN timers SET COMPRESSION lz4;
+
+--
+-- Name: ixn_checkpoint_write(text, bigint, bigint, jsonb, text[], jsonb, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_checkpoint_write(p_session_id text, p_epoch bigint, p_expected_version bigint, p_datamodel jsonb, p_configuration text[], p_timers jsonb, p_keep integer, p_size integer) RETURNS session_checkpoints
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_checkpoint_write.sql $$;
+
+--
 -- Name: ixn_ev(event_name, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -853,6 +883,13 @@ ALTER TABLE ONLY publication
     ADD CONSTRAINT publication_session_id_seq_key UNIQUE (session_id, seq);
 
 --
+-- Name: session_checkpoints session_checkpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY session_checkpoints
+    ADD CONSTRAINT session_checkpoints_pkey PRIMARY KEY (session_id, version);
+
+--
 -- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1031,6 +1068,13 @@ ALTER TABLE ONLY interactions
 
 ALTER TABLE ONLY parties
     ADD CONSTRAINT parties_session_id_interaction_id_fkey FOREIGN KEY (session_id, interaction_id) REFERENCES interactions(session_id, interaction_id) ON DELETE CASCADE;
+
+--
+-- Name: session_checkpoints session_checkpoints_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY session_checkpoints
+    ADD CONSTRAINT session_checkpoints_session_id_fkey FOREIGN KEY (session_id) REFERENCES sessions(session_id) ON DELETE CASCADE;
 
 --
 -- Name: user_data user_data_session_id_interaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

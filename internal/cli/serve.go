@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		nodeLease, assignEvery    time.Duration
 		retention                 time.Duration
 		assignOrphans             bool
+		checkpointKeep, ckptBytes int
 		db                        DatabaseFlags
 		dispatch                  dispatchFlags
 	)
@@ -44,6 +45,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"how often overdue action requests are looked for and ended with error timeout")
 	f.EnvDuration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", service.DefaultNodeLease,
 		"how long a routing node (and the sessions it owns) stays alive after a heartbeat, for nodes that register without a lease")
+	f.EnvInt(&checkpointKeep, "checkpoint-versions", "IXNSTORE_CHECKPOINT_VERSIONS", service.DefaultCheckpointKeep,
+		"how many versions of each session's checkpoint are kept (the current one and those before it, for audit)")
+	f.EnvInt(&ckptBytes, "checkpoint-max-bytes", "IXNSTORE_CHECKPOINT_MAX_BYTES", service.DefaultCheckpointMaxBytes,
+		"the largest session checkpoint taken, in bytes of its JSON (larger: 413 checkpoint_too_large)")
 	f.EnvBool(&assignOrphans, "assign-orphans", "IXNSTORE_ASSIGN_ORPHANS", false,
 		"give sessions whose node died or left to live nodes by spare capacity (else nodes claim them)")
 	f.EnvDuration(&assignEvery, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
@@ -55,9 +60,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := f.ParseArgs(args); err != nil {
 		return err
 	}
-	storeConfig := service.Config{RequestTimeout: requestTimeout, NodeLease: nodeLease}
+	if checkpointKeep < 1 || ckptBytes < 1 {
+		return fmt.Errorf("--checkpoint-versions and --checkpoint-max-bytes must be 1 or more")
+	}
+	storeConfig := service.Config{RequestTimeout: requestTimeout, NodeLease: nodeLease,
+		CheckpointKeep: checkpointKeep, CheckpointMaxBytes: ckptBytes}
 	if err := storeConfig.Validate(); err != nil {
-		return fmt.Errorf("--request-timeout or --node-lease: %w", err)
+		return fmt.Errorf("--request-timeout, --node-lease or --checkpoint-*: %w", err)
 	}
 	if retention < 0 {
 		return fmt.Errorf("--retention must be 0 (keep events) or more")

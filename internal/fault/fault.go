@@ -36,6 +36,8 @@ var (
 	// ErrNotRebuildable: the kept events cannot give the rebuild (the origin of the
 	// interaction's stay is missing, or retention removed events it needs).
 	ErrNotRebuildable = errors.New("not rebuildable")
+	// ErrCheckpointTooLarge: a session checkpoint is larger than the configured limit.
+	ErrCheckpointTooLarge = errors.New("checkpoint too large")
 	// ErrUnavailable: the database is not there right now; the request may be retried.
 	ErrUnavailable = errors.New("database unavailable")
 )
