@@ -21,6 +21,20 @@ import (
 type Load struct {
 	baseURL string
 	held    []bool // per session: p1 is held now
+	// checkpoint, when set, is sent with every change: a node that checkpoints its session
+	// with each state change its strategy causes, in the same transaction.
+	checkpoint string
+}
+
+// WithCheckpoint makes every change carry a session checkpoint of about size bytes of JSON
+// (a data model with a counter and padding, one active state, no timers).
+func (l *Load) WithCheckpoint(size int) *Load {
+	const frame = `,"checkpoint":{"datamodel":{"counter":0,"pad":""},"configuration":["waiting"],"timers":[]}`
+	if size > len(frame) {
+		l.checkpoint = `,"checkpoint":{"datamodel":{"counter":0,"pad":"` + strings.Repeat("x", size-len(frame)) +
+			`"},"configuration":["waiting"],"timers":[]}`
+	}
+	return l
 }
 
 func NewLoad(baseURL string, sessions int) *Load {
@@ -137,7 +151,7 @@ func (l *Load) Run(ctx context.Context, clients int, duration time.Duration) (Re
 				sid := sessionID(n)
 				began := time.Now()
 				status, err := send(ctx, client, "PATCH", l.baseURL+"/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1",
-					`{"state":"`+next+`"}`)
+					`{"state":"`+next+`"`+l.checkpoint+`}`)
 				took := time.Since(began)
 				if err == nil && status == http.StatusOK {
 					held[n] = next == "held"

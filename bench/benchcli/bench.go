@@ -54,6 +54,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		backlog                            int
 		pacedRates                         string
 		cpuProfile                         string
+		checkpointBytes                    int
 	)
 	f.EnvString(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
 		"a PostgreSQL server where the bench may create and drop databases")
@@ -78,6 +79,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.BoolVar(&reports, "reports", false,
 		"measure the reporting queries instead, on the seeded database of --database-url (see ixnstore-bench seed), while writers run")
 	f.BoolVar(&byNode, "claim-by-node", false, "with --failover: the surviving node claims orphans itself instead of ixnstore's assigner")
+	f.IntVar(&checkpointBytes, "checkpoint-bytes", 0,
+		"send a session checkpoint of about this many bytes of JSON with every change (0: none)")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.ParseArgs(args); err != nil {
 		return err
@@ -149,7 +152,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		inproc.url = target
 	}
 	fmt.Fprintf(stdout, "seeding %d sessions through %s\n", sessions, target)
-	load := bench.NewLoad(target, sessions)
+	load := bench.NewLoad(target, sessions).WithCheckpoint(checkpointBytes)
 	if err := load.Seed(ctx, 8); err != nil {
 		return err
 	}
