@@ -186,7 +186,15 @@ func TestOperations(t *testing.T) {
 			},
 			want: []ev{{"interaction.partystatechanged", map[string]any{
 				"interactionid": "i1", "focusresource": "+15550001", "partyid": "p1", "partystate": "released",
-				"hints": empty}}},
+				"hints": empty}},
+				// A released party leaves the interaction.
+				{"interaction.partydeleted", map[string]any{
+					"interactionid": "i1", "focusresource": "+15550001", "partyid": "p1", "partystate": "released"}}},
+			check: func(t *testing.T, s *service.Store) {
+				if got := partyStates(interaction(t, s, "s1", "i1")); len(got) != 1 || got["p2"] != "7001/established" {
+					t.Errorf("parties %v, want p2 only", got)
+				}
+			},
 		},
 		{
 			name: "user data merged from the media side",

@@ -57,7 +57,7 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReleaseControl(ctx, tg, "i1", "detach"))
 			}},
-		{name: "released party comes back", want: fault.ErrInvalidTransition,
+		{name: "released party is gone", want: fault.ErrNotFound,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "p2", service.PartyStateChange{State: "released"}))
 			},

@@ -270,6 +270,16 @@ func TestRequestRefused(t *testing.T) {
 				}
 			},
 			req: request("singlesteptransfer", func(r *service.NewRequest) { r.Destination = ptr("7200") })},
+		{name: "accept a party in treatment", want: "invalidstate.treating",
+			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+				addParty(ctx, t, s, tg, "p3", "7003", "treatment")
+			},
+			req: request("accept", func(r *service.NewRequest) { r.Resource = ptr("7003") })},
+		{name: "accept a queued party", want: "invalidstate.null",
+			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+				addParty(ctx, t, s, tg, "p3", "7003", "queued")
+			},
+			req: request("accept", func(r *service.NewRequest) { r.Resource = ptr("7003") })},
 		{name: "accept a party that is not ringing", want: "invalidstate.routed",
 			req: request("accept", func(r *service.NewRequest) { r.Resource = ptr("7001") })},
 		{name: "associate to an unknown session", want: "invaliddestination",

@@ -20,10 +20,15 @@ var (
 	mediaPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
 	InteractionTypes = []string{"inbound", "outbound", "internal", "consult", "callback"}
-	PartyStates      = []string{"alerting", "established", "held", "released"}
-	PartyRoles       = []string{"customer", "agent", "supervisor", "device", "external", "unknown"}
-	ResultOfValues   = []string{"deletion", "detach"}
-	Origins          = []string{OriginMedia, OriginSession}
+	// The states a party may be put in (docs/reference-choices.md: routing, queued,
+	// treatment and dialing are T-Library's states of a call not yet at an agent).
+	PartyStates = []string{"alerting", "established", "held", "released", "routing", "queued", "treatment", "dialing"}
+	// The states a party may join an interaction in: a released party leaves its interaction,
+	// so none joins released.
+	JoiningPartyStates = slices.DeleteFunc(slices.Clone(PartyStates), func(s string) bool { return s == "released" })
+	PartyRoles         = []string{"customer", "agent", "supervisor", "device", "external", "unknown"}
+	ResultOfValues     = []string{"deletion", "detach"}
+	Origins            = []string{OriginMedia, OriginSession}
 )
 
 const (
@@ -95,7 +100,7 @@ func (c *checker) duration(field, v string, lo, hi time.Duration) time.Duration 
 func (c *checker) party(prefix string, p NewParty) {
 	c.id(prefix+"party_id", p.PartyID)
 	c.text(prefix+"resource", p.Resource, true)
-	c.oneOf(prefix+"state", p.State, PartyStates)
+	c.oneOf(prefix+"state", p.State, JoiningPartyStates)
 	if p.Role != nil {
 		c.oneOf(prefix+"role", *p.Role, PartyRoles)
 	}

@@ -68,6 +68,8 @@ BEGIN
         cond := CASE WHEN p.party_id IS NULL THEN ixn_interaction_condition(p_session_id, p_interaction_id)
                      WHEN p.state = 'alerting' THEN 'ringing'
                      WHEN p.state = 'held' THEN 'hold'
+                     WHEN p.state = 'treatment' THEN 'treating'
+                     WHEN p.state IN ('routing', 'queued', 'dialing') THEN 'null'
                      ELSE 'routed' END;
         RETURN ARRAY['invalidstate.' || cond,
             format('%s needs a party %s on interaction %s%s, which is %s', p_action, array_to_string(need, ' or '),
