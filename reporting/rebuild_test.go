@@ -2,6 +2,7 @@ package reporting_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -469,5 +470,31 @@ func TestStateAtReleasedPartyLeaves(t *testing.T) {
 	res := ok[reporting.AuditResult](t)(r.Audit(ctx, reporting.AuditScope{SessionID: "s1"}))
 	if res.Checked != 1 || len(res.Differences) != 0 {
 		t.Errorf("audit %+v, want one checked, no difference", res)
+	}
+}
+
+// A merge that completes a transfer takes the transferring agent off the primary: the rebuild
+// agrees with what is stored, for the primary and the consultation.
+func TestAuditMergeAsTransfer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool, service.Config{})
+	ok[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s1", OwnerNode: sp("n1")}))
+	tg := service.Target{SessionID: "s1"}
+	ok[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i1", Media: "voice", Type: "inbound",
+		Parties: []service.NewParty{np("c1", "+15550001", "established"), np("a1", "7001", "held")}}))
+	ok[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i2", Media: "voice", Type: "consult",
+		ParentID: sp("i1"), Parties: []service.NewParty{np("a2", "7001", "established"), np("a3", "7002", "established")}}))
+	ok[[]service.Event](t)(s.ReportMerge(ctx, tg, "i2", service.Merge{IntoInteractionID: "i1", ActivePartyID: "a3",
+		HeldPartyID: "a1", Hints: json.RawMessage(`{"merge":"transfer"}`)}))
+	r := reporting.New(pool)
+	got := ok[reporting.State](t)(r.StateAt(ctx, "s1", "i1", 0))
+	if want := []reporting.PartyState{ps("a3", "7002", "established"), ps("c1", "+15550001", "established")}; !reflect.DeepEqual(got.Parties, want) {
+		t.Errorf("primary parties %+v, want %+v", got.Parties, want)
+	}
+	res := ok[reporting.AuditResult](t)(r.Audit(ctx, reporting.AuditScope{SessionID: "s1"}))
+	if res.Checked != 2 || len(res.Differences) != 0 {
+		t.Errorf("audit %+v, want two checked, no difference", res)
 	}
 }

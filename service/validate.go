@@ -28,7 +28,10 @@ var (
 	JoiningPartyStates = slices.DeleteFunc(slices.Clone(PartyStates), func(s string) bool { return s == "released" })
 	PartyRoles         = []string{"customer", "agent", "supervisor", "device", "external", "unknown"}
 	ResultOfValues     = []string{"deletion", "detach"}
-	Origins            = []string{OriginMedia, OriginSession}
+	// What a merge completes, in the hints of its report: a transfer removes the transferring
+	// party from the primary interaction, a conference (the default) keeps everyone.
+	MergeTypes = []string{"transfer", "conference"}
+	Origins    = []string{OriginMedia, OriginSession}
 )
 
 const (
@@ -202,6 +205,17 @@ func (in Merge) validate() error {
 	c.id("active_party_id", in.ActivePartyID)
 	c.id("held_party_id", in.HeldPartyID)
 	c.object("hints", in.Hints)
+	// hints.merge says what the merge completes (sql/functions/ixn_merge.sql); absent is a
+	// conference. Checked here too so that a misspelt type is told with the other problems.
+	var h struct {
+		Merge *json.RawMessage `json:"merge"`
+	}
+	if json.Unmarshal(in.Hints, &h) == nil && h.Merge != nil {
+		var kind string
+		if json.Unmarshal(*h.Merge, &kind) != nil || !slices.Contains(MergeTypes, kind) {
+			c.addf("hints.merge must be one of %s", strings.Join(MergeTypes, ", "))
+		}
+	}
 	return c.err()
 }
 
