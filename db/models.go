@@ -433,6 +433,10 @@ const (
 	PartyStateEstablished PartyState = "established"
 	PartyStateHeld        PartyState = "held"
 	PartyStateReleased    PartyState = "released"
+	PartyStateRouting     PartyState = "routing"
+	PartyStateQueued      PartyState = "queued"
+	PartyStateTreatment   PartyState = "treatment"
+	PartyStateDialing     PartyState = "dialing"
 )
 
 func (e *PartyState) Scan(src interface{}) error {
@@ -475,7 +479,11 @@ func (e PartyState) Valid() bool {
 	case PartyStateAlerting,
 		PartyStateEstablished,
 		PartyStateHeld,
-		PartyStateReleased:
+		PartyStateReleased,
+		PartyStateRouting,
+		PartyStateQueued,
+		PartyStateTreatment,
+		PartyStateDialing:
 		return true
 	}
 	return false
@@ -487,6 +495,10 @@ func AllPartyStateValues() []PartyState {
 		PartyStateEstablished,
 		PartyStateHeld,
 		PartyStateReleased,
+		PartyStateRouting,
+		PartyStateQueued,
+		PartyStateTreatment,
+		PartyStateDialing,
 	}
 }
 

@@ -29,8 +29,8 @@ type State struct {
 	Abandoned  bool    `json:"abandoned"`
 	MergedInto *string `json:"merged_into,omitempty"`
 	// Sorted by party id. Once the interaction is deleted they are the parties no event took
-	// off it (a terminate's released parties, a merged consultation's, an associated
-	// interaction's): not what is stored, and not compared by Audit.
+	// off it (a merged consultation's, an associated interaction's): not what is stored, and
+	// not compared by Audit.
 	Parties []PartyState `json:"parties"`
 }
 
@@ -396,6 +396,9 @@ func about(e *db.RebuildSessionEventsRow, id string) bool {
 		e.Name == db.EventNameInteractiononmerge && (e.FromInteractionID == id || e.ToInteractionID == id)
 }
 
+// partyReleased is the state in which a party leaves its interaction.
+const partyReleased = string(db.PartyStateReleased)
+
 // rebuild is one stay of an interaction being replayed from its origin.
 type rebuild struct {
 	state   State
@@ -417,7 +420,11 @@ func newRebuild(sessionID, interactionID string, origin int64, originParties []b
 	b := &rebuild{state: State{SessionID: sessionID, InteractionID: interactionID}, origin: origin,
 		parties: make(map[string]PartyState, len(ps))}
 	for _, p := range ps {
-		b.parties[p.PartyID] = PartyState{PartyID: p.PartyID, Resource: p.Resource, State: p.State}
+		// A released party is not on its interaction (see apply); origins written before
+		// parties left on release may still list one.
+		if p.State != partyReleased {
+			b.parties[p.PartyID] = PartyState{PartyID: p.PartyID, Resource: p.Resource, State: p.State}
+		}
 	}
 	return b, nil
 }
@@ -449,6 +456,14 @@ func (b *rebuild) apply(e *db.RebuildSessionEventsRow) {
 	case db.EventNameInteractiondeleted:
 		b.state.State, b.state.Controlled = "deleted", false
 	case db.EventNameInteractionpartyadded, db.EventNameInteractionpartystatechanged:
+		// A party that reaches released leaves its interaction. The partydeleted that follows
+		// says so too, but events written before that rule have none: taking the change to
+		// released as the leaving keeps both histories in agreement with what is stored (the
+		// migration that made the rule removed the released parties it found).
+		if e.PartyState == partyReleased {
+			delete(b.parties, e.PartyID)
+			break
+		}
 		// partystatechanged carries the party's resource too, so it is taken from the event.
 		b.parties[e.PartyID] = PartyState{PartyID: e.PartyID, Resource: e.FocusResource, State: e.PartyState}
 	case db.EventNameInteractionpartydeleted:

@@ -2,6 +2,7 @@ package reporting_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -437,4 +438,63 @@ func ptrTime(t time.Time) *time.Time { return &t }
 
 func diff(session, interaction, field, stored, rebuilt string) reporting.Difference {
 	return reporting.Difference{SessionID: session, InteractionID: interaction, Field: field, Stored: stored, Rebuilt: rebuilt}
+}
+
+// A party that waits (routing, queued), rings and is released leaves the interaction: the
+// rebuild, before and after, agrees with what is stored, and the audit finds nothing.
+func TestStateAtReleasedPartyLeaves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool, service.Config{})
+	ok[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s1", OwnerNode: sp("n1")}))
+	tg := service.Target{SessionID: "s1"}
+	ok[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i1", Media: "voice", Type: "inbound",
+		Parties: []service.NewParty{np("c1", "+15550001", "routing")}}))
+	var last int64
+	for _, st := range []string{"queued", "alerting", "released"} {
+		evs := ok[[]service.Event](t)(s.ChangePartyState(ctx, tg, "i1", "c1", service.PartyStateChange{State: st}))
+		if st == "alerting" {
+			last = evs[len(evs)-1].Seq
+		}
+	}
+	r := reporting.New(pool)
+	before := ok[reporting.State](t)(r.StateAt(ctx, "s1", "i1", last))
+	if want := []reporting.PartyState{ps("c1", "+15550001", "alerting")}; !reflect.DeepEqual(before.Parties, want) {
+		t.Errorf("before the release: parties %+v, want %+v", before.Parties, want)
+	}
+	now := ok[reporting.State](t)(r.StateAt(ctx, "s1", "i1", 0))
+	if len(now.Parties) != 0 {
+		t.Errorf("after the release: parties %+v, want none", now.Parties)
+	}
+	res := ok[reporting.AuditResult](t)(r.Audit(ctx, reporting.AuditScope{SessionID: "s1"}))
+	if res.Checked != 1 || len(res.Differences) != 0 {
+		t.Errorf("audit %+v, want one checked, no difference", res)
+	}
+}
+
+// A merge that completes a transfer takes the transferring agent off the primary: the rebuild
+// agrees with what is stored, for the primary and the consultation.
+func TestAuditMergeAsTransfer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool, service.Config{})
+	ok[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s1", OwnerNode: sp("n1")}))
+	tg := service.Target{SessionID: "s1"}
+	ok[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i1", Media: "voice", Type: "inbound",
+		Parties: []service.NewParty{np("c1", "+15550001", "established"), np("a1", "7001", "held")}}))
+	ok[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "i2", Media: "voice", Type: "consult",
+		ParentID: sp("i1"), Parties: []service.NewParty{np("a2", "7001", "established"), np("a3", "7002", "established")}}))
+	ok[[]service.Event](t)(s.ReportMerge(ctx, tg, "i2", service.Merge{IntoInteractionID: "i1", ActivePartyID: "a3",
+		HeldPartyID: "a1", Hints: json.RawMessage(`{"merge":"transfer"}`)}))
+	r := reporting.New(pool)
+	got := ok[reporting.State](t)(r.StateAt(ctx, "s1", "i1", 0))
+	if want := []reporting.PartyState{ps("a3", "7002", "established"), ps("c1", "+15550001", "established")}; !reflect.DeepEqual(got.Parties, want) {
+		t.Errorf("primary parties %+v, want %+v", got.Parties, want)
+	}
+	res := ok[reporting.AuditResult](t)(r.Audit(ctx, reporting.AuditScope{SessionID: "s1"}))
+	if res.Checked != 2 || len(res.Differences) != 0 {
+		t.Errorf("audit %+v, want two checked, no difference", res)
+	}
 }

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/ixnstore/ixnstore/service"
@@ -186,7 +187,15 @@ func TestOperations(t *testing.T) {
 			},
 			want: []ev{{"interaction.partystatechanged", map[string]any{
 				"interactionid": "i1", "focusresource": "+15550001", "partyid": "p1", "partystate": "released",
-				"hints": empty}}},
+				"hints": empty}},
+				// A released party leaves the interaction.
+				{"interaction.partydeleted", map[string]any{
+					"interactionid": "i1", "focusresource": "+15550001", "partyid": "p1", "partystate": "released"}}},
+			check: func(t *testing.T, s *service.Store) {
+				if got := partyStates(interaction(t, s, "s1", "i1")); len(got) != 1 || got["p2"] != "7001/established" {
+					t.Errorf("parties %v, want p2 only", got)
+				}
+			},
 		},
 		{
 			name: "user data merged from the media side",
@@ -278,7 +287,7 @@ func TestOperations(t *testing.T) {
 			},
 		},
 		{
-			name: "merge of a consultation into the primary",
+			name: "merge of a consultation into the primary as a conference: everyone stays",
 			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
 				must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{
 					InteractionID: "c1", Media: "voice", Type: "consult", ParentID: ptr("i1"),
@@ -291,14 +300,14 @@ func TestOperations(t *testing.T) {
 			},
 			run: func(ctx context.Context, s *service.Store, tg service.Target) ([]service.Event, error) {
 				return s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4",
-					HeldPartyID: "p1", Hints: json.RawMessage(`{"type":"transfer"}`)})
+					HeldPartyID: "p1", Hints: json.RawMessage(`{"merge":"conference"}`)})
 			},
 			want: []ev{
 				{"interaction.onmerge", map[string]any{
 					"frominteractionid": "c1", "tointeractionid": "i1",
 					"activeresource": "7004", "activepartyid": "p4", "activepartystate": "established",
 					"heldresource": "+15550001", "heldpartyid": "p1", "heldpartystate": "held",
-					"hints": map[string]any{"type": "transfer"}}},
+					"hints": map[string]any{"merge": "conference"}}},
 				{"interaction.partyadded", map[string]any{
 					"interactionid": "i1", "focusresource": "7004", "partyid": "p4", "partystate": "established"}},
 				{"interaction.notcontrolled", map[string]any{"interactionid": "c1", "resultof": "deletion"}},
@@ -309,8 +318,50 @@ func TestOperations(t *testing.T) {
 				if c.State != "deleted" || c.MergedInto == nil || *c.MergedInto != "i1" {
 					t.Errorf("consultation %+v", c)
 				}
-				if got := partyStates(interaction(t, s, "s1", "i1")); got["p4"] != "7004/established" || len(got) != 3 {
-					t.Errorf("primary parties %v", got)
+				want := map[string]string{"p1": "+15550001/held", "p2": "7001/established", "p4": "7004/established"}
+				if got := partyStates(interaction(t, s, "s1", "i1")); !reflect.DeepEqual(got, want) {
+					t.Errorf("primary parties %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name: "merge of a consultation into the primary as a transfer: the transferring party leaves",
+			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+				must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{
+					InteractionID: "c1", Media: "voice", Type: "consult", ParentID: ptr("i1"),
+					Parties: []service.NewParty{
+						{PartyID: "p2", Resource: "7001", State: "established"},
+						{PartyID: "p4", Resource: "7004", State: "established"},
+					}}))
+				must[[]service.Event](t)(s.PresentInteraction(ctx, tg, "c1"))
+				must[[]service.Event](t)(s.ChangePartyState(ctx, tg, "i1", "p1", service.PartyStateChange{State: "held"}))
+			},
+			run: func(ctx context.Context, s *service.Store, tg service.Target) ([]service.Event, error) {
+				return s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4",
+					HeldPartyID: "p1", Hints: json.RawMessage(`{"merge":"transfer"}`)})
+			},
+			want: []ev{
+				{"interaction.onmerge", map[string]any{
+					"frominteractionid": "c1", "tointeractionid": "i1",
+					"activeresource": "7004", "activepartyid": "p4", "activepartystate": "established",
+					"heldresource": "+15550001", "heldpartyid": "p1", "heldpartystate": "held",
+					"hints": map[string]any{"merge": "transfer"}}},
+				{"interaction.partyadded", map[string]any{
+					"interactionid": "i1", "focusresource": "7004", "partyid": "p4", "partystate": "established"}},
+				// p2 at 7001 is on both interactions: the agent who consulted, and who leaves.
+				{"interaction.partydeleted", map[string]any{
+					"interactionid": "i1", "focusresource": "7001", "partyid": "p2", "partystate": "established"}},
+				{"interaction.notcontrolled", map[string]any{"interactionid": "c1", "resultof": "deletion"}},
+				{"interaction.deleted", map[string]any{"interactionid": "c1"}},
+			},
+			check: func(t *testing.T, s *service.Store) {
+				c := interaction(t, s, "s1", "c1")
+				if c.State != "deleted" || c.MergedInto == nil || *c.MergedInto != "i1" {
+					t.Errorf("consultation %+v", c)
+				}
+				want := map[string]string{"p1": "+15550001/held", "p4": "7004/established"}
+				if got := partyStates(interaction(t, s, "s1", "i1")); !reflect.DeepEqual(got, want) {
+					t.Errorf("primary parties %v, want %v", got, want)
 				}
 			},
 		},

@@ -26,7 +26,8 @@ func (s *Store) DeleteParty(ctx context.Context, t Target, interactionID, partyI
 }
 
 // ChangePartyState moves a party to another state: interaction.partystatechanged. The moves
-// allowed: alerting → established, held or released; established ↔ held; either → released.
+// allowed are those of sql/functions/ixn_party_transition_allowed.sql. A party moved to
+// released leaves the interaction: interaction.partydeleted follows.
 func (s *Store) ChangePartyState(ctx context.Context, t Target, interactionID, partyID string, in PartyStateChange) ([]Event, error) {
 	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		return s.q.PartyStateChange(ctx, db.PartyStateChangeParams{

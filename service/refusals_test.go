@@ -46,6 +46,24 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4", HeldPartyID: "nope"}))
 			}},
+		{name: "merge as a transfer with no resource on both", want: fault.ErrInvalid,
+			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
+				return events(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "c1", Media: "voice", Type: "consult",
+					Parties: []service.NewParty{{PartyID: "p4", Resource: "7004", State: "established"}}}))
+			},
+			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
+				return events(s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4",
+					HeldPartyID: "p1", Hints: json.RawMessage(`{"merge":"transfer"}`)}))
+			}},
+		{name: "merge of an unknown type", want: fault.ErrInvalid,
+			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
+				return events(s.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "c1", Media: "voice", Type: "consult",
+					Parties: []service.NewParty{{PartyID: "p4", Resource: "7004", State: "established"}}}))
+			},
+			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
+				return events(s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4",
+					HeldPartyID: "p1", Hints: json.RawMessage(`{"merge":"blind"}`)}))
+			}},
 		{name: "present twice", want: fault.ErrInvalidTransition,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.PresentInteraction(ctx, tg, "i1"))
@@ -57,7 +75,7 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ReleaseControl(ctx, tg, "i1", "detach"))
 			}},
-		{name: "released party comes back", want: fault.ErrInvalidTransition,
+		{name: "released party is gone", want: fault.ErrNotFound,
 			setup: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "p2", service.PartyStateChange{State: "released"}))
 			},

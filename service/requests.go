@@ -32,8 +32,9 @@ var (
 		"invalidresource",    // no party of the interaction is at the named resource
 		"invaliddestination", // associate: the target session does not exist, has ended or is this one
 		"invalidstate.null", "invalidstate.ringing", "invalidstate.hold", "invalidstate.routed",
-		"timeout", // no answer within the request's timeout
-		"unknown", // the session ended with the request pending
+		"invalidstate.treating", // a party in treatment
+		"timeout",               // no answer within the request's timeout
+		"unknown",               // the session ended with the request pending
 	}
 	// What the media side may report when it could not do an action.
 	RequestErrorsMedia = []string{
@@ -183,7 +184,7 @@ func (in RequestOutcome) validate() error {
 			c.text("party.resource", *p.Resource, true)
 		}
 		if p.State != nil {
-			c.oneOf("party.state", *p.State, PartyStates)
+			c.oneOf("party.state", *p.State, JoiningPartyStates)
 		}
 		if p.Role != nil {
 			c.oneOf("party.role", *p.Role, PartyRoles)

@@ -237,6 +237,18 @@ func TestRequestRefused(t *testing.T) {
 			req: request("terminate", nil)},
 		{name: "not controlled", want: "notcontrolled", setup: release,
 			req: request("clear", func(r *service.NewRequest) { r.Resource = ptr("7001") })},
+		{name: "chat before present", want: "notcontrolled",
+			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+				addUnpresented(ctx, t, s, tg, "chat")
+			},
+			req: request("terminate", func(r *service.NewRequest) { r.InteractionID = "i2" })},
+		{name: "voice after present and release", want: "notcontrolled",
+			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+				addUnpresented(ctx, t, s, tg, "voice")
+				must[[]service.Event](t)(s.PresentInteraction(ctx, tg, "i2"))
+				must[[]service.Event](t)(s.ReleaseControl(ctx, tg, "i2", "detach"))
+			},
+			req: request("terminate", func(r *service.NewRequest) { r.InteractionID = "i2" })},
 		{name: "pick when controlled", want: "alreadycontrolled", req: request("pick", nil)},
 		{name: "redirect without a ringing party", want: "invalidstate.routed",
 			req: request("redirect", func(r *service.NewRequest) { r.Destination = ptr("7100") })},
@@ -258,6 +270,16 @@ func TestRequestRefused(t *testing.T) {
 				}
 			},
 			req: request("singlesteptransfer", func(r *service.NewRequest) { r.Destination = ptr("7200") })},
+		{name: "accept a party in treatment", want: "invalidstate.treating",
+			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+				addParty(ctx, t, s, tg, "p3", "7003", "treatment")
+			},
+			req: request("accept", func(r *service.NewRequest) { r.Resource = ptr("7003") })},
+		{name: "accept a queued party", want: "invalidstate.null",
+			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+				addParty(ctx, t, s, tg, "p3", "7003", "queued")
+			},
+			req: request("accept", func(r *service.NewRequest) { r.Resource = ptr("7003") })},
 		{name: "accept a party that is not ringing", want: "invalidstate.routed",
 			req: request("accept", func(r *service.NewRequest) { r.Resource = ptr("7001") })},
 		{name: "associate to an unknown session", want: "invaliddestination",
@@ -747,5 +769,47 @@ func TestPendingFeedKeepsLateCommits(t *testing.T) {
 	}
 	if voice := must[[]service.Request](t)(s.ListPendingRequests(ctx, cursor, "voice", 0)); len(voice) != 0 {
 		t.Errorf("after the first, voice only: %+v, want none", voice)
+	}
+}
+
+// addUnpresented adds interaction i2 of the given media to the session, with an established
+// customer p5 and a ringing agent p6, and does not present it.
+func addUnpresented(ctx context.Context, t *testing.T, s *service.Store, tg service.Target, media string) {
+	t.Helper()
+	must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{
+		InteractionID: "i2", Media: media, Type: "inbound",
+		Parties: []service.NewParty{
+			{PartyID: "p5", Resource: "+15550005", State: "established", Role: ptr("customer")},
+			{PartyID: "p6", Resource: "7006", State: "alerting", Role: ptr("agent")},
+		},
+	}))
+}
+
+// Control by media: a voice interaction may be acted on from interaction.added on, before
+// interaction.present; the request is pending for the media side and its outcome applies.
+// The same request on a chat is refused (TestRequestRefused).
+func TestRequestVoiceBeforePresent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	tg := fixture(t, s)
+	addUnpresented(ctx, t, s, tg, "voice")
+	req, err := s.CreateRequest(ctx, tg, service.NewRequest{RequestID: "r1", Action: "accept", InteractionID: "i2",
+		Resource: ptr("7006")})
+	if err != nil || req.State != "pending" {
+		t.Fatalf("request %+v, %v: want pending", req, err)
+	}
+	_, got, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEvents(t, got, []ev{
+		{"interaction.accept.done", map[string]any{"requestid": "r1"}},
+		{"interaction.partystatechanged", map[string]any{"interactionid": "i2", "focusresource": "7006",
+			"partyid": "p6", "partystate": "established", "hints": map[string]any{}}},
+	})
+	ix := interaction(t, s, "s1", "i2")
+	if ix.State != "added" || ix.Controlled {
+		t.Errorf("interaction %+v: want added, not controlled", ix)
 	}
 }

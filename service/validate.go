@@ -20,10 +20,18 @@ var (
 	mediaPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
 	InteractionTypes = []string{"inbound", "outbound", "internal", "consult", "callback"}
-	PartyStates      = []string{"alerting", "established", "held", "released"}
-	PartyRoles       = []string{"customer", "agent", "supervisor", "device", "external", "unknown"}
-	ResultOfValues   = []string{"deletion", "detach"}
-	Origins          = []string{OriginMedia, OriginSession}
+	// The states a party may be put in (docs/reference-choices.md: routing, queued,
+	// treatment and dialing are T-Library's states of a call not yet at an agent).
+	PartyStates = []string{"alerting", "established", "held", "released", "routing", "queued", "treatment", "dialing"}
+	// The states a party may join an interaction in: a released party leaves its interaction,
+	// so none joins released.
+	JoiningPartyStates = slices.DeleteFunc(slices.Clone(PartyStates), func(s string) bool { return s == "released" })
+	PartyRoles         = []string{"customer", "agent", "supervisor", "device", "external", "unknown"}
+	ResultOfValues     = []string{"deletion", "detach"}
+	// What a merge completes, in the hints of its report: a transfer removes the transferring
+	// party from the primary interaction, a conference (the default) keeps everyone.
+	MergeTypes = []string{"transfer", "conference"}
+	Origins    = []string{OriginMedia, OriginSession}
 )
 
 const (
@@ -97,7 +105,7 @@ func (c *checker) duration(field, v string, lo, hi time.Duration) time.Duration 
 func (c *checker) party(prefix string, p NewParty) {
 	c.id(prefix+"party_id", p.PartyID)
 	c.text(prefix+"resource", p.Resource, true)
-	c.oneOf(prefix+"state", p.State, PartyStates)
+	c.oneOf(prefix+"state", p.State, JoiningPartyStates)
 	if p.Role != nil {
 		c.oneOf(prefix+"role", *p.Role, PartyRoles)
 	}
@@ -200,6 +208,17 @@ func (in Merge) validate() error {
 	c.id("active_party_id", in.ActivePartyID)
 	c.id("held_party_id", in.HeldPartyID)
 	c.object("hints", in.Hints)
+	// hints.merge says what the merge completes (sql/functions/ixn_merge.sql); absent is a
+	// conference. Checked here too so that a misspelt type is told with the other problems.
+	var h struct {
+		Merge *json.RawMessage `json:"merge"`
+	}
+	if json.Unmarshal(in.Hints, &h) == nil && h.Merge != nil {
+		var kind string
+		if json.Unmarshal(*h.Merge, &kind) != nil || !slices.Contains(MergeTypes, kind) {
+			c.addf("hints.merge must be one of %s", strings.Join(MergeTypes, ", "))
+		}
+	}
 	return c.err()
 }
 

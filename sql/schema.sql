@@ -127,7 +127,11 @@ CREATE TYPE party_state AS ENUM (
     'alerting',
     'established',
     'held',
-    'released'
+    'released',
+    'routing',
+    'queued',
+    'treatment',
+    'dialing'
 );
 
 --

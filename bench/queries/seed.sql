@@ -27,7 +27,7 @@
 --               partyadded a2 alerting (t52 after a transfer, t50 in a conference),
 --               partystatechanged a2 established at t55
 --   abandoned 5%: never established: at t90 interaction.abandoned, partydeleted customer,
---               partystatechanged a1 released
+--               partystatechanged a1 released, partydeleted a1 (a released party leaves)
 --   then, for all but the live 15% of those not abandoned: interaction.notcontrolled
 --               (resultof deletion) and interaction.deleted at t100. The parties stay, as
 --               ixn_interaction_delete leaves them.
@@ -200,11 +200,15 @@ WITH ev AS (
            'focusresource', g.agent_a, 'partyid', g.iid || '-a1', 'partystate', 'released', 'hints', '{}'::jsonb)
       FROM seed_chunk AS g WHERE g.kind = 'abandoned'
      UNION ALL
-    SELECT g.sid, g.node, g.n, 14, g.t100, 'interaction.notcontrolled',
+    SELECT g.sid, g.node, g.n, 14, g.t90, 'interaction.partydeleted', jsonb_build_object('interactionid', g.iid,
+           'focusresource', g.agent_a, 'partyid', g.iid || '-a1', 'partystate', 'released')
+      FROM seed_chunk AS g WHERE g.kind = 'abandoned'
+     UNION ALL
+    SELECT g.sid, g.node, g.n, 15, g.t100, 'interaction.notcontrolled',
            jsonb_build_object('interactionid', g.iid, 'resultof', 'deletion')
       FROM seed_chunk AS g WHERE NOT g.live
      UNION ALL
-    SELECT g.sid, g.node, g.n, 15, g.t100, 'interaction.deleted', jsonb_build_object('interactionid', g.iid)
+    SELECT g.sid, g.node, g.n, 16, g.t100, 'interaction.deleted', jsonb_build_object('interactionid', g.iid)
       FROM seed_chunk AS g WHERE NOT g.live
 )
 -- Numbered per session in time order; written in time order, so that the outbox ids (and
@@ -228,16 +232,14 @@ SELECT g.sid, g.iid, g.agent_b, g.iid || '-a2', 'agent'::party_role,
   FROM seed_chunk AS g WHERE g.kind IN ('transfer', 'conference');
 
 -- name: SeedParties :execrows
--- The parties as the events leave them: the customer is gone from an abandoned interaction,
--- a1 from a transferred one.
+-- The parties as the events leave them: the customer and the released a1 are gone from an
+-- abandoned interaction, a1 from a transferred one.
 INSERT INTO parties (session_id, interaction_id, party_id, resource, state, role, created_at, updated_at)
 SELECT g.sid, g.iid, g.iid || '-c', g.cust, 'established'::party_state, 'customer'::party_role, g.c, g.t15
   FROM seed_chunk AS g WHERE g.kind <> 'abandoned'
  UNION ALL
-SELECT g.sid, g.iid, g.iid || '-a1', g.agent_a,
-       CASE WHEN g.kind = 'abandoned' THEN 'released' ELSE 'established' END::party_state, 'agent', g.t10,
-       CASE WHEN g.kind = 'abandoned' THEN g.t90 ELSE g.t15 END
-  FROM seed_chunk AS g WHERE g.kind <> 'transfer'
+SELECT g.sid, g.iid, g.iid || '-a1', g.agent_a, 'established'::party_state, 'agent', g.t10, g.t15
+  FROM seed_chunk AS g WHERE g.kind NOT IN ('transfer', 'abandoned')
  UNION ALL
 SELECT g.sid, g.iid, g.iid || '-a2', g.agent_b, 'established', 'agent',
        CASE WHEN g.kind = 'transfer' THEN g.t52 ELSE g.t50 END, g.t55

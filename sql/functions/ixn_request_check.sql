@@ -24,10 +24,15 @@ BEGIN
         END IF;
         RETURN NULL;
     END IF;
-    IF NOT i.controlled THEN
+    -- Control by media (the seed page): a voice interaction may be acted on from
+    -- interaction.added on, since the session holds the call as soon as it is added; any other
+    -- media (chat, e-mail, ...) only once interaction.present gave the session control. Once
+    -- control is released (notcontrolled after present), no media may be acted on.
+    IF NOT i.controlled AND NOT (i.media = 'voice' AND i.state = 'added') THEN
         RETURN ARRAY['notcontrolled',
             format('interaction %s is in session %s but not controlled by it (%s)', p_interaction_id,
-                   p_session_id, CASE WHEN i.state = 'added' THEN 'not present yet' ELSE 'control was released' END)];
+                   p_session_id, CASE WHEN i.state = 'added' THEN i.media || ' is not present yet'
+                                      ELSE 'control was released' END)];
     END IF;
     IF p_action = 'associate' THEN
         SELECT * INTO target FROM sessions WHERE session_id = p_params->>'sessionid';
@@ -63,6 +68,8 @@ BEGIN
         cond := CASE WHEN p.party_id IS NULL THEN ixn_interaction_condition(p_session_id, p_interaction_id)
                      WHEN p.state = 'alerting' THEN 'ringing'
                      WHEN p.state = 'held' THEN 'hold'
+                     WHEN p.state = 'treatment' THEN 'treating'
+                     WHEN p.state IN ('routing', 'queued', 'dialing') THEN 'null'
                      ELSE 'routed' END;
         RETURN ARRAY['invalidstate.' || cond,
             format('%s needs a party %s on interaction %s%s, which is %s', p_action, array_to_string(need, ' or '),
