@@ -263,14 +263,15 @@ func TestClaimRacesCheckpoint(t *testing.T) {
 }
 
 // A node runs a small state machine, each party state change sent with its checkpoint (a
-// counter, the active state, a timer), and stops mid-strategy; another node claims the session
+// counter, the active state, a timer), and is killed mid-strategy; another node claims the session
 // and continues from the counter, the active state and the timer's time left, with
 // interaction.restored for the live interaction, writing under its new epoch.
 func TestFailoverRestoresTheStateMachine(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _ := newStore(t)
-	register(t, s, "n1", "1m", 10)
+	// n1's lease is short: it is killed by no longer heartbeating, as a crashed node is.
+	register(t, s, "n1", "1s", 10)
 	register(t, s, "n2", "1m", 10)
 	must[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "sm", OwnerNode: ptr("n1")}))
 	tg := epoch(t, s, "sm")
@@ -292,8 +293,8 @@ func TestFailoverRestoresTheStateMachine(t *testing.T) {
 	must[service.Written](t)(step(tg, "held", "onhold", 2))
 	written := time.Now()
 
-	// n1 stops mid-strategy: it leaves, its sessions to nobody; n2 claims.
-	must[[]service.Session](t)(s.LeaveNode(ctx, "n1", nil))
+	// n1 is killed mid-strategy: no leave, no more heartbeats; once its lease lapses, n2 claims.
+	untilOrphaned(t, s, "sm")
 	got := must[service.Takeover](t)(s.ClaimSession(ctx, "sm", "n2"))
 	checkEvents(t, got.Events, []ev{{"interaction.restored", map[string]any{"interactionid": "call"}}})
 	ck := got.Checkpoint
