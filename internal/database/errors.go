@@ -29,6 +29,10 @@ var sqlStateKinds = map[string]error{
 	"22001": fault.ErrInvalid,  // string_data_right_truncation
 	"22P02": fault.ErrInvalid,  // invalid_text_representation
 	"22023": fault.ErrInvalid,  // invalid_parameter_value
+	// A client's JSON that jsonb cannot hold: \u0000 in a string (untranslatable_character),
+	// a number beyond numeric's range such as 1e400000 (numeric_value_out_of_range).
+	"22P05": fault.ErrInvalid,
+	"22003": fault.ErrInvalid,
 }
 
 // Translate turns a driver error into a *fault.Error of its kind; an error that is already

@@ -26,6 +26,7 @@ func TestTranslate(t *testing.T) {
 		{"wrapped SQLSTATE", fmt.Errorf("claiming: %w", &pgconn.PgError{Code: "IXLH0", Message: "held"}), fault.ErrLeaseHeld, "held"},
 		{"unique violation", &pgconn.PgError{Code: "23505", Message: "duplicate key"}, fault.ErrConflict, "duplicate key"},
 		{"check violation names its constraint", &pgconn.PgError{Code: "23514", Message: "x", ConstraintName: "ixn_id_check"}, fault.ErrInvalid, "a value is out of range (ixn_id_check)"},
+		{"NUL in JSON", &pgconn.PgError{Code: "22P05", Message: "unsupported Unicode escape sequence"}, fault.ErrInvalid, "unsupported Unicode escape sequence"},
 		{"connection class", &pgconn.PgError{Code: "08006", Message: "connection failure"}, fault.ErrUnavailable, "the database is unavailable: connection failure"},
 		{"shutdown", &pgconn.PgError{Code: "57P01", Message: "terminating connection"}, fault.ErrUnavailable, "the database is unavailable: terminating connection"},
 		{"a SQLSTATE of no kind", &pgconn.PgError{Code: "42601", Message: "syntax error"}, nil, ""},
