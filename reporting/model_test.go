@@ -24,9 +24,15 @@ import (
 //     audit finds no difference).
 //
 // The seed is printed; IXN_MODEL_SEED=<n> runs one again, IXN_MODEL_OPS=<n> a longer run.
+// Under CI the seed is fixed.
 func TestRandomOperationsKeepStateAndEventsAgreed(t *testing.T) {
 	t.Parallel()
+	// A new walk at every run here; in CI the same walk, so that a red CI run is this change's
+	// and not a walk no one can repeat (a failing seed found here is kept as a test of its own).
 	seed := uint64(rand.Int64())
+	if os.Getenv("CI") != "" {
+		seed = 20261202
+	}
 	if v, err := strconv.ParseUint(os.Getenv("IXN_MODEL_SEED"), 10, 64); err == nil {
 		seed = v
 	}
