@@ -287,17 +287,8 @@ func TestOperations(t *testing.T) {
 			},
 		},
 		{
-			name: "merge of a consultation into the primary as a conference: everyone stays",
-			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
-				must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{
-					InteractionID: "c1", Media: "voice", Type: "consult", ParentID: ptr("i1"),
-					Parties: []service.NewParty{
-						{PartyID: "p2", Resource: "7001", State: "established"},
-						{PartyID: "p4", Resource: "7004", State: "established"},
-					}}))
-				must[[]service.Event](t)(s.PresentInteraction(ctx, tg, "c1"))
-				must[[]service.Event](t)(s.ChangePartyState(ctx, tg, "i1", "p1", service.PartyStateChange{State: "held"}))
-			},
+			name:  "merge of a consultation into the primary as a conference: everyone stays",
+			setup: consultationOf7001,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) ([]service.Event, error) {
 				return s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4",
 					HeldPartyID: "p1", Hints: json.RawMessage(`{"merge":"conference"}`)})
@@ -325,17 +316,8 @@ func TestOperations(t *testing.T) {
 			},
 		},
 		{
-			name: "merge of a consultation into the primary as a transfer: the transferring party leaves",
-			setup: func(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
-				must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{
-					InteractionID: "c1", Media: "voice", Type: "consult", ParentID: ptr("i1"),
-					Parties: []service.NewParty{
-						{PartyID: "p2", Resource: "7001", State: "established"},
-						{PartyID: "p4", Resource: "7004", State: "established"},
-					}}))
-				must[[]service.Event](t)(s.PresentInteraction(ctx, tg, "c1"))
-				must[[]service.Event](t)(s.ChangePartyState(ctx, tg, "i1", "p1", service.PartyStateChange{State: "held"}))
-			},
+			name:  "merge of a consultation into the primary as a transfer: the transferring party leaves",
+			setup: consultationOf7001,
 			run: func(ctx context.Context, s *service.Store, tg service.Target) ([]service.Event, error) {
 				return s.ReportMerge(ctx, tg, "c1", service.Merge{IntoInteractionID: "i1", ActivePartyID: "p4",
 					HeldPartyID: "p1", Hints: json.RawMessage(`{"merge":"transfer"}`)})
@@ -441,4 +423,17 @@ func TestOperations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// consultationOf7001 is the setup of the merge cases: the agent at 7001 (p2 on i1) consulted
+// 7004 on c1, which the session controls, and the customer (p1) waits on hold.
+func consultationOf7001(ctx context.Context, t *testing.T, s *service.Store, tg service.Target) {
+	must[[]service.Event](t)(s.AddInteraction(ctx, tg, service.NewInteraction{
+		InteractionID: "c1", Media: "voice", Type: "consult", ParentID: ptr("i1"),
+		Parties: []service.NewParty{
+			{PartyID: "p2", Resource: "7001", State: "established"},
+			{PartyID: "p4", Resource: "7004", State: "established"},
+		}}))
+	must[[]service.Event](t)(s.PresentInteraction(ctx, tg, "c1"))
+	must[[]service.Event](t)(s.ChangePartyState(ctx, tg, "i1", "p1", service.PartyStateChange{State: "held"}))
 }

@@ -57,7 +57,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("the node lease must be from %s to %s", MinNodeLease, MaxNodeLease)
 	}
 	if c.CheckpointKeep < 0 || c.CheckpointKeep > MaxCheckpointKeep {
-		return fmt.Errorf("the checkpoint versions kept must be from 1 to %d", MaxCheckpointKeep)
+		return fmt.Errorf("the checkpoint versions kept must be from 1 to %d (0 takes the default)", MaxCheckpointKeep)
 	}
 	if c.CheckpointMaxBytes < 0 || c.CheckpointMaxBytes > MaxCheckpointMaxBytes {
 		return fmt.Errorf("the checkpoint size limit must be at most %d bytes", MaxCheckpointMaxBytes)
