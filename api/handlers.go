@@ -21,8 +21,8 @@ type handlers struct {
 // EventsResponse is the answer of every state change: the events it wrote, in order, and the
 // checkpoint written with it when the change carried one.
 type EventsResponse struct {
-	Events     []service.Event     `json:"events"`
-	Checkpoint *service.Checkpoint `json:"checkpoint,omitempty"`
+	Events     []service.Event            `json:"events"`
+	Checkpoint *service.WrittenCheckpoint `json:"checkpoint,omitempty"`
 }
 
 func (h *handlers) healthz(c echo.Context) error {

@@ -14,8 +14,6 @@ const checkpointCurrent = `-- name: CheckpointCurrent :one
 SELECT session_checkpoints.session_id, session_checkpoints.version, session_checkpoints.datamodel, session_checkpoints.configuration, session_checkpoints.timers, session_checkpoints.epoch, session_checkpoints.node_id, session_checkpoints.written_at, session_checkpoints.size_bytes, now()::timestamptz AS db_now
   FROM session_checkpoints
  WHERE session_id = $1
- ORDER BY version DESC
- LIMIT 1
 `
 
 type CheckpointCurrentRow struct {
@@ -23,7 +21,7 @@ type CheckpointCurrentRow struct {
 	DbNow             time.Time
 }
 
-// CheckpointCurrent reads the session's latest checkpoint with the database's now() (the
+// CheckpointCurrent reads the session's current checkpoint with the database's now() (the
 // transaction's start), from which a claim computes each timer's time left.
 func (q *Queries) CheckpointCurrent(ctx context.Context, sessionID string) (CheckpointCurrentRow, error) {
 	row := q.db.QueryRow(ctx, checkpointCurrent, sessionID)
@@ -44,9 +42,13 @@ func (q *Queries) CheckpointCurrent(ctx context.Context, sessionID string) (Chec
 }
 
 const checkpointHistory = `-- name: CheckpointHistory :many
-SELECT session_id, version, datamodel, configuration, timers, epoch, node_id, written_at, size_bytes FROM session_checkpoints WHERE session_id = $1 ORDER BY version DESC
+SELECT c.session_id, c.version, c.datamodel, c.configuration, c.timers, c.epoch, c.node_id, c.written_at, c.size_bytes FROM session_checkpoints c WHERE c.session_id = $1
+UNION ALL
+SELECT h.session_id, h.version, h.datamodel, h.configuration, h.timers, h.epoch, h.node_id, h.written_at, h.size_bytes FROM session_checkpoint_history h WHERE h.session_id = $1
+ORDER BY version DESC
 `
 
+// CheckpointHistory: the current version and the kept ones before it, the latest first.
 func (q *Queries) CheckpointHistory(ctx context.Context, sessionID string) ([]SessionCheckpoint, error) {
 	rows, err := q.db.Query(ctx, checkpointHistory, sessionID)
 	if err != nil {
@@ -78,7 +80,7 @@ func (q *Queries) CheckpointHistory(ctx context.Context, sessionID string) ([]Se
 }
 
 const checkpointVersion = `-- name: CheckpointVersion :one
-SELECT coalesce(max(version), 0)::bigint AS version FROM session_checkpoints WHERE session_id = $1
+SELECT coalesce((SELECT version FROM session_checkpoints WHERE session_id = $1), 0)::bigint AS version
 `
 
 // CheckpointVersion: the version of the session's current checkpoint, 0 when it has none.
@@ -123,6 +125,57 @@ func (q *Queries) CheckpointWrite(ctx context.Context, arg CheckpointWriteParams
 		&i.Datamodel,
 		&i.Configuration,
 		&i.Timers,
+		&i.Epoch,
+		&i.NodeID,
+		&i.WrittenAt,
+		&i.SizeBytes,
+	)
+	return i, err
+}
+
+const checkpointWriteBrief = `-- name: CheckpointWriteBrief :one
+SELECT session_id, version, epoch, node_id, written_at, size_bytes
+  FROM ixn_checkpoint_write($1, $2::bigint, $3::bigint,
+    $4::jsonb, $5::text[], $6::jsonb, $7::integer, $8::integer)
+`
+
+type CheckpointWriteBriefParams struct {
+	SessionID       string
+	Epoch           *int64
+	ExpectedVersion *int64
+	Datamodel       []byte
+	Configuration   []string
+	Timers          []byte
+	Keep            int32
+	Size            int32
+}
+
+type CheckpointWriteBriefRow struct {
+	SessionID string
+	Version   int64
+	Epoch     int64
+	NodeID    *string
+	WrittenAt time.Time
+	SizeBytes int32
+}
+
+// CheckpointWriteBrief writes as CheckpointWrite and answers what the writer does not already
+// have: the version and when and under which epoch it was written, not the content it sent.
+func (q *Queries) CheckpointWriteBrief(ctx context.Context, arg CheckpointWriteBriefParams) (CheckpointWriteBriefRow, error) {
+	row := q.db.QueryRow(ctx, checkpointWriteBrief,
+		arg.SessionID,
+		arg.Epoch,
+		arg.ExpectedVersion,
+		arg.Datamodel,
+		arg.Configuration,
+		arg.Timers,
+		arg.Keep,
+		arg.Size,
+	)
+	var i CheckpointWriteBriefRow
+	err := row.Scan(
+		&i.SessionID,
+		&i.Version,
 		&i.Epoch,
 		&i.NodeID,
 		&i.WrittenAt,

@@ -784,6 +784,18 @@ type SessionCheckpoint struct {
 	SizeBytes     int32
 }
 
+type SessionCheckpointHistory struct {
+	SessionID     string
+	Version       int64
+	Datamodel     []byte
+	Configuration []string
+	Timers        []byte
+	Epoch         int64
+	NodeID        *string
+	WrittenAt     time.Time
+	SizeBytes     int32
+}
+
 type UserDatum struct {
 	SessionID     string
 	InteractionID string

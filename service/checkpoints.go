@@ -18,7 +18,9 @@ import (
 
 // The defaults and bounds of the checkpoints a Store keeps.
 const (
-	DefaultCheckpointKeep     = 10
+	// One version: the current checkpoint alone, rewritten in place. Each kept version more
+	// costs every checkpoint write a row copied to the history (docs/benchmarks.md).
+	DefaultCheckpointKeep     = 1
 	MaxCheckpointKeep         = 1000
 	DefaultCheckpointMaxBytes = 256 << 10
 	MaxCheckpointMaxBytes     = 64 << 20
@@ -231,8 +233,20 @@ func checkpointFromRow(r db.SessionCheckpoint, now *time.Time) (Checkpoint, erro
 // Written is the answer of a state change sent with a checkpoint: the events of the change
 // and the checkpoint version written with it.
 type Written struct {
-	Events     []Event     `json:"events"`
-	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	Events     []Event            `json:"events"`
+	Checkpoint *WrittenCheckpoint `json:"checkpoint,omitempty"`
+}
+
+// WrittenCheckpoint is what the writer of a checkpoint sent with a change learns of it: its
+// version, and the epoch, owner and time it was written under. Not its content, which the
+// writer has: sending kilobytes of data model back with every change would cost both sides.
+type WrittenCheckpoint struct {
+	SessionID string    `json:"session_id"`
+	Version   int64     `json:"version"`
+	Epoch     int64     `json:"epoch"`
+	NodeID    *string   `json:"node_id,omitempty"`
+	WrittenAt time.Time `json:"written_at"`
+	SizeBytes int       `json:"size_bytes"`
 }
 
 // ChangePartyStateWithCheckpoint is ChangePartyState and WriteCheckpoint in one transaction
@@ -289,7 +303,7 @@ func (s *Store) withCheckpoint(ctx context.Context, t Target, ck NewCheckpoint, 
 	// and its arguments instead, so the batch sends exactly what the single routes send.
 	var changeStmt, ckStmt recorder
 	change(db.New(&changeStmt))
-	_, _ = db.New(&ckStmt).CheckpointWrite(ctx, p)
+	_, _ = db.New(&ckStmt).CheckpointWriteBrief(ctx, db.CheckpointWriteBriefParams(p))
 	if changeStmt.sql == "" || ckStmt.sql == "" {
 		return Written{}, errors.New("service: a batched change recorded no statement")
 	}
@@ -302,8 +316,9 @@ func (s *Store) withCheckpoint(ctx context.Context, t Target, ck NewCheckpoint, 
 		if err != nil {
 			return Written{}, err
 		}
-		// Positional: SELECT * of a function returning outbox (or session_checkpoints) gives
-		// the table's columns in order, which is the order of the generated model's fields.
+		// Positional: SELECT * of a function returning outbox gives the table's columns in
+		// order, which is the order of the generated model's fields; the brief write's
+		// columns are those of its generated row.
 		events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.Outbox])
 		if err != nil {
 			return Written{}, err
@@ -312,12 +327,14 @@ func (s *Store) withCheckpoint(ctx context.Context, t Target, ck NewCheckpoint, 
 		if err != nil {
 			return Written{}, err
 		}
-		row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[db.SessionCheckpoint])
+		row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[db.CheckpointWriteBriefRow])
 		if err != nil {
 			return Written{}, err
 		}
-		written, err := checkpointFromRow(row, nil)
-		return Written{Events: eventsFromRows(events), Checkpoint: &written}, err
+		return Written{Events: eventsFromRows(events), Checkpoint: &WrittenCheckpoint{
+			SessionID: row.SessionID, Version: row.Version, Epoch: row.Epoch, NodeID: row.NodeID,
+			WrittenAt: row.WrittenAt, SizeBytes: int(row.SizeBytes),
+		}}, nil
 	}()
 	if cerr := br.Close(); err == nil {
 		err = cerr

@@ -37,8 +37,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	// NodeLease is the lease of nodes that register without one (DefaultNodeLease).
 	NodeLease time.Duration
-	// CheckpointKeep is how many versions of each session's checkpoint are kept, the current
-	// one and those before it for audit (DefaultCheckpointKeep).
+	// CheckpointKeep is how many versions of each session's checkpoint are kept: the current
+	// one and, above 1, those before it for audit (DefaultCheckpointKeep: the current alone).
 	CheckpointKeep int
 	// CheckpointMaxBytes is the largest checkpoint taken, in bytes of its JSON
 	// (DefaultCheckpointMaxBytes).

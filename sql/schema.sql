@@ -195,7 +195,8 @@ CREATE TABLE session_checkpoints (
     CONSTRAINT session_checkpoints_size_bytes_check CHECK ((size_bytes >= 0)),
     CONSTRAINT session_checkpoints_timers_check CHECK ((jsonb_typeof(timers) = 'array'::text)),
     CONSTRAINT session_checkpoints_version_check CHECK ((version > 0))
-);
+)
+WITH (fillfactor='50');
 ALTER TABLE ONLY session_checkpoints ALTER COLUMN datamodel SET COMPRESSION lz4;
 ALTER TABLE ONLY session_checkpoints ALTER COLUMN timers SET COMPRESSION lz4;
 
@@ -804,6 +805,28 @@ CREATE TABLE publication (
 );
 
 --
+-- Name: session_checkpoint_history; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE session_checkpoint_history (
+    session_id ixn_id NOT NULL,
+    version bigint NOT NULL,
+    datamodel jsonb NOT NULL,
+    configuration text[] DEFAULT '{}'::text[] NOT NULL,
+    timers jsonb DEFAULT '[]'::jsonb NOT NULL,
+    epoch bigint NOT NULL,
+    node_id text,
+    written_at timestamptz DEFAULT now() NOT NULL,
+    size_bytes integer NOT NULL,
+    CONSTRAINT session_checkpoints_datamodel_check CHECK ((jsonb_typeof(datamodel) = 'object'::text)),
+    CONSTRAINT session_checkpoints_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT session_checkpoints_timers_check CHECK ((jsonb_typeof(timers) = 'array'::text)),
+    CONSTRAINT session_checkpoints_version_check CHECK ((version > 0))
+);
+ALTER TABLE ONLY session_checkpoint_history ALTER COLUMN datamodel SET COMPRESSION lz4;
+ALTER TABLE ONLY session_checkpoint_history ALTER COLUMN timers SET COMPRESSION lz4;
+
+--
 -- Name: user_data; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -887,11 +910,18 @@ ALTER TABLE ONLY publication
     ADD CONSTRAINT publication_session_id_seq_key UNIQUE (session_id, seq);
 
 --
+-- Name: session_checkpoint_history session_checkpoint_history_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY session_checkpoint_history
+    ADD CONSTRAINT session_checkpoint_history_pkey PRIMARY KEY (session_id, version);
+
+--
 -- Name: session_checkpoints session_checkpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY session_checkpoints
-    ADD CONSTRAINT session_checkpoints_pkey PRIMARY KEY (session_id, version);
+    ADD CONSTRAINT session_checkpoints_pkey PRIMARY KEY (session_id);
 
 --
 -- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1072,6 +1102,13 @@ ALTER TABLE ONLY interactions
 
 ALTER TABLE ONLY parties
     ADD CONSTRAINT parties_session_id_interaction_id_fkey FOREIGN KEY (session_id, interaction_id) REFERENCES interactions(session_id, interaction_id) ON DELETE CASCADE;
+
+--
+-- Name: session_checkpoint_history session_checkpoint_history_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY session_checkpoint_history
+    ADD CONSTRAINT session_checkpoint_history_session_id_fkey FOREIGN KEY (session_id) REFERENCES sessions(session_id) ON DELETE CASCADE;
 
 --
 -- Name: session_checkpoints session_checkpoints_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

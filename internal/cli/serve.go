@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	f.EnvDuration(&nodeLease, "node-lease", "IXNSTORE_NODE_LEASE", service.DefaultNodeLease,
 		"how long a routing node (and the sessions it owns) stays alive after a heartbeat, for nodes that register without a lease")
 	f.EnvInt(&checkpointKeep, "checkpoint-versions", "IXNSTORE_CHECKPOINT_VERSIONS", service.DefaultCheckpointKeep,
-		"how many versions of each session's checkpoint are kept (the current one and those before it, for audit)")
+		"how many versions of each session's checkpoint are kept: 1, the current one alone; more keeps those before it for audit, at the cost of a history row per write")
 	f.EnvInt(&ckptBytes, "checkpoint-max-bytes", "IXNSTORE_CHECKPOINT_MAX_BYTES", service.DefaultCheckpointMaxBytes,
 		"the largest session checkpoint taken, in bytes of its JSON (larger: 413 checkpoint_too_large)")
 	f.EnvBool(&assignOrphans, "assign-orphans", "IXNSTORE_ASSIGN_ORPHANS", false,
