@@ -24,7 +24,6 @@ const DefaultBatchGap = 3 * time.Millisecond
 // leader's lock within about this and LockRetry.
 const DefaultTakeover = 5 * time.Second
 
-
 type Config struct {
 	// ConnString is the database; the dispatcher keeps a connection of its own, which holds
 	// the lock that makes it the one dispatcher.
@@ -71,6 +70,9 @@ func (c *Config) defaults() {
 	if c.Takeover <= 0 {
 		c.Takeover = DefaultTakeover
 	}
+	// A session that must run a statement every PollInterval (the leader) or LockRetry (a
+	// standby) is not to be ended for idling between two of them.
+	c.Takeover = max(c.Takeover, 4*max(c.PollInterval, c.LockRetry))
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
