@@ -130,7 +130,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		if readOnly(c.Request()) && errors.Is(err, fault.ErrOutcomeUnknown) {
 			// A read changes nothing, so its outcome is known: the database was not there.
-			err = &fault.Error{Kind: fault.ErrUnavailable, Message: err.Error()}
+			err = &fault.Error{Kind: fault.ErrUnavailable,
+				Message: "the database did not answer in time or the connection to it was lost; a read changes nothing"}
 		}
 		status, body := classify(err)
 		if clientGone(c) {
