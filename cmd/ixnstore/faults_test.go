@@ -384,9 +384,14 @@ func TestNetworkFaults(t *testing.T) {
 	}{
 		{"cut", func(t *testing.T, p *tcpproxy.Proxy, w *writers, base string) {
 			// Cuts while writes are in flight; each cut hits whatever is sent at that moment.
+			_, before := w.counts()
 			for range 20 {
 				p.Cut()
 				w.waitWrites(t, 1)
+			}
+			// With a write in flight nearly all the time, some cut must have hit one.
+			if _, after := w.counts(); after == before {
+				t.Errorf("20 cuts under load and no request answered 503: %s", w.status())
 			}
 		}},
 		{"blackhole", func(t *testing.T, p *tcpproxy.Proxy, w *writers, base string) {
