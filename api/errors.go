@@ -58,6 +58,8 @@ var statusOf = []struct {
 	{fault.ErrRequestEnded, http.StatusConflict, "request_ended"},
 	{fault.ErrCheckpointTooLarge, http.StatusRequestEntityTooLarge, "checkpoint_too_large"},
 	{fault.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{fault.ErrTimeout, http.StatusServiceUnavailable, "timeout"},
+	{fault.ErrOutcomeUnknown, http.StatusServiceUnavailable, "outcome_unknown"},
 	{fault.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
 	{fault.ErrNotFound, http.StatusNotFound, "not_found"},
 	{fault.ErrNotRebuildable, http.StatusConflict, "not_rebuildable"},
@@ -116,7 +118,7 @@ func classifyDetail(err error) (int, ErrorDetail) {
 		return statusClientClosed, ErrorDetail{Code: "canceled", Message: "the client closed the request"}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return http.StatusServiceUnavailable, ErrorDetail{Code: "timeout", Message: "the request took too long"}
+		return http.StatusServiceUnavailable, ErrorDetail{Code: "timeout", Message: "the request did not finish within its deadline"}
 	}
 	return http.StatusInternalServerError, ErrorDetail{Code: "internal", Message: "internal error"}
 }
@@ -126,8 +128,13 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
+		if readOnly(c.Request()) && errors.Is(err, fault.ErrOutcomeUnknown) {
+			// A read changes nothing, so its outcome is known: the database was not there.
+			err = &fault.Error{Kind: fault.ErrUnavailable,
+				Message: "the database did not answer in time or the connection to it was lost; a read changes nothing"}
+		}
 		status, body := classify(err)
-		if c.Request().Context().Err() != nil {
+		if clientGone(c) {
 			return // the client is gone: there is no one to answer
 		}
 		if status >= 500 {
@@ -144,6 +151,16 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.Warn("writing error response", "err", werr)
 		}
 	}
+}
+
+// clientGone reports whether the client left: its request's context was cancelled. A request
+// whose own deadline passed (deadline middleware) is not gone and gets its 503.
+func clientGone(c echo.Context) bool {
+	return errors.Is(c.Request().Context().Err(), context.Canceled)
+}
+
+func readOnly(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.Method == http.MethodHead
 }
 
 func deref(s *string) string {

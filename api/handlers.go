@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
 )
@@ -29,9 +30,16 @@ func (h *handlers) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyz answers within a second: a database that does not answer within readyTimeout makes
+// the instance unready (503 unavailable), whatever the reason.
 func (h *handlers) readyz(c echo.Context) error {
-	if err := h.store.Ping(c.Request().Context()); err != nil {
-		return err
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		if clientGone(c) {
+			return err
+		}
+		return fault.Errorf(fault.ErrUnavailable, "the database did not answer within %s: %v", readyTimeout, err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -32,6 +33,40 @@ type Options struct {
 	// RequestPoll is how often the stream of pending action requests looks for requests
 	// made through other instances (those made through this one wake it at once).
 	RequestPoll time.Duration
+	// RequestDeadline bounds every request but the event streams (DefaultRequestDeadline):
+	// when it passes, the request's statement is abandoned and it answers 503.
+	RequestDeadline time.Duration
+}
+
+// DefaultRequestDeadline is the deadline of a request when Options give none: long enough for
+// any write and the reports, short enough that a client is not left hanging.
+const DefaultRequestDeadline = 5 * time.Second
+
+// readyTimeout bounds /readyz's look at the database, below the 1 s in which it must answer.
+const readyTimeout = 800 * time.Millisecond
+
+// streamRoutes live as long as their client: they have no request deadline.
+var streamRoutes = map[string]bool{"/v1/events/stream": true, "/v1/requests/stream": true}
+
+// deadline gives each request but the streams a context that ends after d: the statement it
+// runs is abandoned then (the driver closes its connection) and it answers 503.
+func deadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if streamRoutes[c.Path()] {
+				return next(c)
+			}
+			req := c.Request()
+			ctx, cancel := context.WithTimeout(req.Context(), d)
+			defer cancel()
+			c.SetRequest(req.WithContext(ctx))
+			err := next(c)
+			// The error is answered after this returns, when ctx is cancelled: give back the
+			// client's request, whose context says whether the client is still there.
+			c.SetRequest(req)
+			return err
+		}
+	}
 }
 
 // New returns the HTTP handler of the API.
@@ -48,12 +83,16 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	if opts.RequestPoll <= 0 {
 		opts.RequestPoll = 200 * time.Millisecond
 	}
+	if opts.RequestDeadline <= 0 {
+		opts.RequestDeadline = DefaultRequestDeadline
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.Use(middleware.Recover())
 	e.Use(requestLog(logger))
+	e.Use(deadline(opts.RequestDeadline))
 	e.Use(middleware.BodyLimit(bodyLimit))
 
 	h := &handlers{store: store, opts: opts, requested: NewSignal(), reports: opts.Reports}
@@ -127,7 +166,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				status, _ = classify(err)
 			}
-			if c.Request().Context().Err() != nil {
+			if clientGone(c) {
 				status = statusClientClosed
 			}
 			level := slog.LevelDebug

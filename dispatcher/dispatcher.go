@@ -20,6 +20,10 @@ import (
 // DefaultBatchGap is the gap between small batches that serve uses unless told otherwise.
 const DefaultBatchGap = 3 * time.Millisecond
 
+// DefaultTakeover is the Takeover when Config gives none: a standby takes over a silent
+// leader's lock within about this and LockRetry.
+const DefaultTakeover = 5 * time.Second
+
 type Config struct {
 	// ConnString is the database; the dispatcher keeps a connection of its own, which holds
 	// the lock that makes it the one dispatcher.
@@ -37,7 +41,17 @@ type Config struct {
 	BatchGap time.Duration
 	// LockRetry is how often a waiting instance tries to become the dispatcher.
 	LockRetry time.Duration
-	Logger    *slog.Logger
+	// Timeouts are those of the dispatcher's connection (connect, keep-alives).
+	Timeouts database.Timeouts
+	// Takeover bounds how long a dispatcher that went silent keeps the lead
+	// (DefaultTakeover). The lock is its connection's session's, and a network partition can
+	// leave that session on the server after the client is gone (a half-open connection):
+	// the server ends the session after Takeover without a statement, or inside a
+	// transaction, which frees the lock for a standby. The leader, which runs a statement at
+	// least every PollInterval, abandons its connection when a batch takes longer than
+	// Takeover. It must be well above PollInterval and LockRetry.
+	Takeover time.Duration
+	Logger   *slog.Logger
 	// Published is called after each batch commits, with the last publication sequence.
 	Published func(lastPubSeq int64)
 }
@@ -53,6 +67,12 @@ func (c *Config) defaults() {
 	if c.LockRetry <= 0 {
 		c.LockRetry = time.Second
 	}
+	if c.Takeover <= 0 {
+		c.Takeover = DefaultTakeover
+	}
+	// A session that must run a statement every PollInterval (the leader) or LockRetry (a
+	// standby) is not to be ended for idling between two of them.
+	c.Takeover = max(c.Takeover, 4*max(c.PollInterval, c.LockRetry))
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -97,16 +117,21 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// session is one connection's life: wait for the lock, then dispatch until an error.
+// session is one connection's life: wait for the lock, then dispatch until an error. Its
+// server session ends when its client has been silent for Takeover, which frees the lock.
 func (d *Dispatcher) session(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, d.cfg.ConnString)
+	t := d.cfg.Timeouts
+	t.IdleSession, t.IdleInTransaction = d.cfg.Takeover, d.cfg.Takeover
+	conn, closeConn, err := database.Connect(ctx, d.cfg.ConnString, t)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx)) // closing the connection releases the lock
+	// Closing the connection releases the lock, if the server hears it; if it does not (a
+	// partition), its idle_session_timeout does.
+	defer closeConn()
 	q := db.New(conn)
 	for waited := false; ; waited = true {
-		got, err := q.DispatcherTryLock(ctx)
+		got, err := d.tryLock(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -125,6 +150,14 @@ func (d *Dispatcher) session(ctx context.Context) error {
 	return d.lead(ctx, conn)
 }
 
+// tryLock takes the lock if it is free, within Takeover: a connection that does not answer
+// for that long is abandoned.
+func (d *Dispatcher) tryLock(ctx context.Context, q *db.Queries) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Takeover)
+	defer cancel()
+	return q.DispatcherTryLock(ctx)
+}
+
 // position is where the dispatcher is: the last outbox row taken and the last publication
 // sequence given.
 type position struct {
@@ -135,7 +168,9 @@ type position struct {
 
 func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 	q := db.New(conn)
-	st, err := q.DispatcherStateGet(ctx)
+	stateCtx, cancel := context.WithTimeout(ctx, d.cfg.Takeover)
+	st, err := q.DispatcherStateGet(stateCtx)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -196,8 +231,12 @@ type batcher struct {
 
 const maxCachedSessions = 200_000
 
-// publish publishes the next batch of settled events in one transaction and moves pos.
+// publish publishes the next batch of settled events in one transaction and moves pos. A
+// batch that takes longer than Takeover is abandoned with its connection: by then the server
+// may have ended the session, and a standby may lead.
 func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.Takeover)
+	defer cancel()
 	var (
 		out  []db.PublicationInsertParams
 		next position

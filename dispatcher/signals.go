@@ -5,18 +5,19 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/internal/database"
 )
 
 // Listen keeps a connection that LISTENs to the dispatcher's two channels, reconnecting after
 // failures, until ctx ends: ixn_outbox (events were written: wake the dispatcher) and
 // ixn_published (events were published: wake the streams).
-func Listen(ctx context.Context, connString string, logger *slog.Logger, written, published func()) {
+// Its connection has the connect timeout and keep-alives of timeouts.
+func Listen(ctx context.Context, connString string, timeouts database.Timeouts, logger *slog.Logger, written, published func()) {
 	for ctx.Err() == nil {
-		err := listen(ctx, connString, written, published)
+		err := listen(ctx, connString, timeouts, written, published)
 		if ctx.Err() != nil {
 			return
 		}
@@ -28,12 +29,15 @@ func Listen(ctx context.Context, connString string, logger *slog.Logger, written
 	}
 }
 
-func listen(ctx context.Context, connString string, written, published func()) error {
-	conn, err := pgx.Connect(ctx, connString)
+func listen(ctx context.Context, connString string, timeouts database.Timeouts, written, published func()) error {
+	// The listener waits for notifications without a statement for as long as there are none:
+	// only the connection's own timeouts apply, not those of statements or idle sessions.
+	conn, closeConn, err := database.Connect(ctx, connString, database.Timeouts{
+		Connect: timeouts.Connect, KeepAlive: timeouts.KeepAlive, UserTimeout: timeouts.UserTimeout})
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer closeConn()
 	q := db.New(conn)
 	if err := q.ListenOutbox(ctx); err != nil {
 		return err

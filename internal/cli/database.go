@@ -21,6 +21,7 @@ type DatabaseFlags struct {
 	embeddedPort int
 	maxConns     int
 	wait         time.Duration
+	timeouts     database.Timeouts
 }
 
 func (d *DatabaseFlags) Register(f *Flags) {
@@ -35,6 +36,31 @@ func (d *DatabaseFlags) Register(f *Flags) {
 	f.EnvInt(&d.maxConns, "db-max-conns", "IXNSTORE_DB_MAX_CONNS", 32, "most connections to the database")
 	f.EnvDuration(&d.wait, "db-wait", "IXNSTORE_DB_WAIT", 30*time.Second,
 		"how long to wait at start for the database to answer")
+	f.EnvDuration(&d.timeouts.Statement, "db-statement-timeout", "IXNSTORE_DB_STATEMENT_TIMEOUT", DefaultTimeouts.Statement,
+		"the server cancels a statement of the API that runs longer (statement_timeout), and ends a session idle this long inside a transaction; 0 sets none")
+	f.EnvDuration(&d.timeouts.Lock, "db-lock-timeout", "IXNSTORE_DB_LOCK_TIMEOUT", DefaultTimeouts.Lock,
+		"a statement of the API waiting longer for a lock fails (lock_timeout); 0 sets none")
+	f.EnvDuration(&d.timeouts.Connect, "db-connect-timeout", "IXNSTORE_DB_CONNECT_TIMEOUT", DefaultTimeouts.Connect,
+		"most time to open a connection to the database")
+	f.EnvDuration(&d.timeouts.KeepAlive, "db-keepalive", "IXNSTORE_DB_KEEPALIVE", DefaultTimeouts.KeepAlive,
+		"TCP keep-alive of the database connections, on both ends: the first probe after this long idle, a dead peer noticed after about twice this")
+	f.EnvDuration(&d.timeouts.UserTimeout, "db-tcp-user-timeout", "IXNSTORE_DB_TCP_USER_TIMEOUT", DefaultTimeouts.UserTimeout,
+		"the server drops a connection whose client leaves its data unacknowledged this long (tcp_user_timeout); 0 sets none")
+}
+
+// DefaultTimeouts are the database timeouts of serve. The statement timeout is below the
+// request deadline, so that a slow statement is stopped by the server, which answers why,
+// rather than abandoned by the client.
+var DefaultTimeouts = database.Timeouts{
+	Statement: 4 * time.Second, Lock: 2 * time.Second, Connect: 3 * time.Second,
+	KeepAlive: 10 * time.Second, UserTimeout: 10 * time.Second,
+}
+
+// connectionTimeouts are the timeouts of the pool Open returns, which runs the migrations: the
+// connection's own, without the statement and lock timeouts, which a migration on a large
+// table or one waiting for another instance's migrations would hit.
+func (d *DatabaseFlags) connectionTimeouts() database.Timeouts {
+	return database.Timeouts{Connect: d.timeouts.Connect, KeepAlive: d.timeouts.KeepAlive, UserTimeout: d.timeouts.UserTimeout}
 }
 
 // Open connects to the database (starting the embedded one when no URL is given) and waits
@@ -57,7 +83,7 @@ func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool
 			}
 		}
 	}
-	pool, err := database.Open(ctx, url, database.PoolOptions{MaxConns: d.maxConns})
+	pool, err := database.Open(ctx, url, database.PoolOptions{MaxConns: 4, Timeouts: d.connectionTimeouts()})
 	if err != nil {
 		stopEmbedded()
 		return nil, nil, fmt.Errorf("--database-url: %w", err)
@@ -70,6 +96,20 @@ func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool
 	return pool, stop, nil
 }
 
+// OpenServing opens the pool the API writes and reads with, on main's database, with every
+// timeout of the flags.
+func (d *DatabaseFlags) OpenServing(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
+	return database.Open(ctx, main.Config().ConnString(), database.PoolOptions{MaxConns: d.maxConns, Timeouts: d.Timeouts()})
+}
+
+// Timeouts are the database timeouts the flags give. A session idle inside a transaction
+// for as long as a statement may run is one whose client went away.
+func (d *DatabaseFlags) Timeouts() database.Timeouts {
+	t := d.timeouts
+	t.IdleInTransaction = t.Statement
+	return t
+}
+
 // OpenReporting opens the pool the reports read from: --reporting-database-url, or the main
 // database's URL.
 func (d *DatabaseFlags) OpenReporting(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
@@ -77,7 +117,9 @@ func (d *DatabaseFlags) OpenReporting(ctx context.Context, main *pgxpool.Pool) (
 	if url == "" {
 		url = main.Config().ConnString()
 	}
-	pool, err := database.Open(ctx, url, reporting.PoolOptions(8))
+	opts := reporting.PoolOptions(8)
+	opts.Timeouts = d.Timeouts()
+	pool, err := database.Open(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("--reporting-database-url: %w", err)
 	}

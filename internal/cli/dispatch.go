@@ -12,6 +12,7 @@ import (
 
 	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/dispatcher"
+	"github.com/ixnstore/ixnstore/internal/database"
 )
 
 // dispatchFlags set up publication: the dispatcher (one active per database), the
@@ -22,6 +23,7 @@ type dispatchFlags struct {
 	poll         time.Duration
 	gap          time.Duration
 	notifyWindow time.Duration
+	takeover     time.Duration
 	instance     string
 }
 
@@ -36,14 +38,26 @@ func (d *dispatchFlags) register(f *Flags) {
 		"least time between two small batches: events gather and share one commit")
 	f.EnvDuration(&d.notifyWindow, "notify-window", "IXNSTORE_NOTIFY_WINDOW", 5*time.Millisecond,
 		"at most one wake-up NOTIFY per window from this instance's writes")
+	f.EnvDuration(&d.takeover, "dispatch-takeover", "IXNSTORE_DISPATCH_TAKEOVER", dispatcher.DefaultTakeover,
+		"how long a dispatcher whose connection went silent (a network partition) keeps the lead before the database ends its session and a standby takes over; well above --dispatch-poll")
 	f.EnvString(&d.instance, "instance", "IXNSTORE_INSTANCE", fmt.Sprintf("%s:%d", host, os.Getpid()),
 		"this instance's name in logs and in dispatcher_state")
+}
+
+// validate says what is wrong with the flags: the leader runs a statement at least every
+// --dispatch-poll, and a standby tries the lock every second, each well within the takeover
+// time, which ends sessions silent for that long.
+func (d *dispatchFlags) validate() error {
+	if d.takeover < 3*time.Second || d.takeover < 4*d.poll {
+		return fmt.Errorf("--dispatch-takeover must be at least 3s and 4 times --dispatch-poll")
+	}
+	return nil
 }
 
 // start runs the dispatcher, the write notifier and the notification listener until ctx
 // ends. It returns what streams wait on, what the store calls after each write that made
 // events, and a function that waits for all of it to stop.
-func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (published *api.Signal, written func(), wait func()) {
+func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, timeouts database.Timeouts, logger *slog.Logger) (published *api.Signal, written func(), wait func()) {
 	connString := pool.Config().ConnString()
 	published = api.NewSignal()
 	var wg sync.WaitGroup
@@ -51,6 +65,7 @@ func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, logger *s
 	if d.enabled {
 		local = dispatcher.New(dispatcher.Config{
 			ConnString: connString, Instance: d.instance, BatchSize: d.batch, PollInterval: d.poll, BatchGap: d.gap,
+			Timeouts: timeouts, Takeover: d.takeover,
 			Logger:    logger.With("part", "dispatcher"),
 			Published: func(int64) { published.Raise() },
 		})
@@ -66,7 +81,7 @@ func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, logger *s
 				local.Wake()
 			}
 		}
-		dispatcher.Listen(ctx, connString, logger.With("part", "listener"), wake, published.Raise)
+		dispatcher.Listen(ctx, connString, timeouts, logger.With("part", "listener"), wake, published.Raise)
 	})
 	return published, notifier.Written, wg.Wait
 }

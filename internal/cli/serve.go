@@ -26,6 +26,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var (
 		addr, logLevel, logFormat string
 		shutdownGrace             time.Duration
+		requestDeadline           time.Duration
 		requestTimeout, sweep     time.Duration
 		nodeLease, assignEvery    time.Duration
 		retention                 time.Duration
@@ -55,6 +56,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"how often orphaned sessions are looked for with --assign-orphans")
 	f.EnvDuration(&retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
 		"how long published events are kept (0 keeps them)")
+	f.EnvDuration(&requestDeadline, "request-deadline", "IXNSTORE_REQUEST_DEADLINE", api.DefaultRequestDeadline,
+		"the longest an API request (not an event stream) may take: past it, its statement is abandoned and it answers 503")
 	f.EnvDuration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
 		"how long requests in flight may finish at shutdown")
 	if err := f.ParseArgs(args); err != nil {
@@ -71,6 +74,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if retention < 0 {
 		return fmt.Errorf("--retention must be 0 (keep events) or more")
 	}
+	if err := dispatch.validate(); err != nil {
+		return err
+	}
+	if requestDeadline <= 0 {
+		return fmt.Errorf("--request-deadline must be more than 0")
+	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
 	}
@@ -79,17 +88,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	pool, closeDB, err := db.Open(ctx, logger)
+	migrationPool, closeDB, err := db.Open(ctx, logger)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
 
-	applied, err := migrations.Up(ctx, pool, nil)
+	applied, err := migrations.Up(ctx, migrationPool, nil)
 	if err != nil {
 		return err
 	}
 	logger.Info("database schema is current", "migrations_applied", applied)
+	pool, err := db.OpenServing(ctx, migrationPool)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	migrationPool.Reset() // its connections are not needed any more
 
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -101,7 +116,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer reportsPool.Close()
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	published, written, waitDispatch := dispatch.start(backgroundCtx, pool, logger)
+	published, written, waitDispatch := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger)
 	var background sync.WaitGroup
 	defer func() {
 		stopBackground()
@@ -127,7 +142,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	stopping := make(chan struct{})
 	server := &http.Server{
 		Handler: api.New(store, logger, api.Options{Published: published, Stopping: stopping,
-			Reports: reporting.New(reportsPool)}),
+			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

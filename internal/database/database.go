@@ -6,7 +6,12 @@ package database
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -19,6 +24,75 @@ type PoolOptions struct {
 	// CustomPlans plans every statement for its own parameters: optional filters fold away
 	// only in a custom plan, while a generic plan keeps them all and uses no filter's index.
 	CustomPlans bool
+	// Timeouts bound what the pool's connections may wait for; the zero value sets none.
+	Timeouts Timeouts
+}
+
+// Timeouts bound every wait on the database, so that a database that does not answer (a
+// network that drops everything, a half-open connection) makes requests fail, not hang. A
+// zero field leaves the driver's or the server's default.
+type Timeouts struct {
+	// Statement is the server's statement_timeout: a statement running longer is cancelled
+	// by PostgreSQL (SQLSTATE 57014).
+	Statement time.Duration
+	// IdleInTransaction is the server's idle_in_transaction_session_timeout: a session that
+	// waits this long for its client inside a transaction is ended, so a client that vanished
+	// mid-transaction does not keep its row locks.
+	IdleInTransaction time.Duration
+	// Lock is the server's lock_timeout: a statement waiting longer for a lock fails (55P03).
+	Lock time.Duration
+	// Connect bounds opening a connection, its TCP handshake and start-up together.
+	Connect time.Duration
+	// KeepAlive is the TCP keep-alive of both ends: the client's socket probes after this
+	// long idle, every KeepAlive/3 after, and the server (tcp_keepalives_idle, _interval,
+	// _count) the same, so a peer that vanished is noticed in about twice KeepAlive.
+	KeepAlive time.Duration
+	// UserTimeout is the server's tcp_user_timeout: data the client does not acknowledge for
+	// this long closes the backend's connection (a partition while the server sends).
+	UserTimeout time.Duration
+	// IdleSession is the server's idle_session_timeout, for connections that must not be
+	// held by a client that went away while idle: the dispatcher's, whose session holds its
+	// lock. A pool's connections leave it zero (they idle in the pool).
+	IdleSession time.Duration
+}
+
+// keepAliveProbes is how many unanswered probes end a connection, on both ends.
+const keepAliveProbes = 3
+
+// apply puts t into a connection's configuration.
+func (t Timeouts) apply(cfg *pgconn.Config) {
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	secs := func(d time.Duration) string { return strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) }
+	if t.Statement > 0 {
+		cfg.RuntimeParams["statement_timeout"] = ms(t.Statement)
+	}
+	if t.IdleInTransaction > 0 {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = ms(t.IdleInTransaction)
+	}
+	if t.Lock > 0 {
+		cfg.RuntimeParams["lock_timeout"] = ms(t.Lock)
+	}
+	if t.IdleSession > 0 {
+		cfg.RuntimeParams["idle_session_timeout"] = ms(t.IdleSession)
+	}
+	if t.UserTimeout > 0 {
+		cfg.RuntimeParams["tcp_user_timeout"] = ms(t.UserTimeout)
+	}
+	dialer := &net.Dialer{}
+	if t.KeepAlive > 0 {
+		interval := max(time.Second, t.KeepAlive/keepAliveProbes)
+		dialer.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: t.KeepAlive, Interval: interval, Count: keepAliveProbes}
+		cfg.RuntimeParams["tcp_keepalives_idle"] = secs(t.KeepAlive)
+		cfg.RuntimeParams["tcp_keepalives_interval"] = secs(interval)
+		cfg.RuntimeParams["tcp_keepalives_count"] = strconv.Itoa(keepAliveProbes)
+	}
+	if t.Connect > 0 {
+		cfg.ConnectTimeout = t.Connect
+		dialer.Timeout = t.Connect
+	}
+	if t.KeepAlive > 0 || t.Connect > 0 {
+		cfg.DialFunc = dialer.DialContext
+	}
 }
 
 // PoolConfig parses url and applies opts, for a caller that adds to the configuration (a
@@ -37,7 +111,31 @@ func PoolConfig(url string, opts PoolOptions) (*pgxpool.Config, error) {
 	if opts.CustomPlans {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
+	opts.Timeouts.apply(&cfg.ConnConfig.Config)
 	return cfg, nil
+}
+
+// closeTimeout bounds saying goodbye on a connection that may not answer.
+const closeTimeout = time.Second
+
+// Connect opens a connection of its own (the dispatcher's, the listener's) on url with the
+// timeouts t. The returned close gives the server at most a second to hear the goodbye: a
+// partitioned server does not, and ends the session by its own timeouts.
+func Connect(ctx context.Context, url string, t Timeouts) (*pgx.Conn, func(), error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.apply(&cfg.Config)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+	}, nil
 }
 
 // Open opens a pool on url with opts. It does not wait for the database to answer.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -58,21 +61,61 @@ func Translate(err error) error {
 			}
 			return &fault.Error{Kind: kind, Message: msg}
 		}
-		// Class 08 (connection) and 57P (operator intervention: shutdown) mean the database is
-		// not there right now; the request may be retried.
-		if len(pgErr.Code) == 5 && (pgErr.Code[:2] == "08" || pgErr.Code[:3] == "57P") {
+		switch {
+		case pgErr.Code == "57014", pgErr.Code == "55P03":
+			// query_canceled (the statement timeout) and lock_not_available (the lock timeout):
+			// the server stopped the statement, so its transaction did not commit.
+			return &fault.Error{Kind: fault.ErrTimeout, Message: "the database did not finish in time, nothing was changed: " + pgErr.Message}
+		case len(pgErr.Code) == 5 && (pgErr.Code[:2] == "08" || pgErr.Code[:3] == "57P" || pgErr.Code == "25P03"):
+			// Class 08 (connection), 57P (operator intervention: shutdown, idle session
+			// timeout) and the idle-in-transaction timeout mean the database is not there right
+			// now and ended the statement; the request may be retried.
 			return &fault.Error{Kind: fault.ErrUnavailable, Message: "the database is unavailable: " + pgErr.Message}
 		}
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if errors.Is(err, context.Canceled) {
+		return err // the caller went away: nobody reads the answer
 	}
+	return translateConnection(err)
+}
+
+// translateConnection sorts an error that is not the server's answer: a connection that could
+// not be made or was lost, or a deadline. What matters to the caller is whether the statement
+// may have reached the database: pgconn says so with SafeToRetry, true only when nothing was
+// sent. An error with no such word that is not a broken connection is no kind and passes.
+func translateConnection(err error) error {
+	deadline := errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
 	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || pgconn.SafeToRetry(err) {
+	notSent := errors.As(err, &connErr) || pgconn.SafeToRetry(err)
+	switch {
+	case notSent && deadline:
+		return &fault.Error{Kind: fault.ErrTimeout, Message: "the database did not answer in time, nothing was sent to it: " + err.Error()}
+	case notSent:
 		return &fault.Error{Kind: fault.ErrUnavailable, Message: "the database is unavailable: " + err.Error()}
+	case deadline && !hasRetryWord(err):
+		// The deadline passed before the driver had a connection (waiting for the pool): a
+		// plain context error, which pgconn never returns once it has sent something.
+		return &fault.Error{Kind: fault.ErrTimeout, Message: "the database did not answer in time, nothing was sent to it: " + err.Error()}
+	case deadline || brokenConnection(err):
+		return &fault.Error{Kind: fault.ErrOutcomeUnknown, Message: "the connection to the database was lost after the request was sent, " +
+			"so it may or may not have taken effect: " + err.Error()}
 	}
 	return err
+}
+
+// hasRetryWord reports whether pgconn said whether err is safe to retry, either way.
+func hasRetryWord(err error) bool {
+	var r interface{ SafeToRetry() bool }
+	return errors.As(err, &r)
+}
+
+// brokenConnection reports whether err is the connection failing under a statement: the peer
+// closed or reset it, or the network failed.
+func brokenConnection(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &netErr) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || hasRetryWord(err)
 }
 
 // IsKind reports whether err is a *fault.Error of exactly kind: an error this process made,

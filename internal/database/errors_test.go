@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -30,8 +33,25 @@ func TestTranslate(t *testing.T) {
 		{"connection class", &pgconn.PgError{Code: "08006", Message: "connection failure"}, fault.ErrUnavailable, "the database is unavailable: connection failure"},
 		{"shutdown", &pgconn.PgError{Code: "57P01", Message: "terminating connection"}, fault.ErrUnavailable, "the database is unavailable: terminating connection"},
 		{"a SQLSTATE of no kind", &pgconn.PgError{Code: "42601", Message: "syntax error"}, nil, ""},
+		{"statement timeout", &pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}, fault.ErrTimeout,
+			"the database did not finish in time, nothing was changed: canceling statement due to statement timeout"},
+		{"lock timeout", &pgconn.PgError{Code: "55P03", Message: "canceling statement due to lock timeout"}, fault.ErrTimeout,
+			"the database did not finish in time, nothing was changed: canceling statement due to lock timeout"},
+		{"idle session timeout", &pgconn.PgError{Code: "57P05", Message: "terminating connection due to idle-session timeout"}, fault.ErrUnavailable,
+			"the database is unavailable: terminating connection due to idle-session timeout"},
 		{"cancelled", context.Canceled, nil, ""},
-		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), nil, ""},
+		{"deadline waiting for a connection", fmt.Errorf("acquire: %w", context.DeadlineExceeded), fault.ErrTimeout,
+			"the database did not answer in time, nothing was sent to it: acquire: context deadline exceeded"},
+		{"deadline before sending", retryWord{safe: true, err: context.DeadlineExceeded}, fault.ErrTimeout,
+			"the database did not answer in time, nothing was sent to it: context deadline exceeded"},
+		{"deadline after sending", retryWord{safe: false, err: context.DeadlineExceeded}, fault.ErrOutcomeUnknown,
+			"the connection to the database was lost after the request was sent, so it may or may not have taken effect: context deadline exceeded"},
+		{"lost before sending", retryWord{safe: true, err: syscall.ECONNREFUSED}, fault.ErrUnavailable,
+			"the database is unavailable: connection refused"},
+		{"unexpected EOF", fmt.Errorf("receive: %w", io.ErrUnexpectedEOF), fault.ErrOutcomeUnknown,
+			"the connection to the database was lost after the request was sent, so it may or may not have taken effect: receive: unexpected EOF"},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, fault.ErrOutcomeUnknown,
+			"the connection to the database was lost after the request was sent, so it may or may not have taken effect: read tcp: connection reset by peer"},
 		{"already a kind", already, nil, ""},
 		{"unknown", other, nil, ""},
 	} {
@@ -55,6 +75,16 @@ func TestTranslate(t *testing.T) {
 		t.Fatal("Translate(nil) is not nil")
 	}
 }
+
+// retryWord is an error that says, as pgconn's do, whether it is safe to retry.
+type retryWord struct {
+	safe bool
+	err  error
+}
+
+func (e retryWord) Error() string     { return e.err.Error() }
+func (e retryWord) Unwrap() error     { return e.err }
+func (e retryWord) SafeToRetry() bool { return e.safe }
 
 // IsKind is true for an error made of the kind, not for one that merely wraps its sentinel.
 func TestIsKind(t *testing.T) {

@@ -38,8 +38,17 @@ var (
 	ErrNotRebuildable = errors.New("not rebuildable")
 	// ErrCheckpointTooLarge: a session checkpoint is larger than the configured limit.
 	ErrCheckpointTooLarge = errors.New("checkpoint too large")
-	// ErrUnavailable: the database is not there right now; the request may be retried.
+	// ErrUnavailable: the database is not there right now and nothing was sent to it; the
+	// request may be retried.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrTimeout: the database did not finish in time (a statement or lock timeout, or the
+	// request's deadline before its statement was sent); nothing was changed, the request
+	// may be retried.
+	ErrTimeout = errors.New("database timeout")
+	// ErrOutcomeUnknown: the connection was lost, or the deadline passed, after a change was
+	// sent: it may or may not have been made. The caller reads the state, or retries a change
+	// that is safe to repeat.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 )
 
 // Error is one of the kinds with a message a person understands; its text is the message
