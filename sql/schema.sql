@@ -209,6 +209,14 @@ CREATE FUNCTION ixn_checkpoint_write(p_session_id text, p_epoch bigint, p_expect
     AS $$ -- the body: sql/functions/ixn_checkpoint_write.sql $$;
 
 --
+-- Name: ixn_duration_text(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_duration_text(p_ms bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ -- the body: sql/functions/ixn_duration_text.sql $$;
+
+--
 -- Name: ixn_ev(event_name, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -445,6 +453,14 @@ CREATE FUNCTION ixn_party_get(p_session_id text, p_interaction_id text, p_party_
 CREATE FUNCTION ixn_party_leave(p_event event_name, p_prefix text, p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_new_destination text, p_hints jsonb) RETURNS SETOF outbox
     LANGUAGE plpgsql
     AS $$ -- the body: sql/functions/ixn_party_leave.sql $$;
+
+--
+-- Name: ixn_party_leaving(text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_party_leaving(p_session_id text, p_interaction_id text, p_party_id text) RETURNS parties
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_party_leaving.sql $$;
 
 --
 -- Name: ixn_party_state_change(text, bigint, text, text, party_state, jsonb); Type: FUNCTION; Schema: public; Owner: -
