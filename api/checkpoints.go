@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -11,19 +12,15 @@ import (
 // putCheckpoint stores a new version of the session's checkpoint, fenced by X-Lease-Epoch
 // like every write.
 func (h *handlers) putCheckpoint(c echo.Context) error {
-	t, err := target(c)
-	if err != nil {
-		return err
-	}
 	var in service.NewCheckpoint
-	if err := decodeBody(c, &in, true); err != nil {
-		return err
-	}
-	ck, err := h.store.WriteCheckpoint(c.Request().Context(), t, in)
+	t, err := decodeWrite(c, &in)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ck)
+	return h.respond(c, t.SessionID, func(ctx context.Context, st *service.Store) (int, any, error) {
+		ck, err := st.WriteCheckpoint(ctx, t, in)
+		return http.StatusOK, ck, err
+	})
 }
 
 func (h *handlers) getCheckpoint(c echo.Context) error {

@@ -55,6 +55,8 @@ var statusOf = []struct {
 	{fault.ErrLeaseHeld, http.StatusConflict, "lease_held"},
 	{fault.ErrNodeNotLive, http.StatusConflict, "node_not_live"},
 	{fault.ErrRequestRefused, http.StatusConflict, "request_refused"},
+	{fault.ErrPartyLeft, http.StatusConflict, "party_left"},
+	{fault.ErrIdempotencyKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused"},
 	{fault.ErrRequestEnded, http.StatusConflict, "request_ended"},
 	{fault.ErrCheckpointTooLarge, http.StatusRequestEntityTooLarge, "checkpoint_too_large"},
 	{fault.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/ixnstore/ixnstore/internal/fault"
@@ -54,19 +55,31 @@ func target(c echo.Context) (service.Target, error) {
 type optionalBody struct{ v any }
 
 // write decodes the body into body (a pointer, an optionalBody, or nil where the request has
-// none), runs the change and answers with the events it wrote.
-func write(c echo.Context, status int, body any, run func(t service.Target) ([]service.Event, error)) error {
-	return writeWith(c, status, body, func(t service.Target) (service.Written, error) {
-		events, err := run(t)
+// none), runs the change on st and answers with the events it wrote.
+func (h *handlers) write(c echo.Context, status int, body any, run func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error)) error {
+	return h.writeWith(c, status, body, func(ctx context.Context, st *service.Store, t service.Target) (service.Written, error) {
+		events, err := run(ctx, st, t)
 		return service.Written{Events: events}, err
 	})
 }
 
 // writeWith is write for a change that may carry a checkpoint.
-func writeWith(c echo.Context, status int, body any, run func(t service.Target) (service.Written, error)) error {
-	t, err := target(c)
+func (h *handlers) writeWith(c echo.Context, status int, body any, run func(ctx context.Context, st *service.Store, t service.Target) (service.Written, error)) error {
+	t, err := decodeWrite(c, body)
 	if err != nil {
 		return err
+	}
+	return h.respond(c, t.SessionID, func(ctx context.Context, st *service.Store) (int, any, error) {
+		w, err := run(ctx, st, t)
+		return status, eventsResponse(w), err
+	})
+}
+
+// decodeWrite reads a write's target and decodes its body into body (see write).
+func decodeWrite(c echo.Context, body any) (service.Target, error) {
+	t, err := target(c)
+	if err != nil {
+		return t, err
 	}
 	switch b := body.(type) {
 	case nil:
@@ -75,29 +88,41 @@ func writeWith(c echo.Context, status int, body any, run func(t service.Target) 
 	default:
 		err = decodeBody(c, b, true)
 	}
-	if err != nil {
-		return err
-	}
-	w, err := run(t)
-	if err != nil {
-		return err
-	}
+	return t, err
+}
+
+func eventsResponse(w service.Written) EventsResponse {
 	if w.Events == nil {
 		w.Events = []service.Event{}
 	}
-	return c.JSON(status, EventsResponse{Events: w.Events, Checkpoint: w.Checkpoint})
+	return EventsResponse{Events: w.Events, Checkpoint: w.Checkpoint}
 }
 
+// createSession: 201 with the new session; 200 with the session as it is when it exists with
+// the same tenant and owner (409 when not).
 func (h *handlers) createSession(c echo.Context) error {
 	var in service.NewSession
 	if err := decodeBody(c, &in, false); err != nil {
 		return err
 	}
-	s, err := h.store.CreateSession(c.Request().Context(), in)
-	if err != nil {
-		return err
+	if in.SessionID == "" {
+		// Under an Idempotency-Key the new session's id is the key's, so that a retry of
+		// the creation names the session the first one created.
+		if key := c.Request().Header.Get(IdempotencyHeader); key != "" {
+			in.SessionID = uuid.NewSHA1(sessionIDSpace, []byte(key)).String()
+		}
 	}
-	return c.JSON(http.StatusCreated, s)
+	return h.respond(c, in.SessionID, func(ctx context.Context, st *service.Store) (int, any, error) {
+		s, created, err := st.CreateSessionOnce(ctx, in)
+		return createdStatus(created), s, err
+	})
+}
+
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 func (h *handlers) getSession(c echo.Context) error {
@@ -109,8 +134,8 @@ func (h *handlers) getSession(c echo.Context) error {
 }
 
 func (h *handlers) endSession(c echo.Context) error {
-	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
-		return h.store.EndSession(c.Request().Context(), t)
+	return h.write(c, http.StatusOK, nil, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.EndSession(ctx, t)
 	})
 }
 
@@ -140,10 +165,17 @@ func page[E any](c echo.Context, list func(after int64, limit int) ([]E, error))
 	return c.JSON(http.StatusOK, map[string][]E{"events": events})
 }
 
+// addInteraction: 201 with interaction.added; 200 with the event that added it when it is
+// there already, added with the same content (409 when not).
 func (h *handlers) addInteraction(c echo.Context) error {
 	var in service.NewInteraction
-	return write(c, http.StatusCreated, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.AddInteraction(c.Request().Context(), t, in)
+	t, err := decodeWrite(c, &in)
+	if err != nil {
+		return err
+	}
+	return h.respond(c, t.SessionID, func(ctx context.Context, st *service.Store) (int, any, error) {
+		events, created, err := st.AddInteractionOnce(ctx, t, in)
+		return createdStatus(created), eventsResponse(service.Written{Events: events}), err
 	})
 }
 
@@ -158,24 +190,20 @@ func (h *handlers) getInteraction(c echo.Context) error {
 // setGenesys is the media side giving an interaction's Genesys properties later. No event is
 // written; the answer is the interaction as it now is.
 func (h *handlers) setGenesys(c echo.Context) error {
-	t, err := target(c)
-	if err != nil {
-		return err
-	}
 	var in service.InteractionProperties
-	if err := decodeBody(c, &in, true); err != nil {
-		return err
-	}
-	ix, err := h.store.SetGenesysProperties(c.Request().Context(), t, c.Param("iid"), in)
+	t, err := decodeWrite(c, &in)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ix)
+	return h.respond(c, t.SessionID, func(ctx context.Context, st *service.Store) (int, any, error) {
+		ix, err := st.SetGenesysProperties(ctx, t, c.Param("iid"), in)
+		return http.StatusOK, ix, err
+	})
 }
 
 func (h *handlers) presentInteraction(c echo.Context) error {
-	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
-		return h.store.PresentInteraction(c.Request().Context(), t, c.Param("iid"))
+	return h.write(c, http.StatusOK, nil, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.PresentInteraction(ctx, t, c.Param("iid"))
 	})
 }
 
@@ -186,64 +214,62 @@ type releaseControlRequest struct {
 
 func (h *handlers) releaseControl(c echo.Context) error {
 	in := releaseControlRequest{ResultOf: "detach"}
-	return write(c, http.StatusOK, optionalBody{&in}, func(t service.Target) ([]service.Event, error) {
-		return h.store.ReleaseControl(c.Request().Context(), t, c.Param("iid"), in.ResultOf)
+	return h.write(c, http.StatusOK, optionalBody{&in}, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.ReleaseControl(ctx, t, c.Param("iid"), in.ResultOf)
 	})
 }
 
 func (h *handlers) deleteInteraction(c echo.Context) error {
-	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
-		return h.store.DeleteInteraction(c.Request().Context(), t, c.Param("iid"))
+	return h.write(c, http.StatusOK, nil, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.DeleteInteraction(ctx, t, c.Param("iid"))
 	})
 }
 
 func (h *handlers) addParty(c echo.Context) error {
 	var in service.NewParty
-	return write(c, http.StatusCreated, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.AddParty(c.Request().Context(), t, c.Param("iid"), in)
+	return h.write(c, http.StatusCreated, &in, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.AddParty(ctx, t, c.Param("iid"), in)
 	})
 }
 
 func (h *handlers) changePartyState(c echo.Context) error {
 	var in partyStateChangeBody
-	return writeWith(c, http.StatusOK, &in, func(t service.Target) (service.Written, error) {
-		ctx := c.Request().Context()
+	return h.writeWith(c, http.StatusOK, &in, func(ctx context.Context, st *service.Store, t service.Target) (service.Written, error) {
 		if in.Checkpoint != nil {
-			return h.store.ChangePartyStateWithCheckpoint(ctx, t, c.Param("iid"), c.Param("pid"), in.PartyStateChange, *in.Checkpoint)
+			return st.ChangePartyStateWithCheckpoint(ctx, t, c.Param("iid"), c.Param("pid"), in.PartyStateChange, *in.Checkpoint)
 		}
-		events, err := h.store.ChangePartyState(ctx, t, c.Param("iid"), c.Param("pid"), in.PartyStateChange)
+		events, err := st.ChangePartyState(ctx, t, c.Param("iid"), c.Param("pid"), in.PartyStateChange)
 		return service.Written{Events: events}, err
 	})
 }
 
 func (h *handlers) deleteParty(c echo.Context) error {
-	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
-		return h.store.DeleteParty(c.Request().Context(), t, c.Param("iid"), c.Param("pid"))
+	return h.write(c, http.StatusOK, nil, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.DeleteParty(ctx, t, c.Param("iid"), c.Param("pid"))
 	})
 }
 
 func (h *handlers) replaceUserData(c echo.Context) error {
-	return h.writeUserData(c, h.store.ReplaceUserData, h.store.ReplaceUserDataWithCheckpoint)
+	return h.writeUserData(c, (*service.Store).ReplaceUserData, (*service.Store).ReplaceUserDataWithCheckpoint)
 }
 
 func (h *handlers) mergeUserData(c echo.Context) error {
-	return h.writeUserData(c, h.store.MergeUserData, h.store.MergeUserDataWithCheckpoint)
+	return h.writeUserData(c, (*service.Store).MergeUserData, (*service.Store).MergeUserDataWithCheckpoint)
 }
 
 type (
-	userDataWrite        = func(ctx context.Context, t service.Target, iid string, in service.UserDataChange) ([]service.Event, error)
-	userDataWriteChecked = func(ctx context.Context, t service.Target, iid string, in service.UserDataChange, ck service.NewCheckpoint) (service.Written, error)
+	userDataWrite        = func(st *service.Store, ctx context.Context, t service.Target, iid string, in service.UserDataChange) ([]service.Event, error)
+	userDataWriteChecked = func(st *service.Store, ctx context.Context, t service.Target, iid string, in service.UserDataChange, ck service.NewCheckpoint) (service.Written, error)
 )
 
 // writeUserData: a user data change, with its checkpoint when the body carries one.
 func (h *handlers) writeUserData(c echo.Context, plain userDataWrite, checked userDataWriteChecked) error {
 	var in userDataChangeBody
-	return writeWith(c, http.StatusOK, &in, func(t service.Target) (service.Written, error) {
-		ctx := c.Request().Context()
+	return h.writeWith(c, http.StatusOK, &in, func(ctx context.Context, st *service.Store, t service.Target) (service.Written, error) {
 		if in.Checkpoint != nil {
-			return checked(ctx, t, c.Param("iid"), in.UserDataChange, *in.Checkpoint)
+			return checked(st, ctx, t, c.Param("iid"), in.UserDataChange, *in.Checkpoint)
 		}
-		events, err := plain(ctx, t, c.Param("iid"), in.UserDataChange)
+		events, err := plain(st, ctx, t, c.Param("iid"), in.UserDataChange)
 		return service.Written{Events: events}, err
 	})
 }
@@ -253,42 +279,42 @@ func (h *handlers) deleteUserDataKey(c echo.Context) error {
 	if origin == "" {
 		origin = service.OriginMedia
 	}
-	return write(c, http.StatusOK, nil, func(t service.Target) ([]service.Event, error) {
-		return h.store.DeleteUserDataKey(c.Request().Context(), t, c.Param("iid"), c.Param("key"), origin)
+	return h.write(c, http.StatusOK, nil, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.DeleteUserDataKey(ctx, t, c.Param("iid"), c.Param("key"), origin)
 	})
 }
 
 func (h *handlers) reportDivert(c echo.Context) error {
 	var in service.PartyLeft
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.ReportDivert(c.Request().Context(), t, c.Param("iid"), in)
+	return h.write(c, http.StatusOK, &in, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.ReportDivert(ctx, t, c.Param("iid"), in)
 	})
 }
 
 func (h *handlers) reportSingleStepTransfer(c echo.Context) error {
 	var in service.PartyLeft
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.ReportSingleStepTransfer(c.Request().Context(), t, c.Param("iid"), in)
+	return h.write(c, http.StatusOK, &in, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.ReportSingleStepTransfer(ctx, t, c.Param("iid"), in)
 	})
 }
 
 func (h *handlers) reportSingleStepConference(c echo.Context) error {
 	var in service.Conference
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.ReportSingleStepConference(c.Request().Context(), t, c.Param("iid"), in)
+	return h.write(c, http.StatusOK, &in, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.ReportSingleStepConference(ctx, t, c.Param("iid"), in)
 	})
 }
 
 func (h *handlers) reportMerge(c echo.Context) error {
 	var in service.Merge
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.ReportMerge(c.Request().Context(), t, c.Param("iid"), in)
+	return h.write(c, http.StatusOK, &in, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.ReportMerge(ctx, t, c.Param("iid"), in)
 	})
 }
 
 func (h *handlers) reportAbandoned(c echo.Context) error {
 	var in service.Abandon
-	return write(c, http.StatusOK, &in, func(t service.Target) ([]service.Event, error) {
-		return h.store.ReportAbandoned(c.Request().Context(), t, c.Param("iid"), in)
+	return h.write(c, http.StatusOK, &in, func(ctx context.Context, st *service.Store, t service.Target) ([]service.Event, error) {
+		return st.ReportAbandoned(ctx, t, c.Param("iid"), in)
 	})
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -64,11 +65,10 @@ func (h *handlers) claimSession(c echo.Context) error {
 	if err := decodeBody(c, &in, true); err != nil {
 		return err
 	}
-	out, err := h.store.ClaimSession(c.Request().Context(), c.Param("sid"), in.NodeID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, nonNilEvents(out))
+	return h.respond(c, c.Param("sid"), func(ctx context.Context, st *service.Store) (int, any, error) {
+		out, err := st.ClaimSession(ctx, c.Param("sid"), in.NodeID)
+		return http.StatusOK, nonNilEvents(out), err
+	})
 }
 
 func (h *handlers) releaseSession(c echo.Context) error {
@@ -80,11 +80,10 @@ func (h *handlers) releaseSession(c echo.Context) error {
 	if err := decodeBody(c, &in, false); err != nil {
 		return err
 	}
-	out, err := h.store.ReleaseSession(c.Request().Context(), t, in.ToNode)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, nonNilEvents(out))
+	return h.respond(c, t.SessionID, func(ctx context.Context, st *service.Store) (int, any, error) {
+		out, err := st.ReleaseSession(ctx, t, in.ToNode)
+		return http.StatusOK, nonNilEvents(out), err
+	})
 }
 
 func nonNilEvents(t service.Takeover) service.Takeover {
@@ -94,14 +93,31 @@ func nonNilEvents(t service.Takeover) service.Takeover {
 	return t
 }
 
+// listOrphanedSessions: one page of the orphaned sessions, by id, after ?after= (the next
+// cursor of the page before), at most ?limit=.
 func (h *handlers) listOrphanedSessions(c echo.Context) error {
-	limit, err := queryInt(c, "limit", service.MaxOrphansPage)
+	limit, err := queryInt(c, "limit", service.MaxSessionsPage)
 	if err != nil {
 		return err
 	}
-	sessions, err := h.store.ListOrphanedSessions(c.Request().Context(), int(limit))
+	page, err := h.store.ListOrphanedSessions(c.Request().Context(), c.QueryParam("after"), int(limit))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string][]service.Session{"sessions": sessions})
+	return c.JSON(http.StatusOK, page)
+}
+
+// listSessions: one page of the sessions a node owns (?owner_node=, required), of one state
+// (?state=) when given, paged like the orphans.
+func (h *handlers) listSessions(c echo.Context) error {
+	limit, err := queryInt(c, "limit", service.MaxSessionsPage)
+	if err != nil {
+		return err
+	}
+	page, err := h.store.ListNodeSessions(c.Request().Context(), c.QueryParam("owner_node"), c.QueryParam("state"),
+		c.QueryParam("after"), int(limit))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page)
 }

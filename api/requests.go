@@ -22,20 +22,16 @@ type RequestResponse struct {
 // the stored state does not allow is refused (409 request_refused, with the request, whose
 // error event is written); the same request again gets the same answer.
 func (h *handlers) createRequest(c echo.Context) error {
-	t, err := target(c)
-	if err != nil {
-		return err
-	}
 	var in service.NewRequest
-	if err := decodeBody(c, &in, true); err != nil {
-		return err
-	}
-	req, err := h.store.CreateRequest(c.Request().Context(), t, in)
+	t, err := decodeWrite(c, &in)
 	if err != nil {
 		return err
 	}
-	h.requested.Raise()
-	return c.JSON(http.StatusAccepted, req)
+	defer h.requested.Raise()
+	return h.respond(c, t.SessionID, func(ctx context.Context, st *service.Store) (int, any, error) {
+		req, err := st.CreateRequest(ctx, t, in)
+		return http.StatusAccepted, req, err
+	})
 }
 
 func (h *handlers) getRequest(c echo.Context) error {
@@ -52,14 +48,13 @@ func (h *handlers) reportRequest(c echo.Context) error {
 	if err := decodeBody(c, &in, true); err != nil {
 		return err
 	}
-	req, events, err := h.store.ReportRequest(c.Request().Context(), c.Param("sid"), c.Param("rid"), in)
-	if err != nil {
-		return err
-	}
-	if events == nil {
-		events = []service.Event{}
-	}
-	return c.JSON(http.StatusOK, RequestResponse{Request: req, Events: events})
+	return h.respond(c, c.Param("sid"), func(ctx context.Context, st *service.Store) (int, any, error) {
+		req, events, err := st.ReportRequest(ctx, c.Param("sid"), c.Param("rid"), in)
+		if events == nil {
+			events = []service.Event{}
+		}
+		return http.StatusOK, RequestResponse{Request: req, Events: events}, err
+	})
 }
 
 // pendingQuery reads the feed's position (?after= or Last-Event-ID) and its filter (?media=).

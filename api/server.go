@@ -94,6 +94,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(requestLog(logger))
 	e.Use(deadline(opts.RequestDeadline))
 	e.Use(middleware.BodyLimit(bodyLimit))
+	e.Use(hashIdempotentRequest)
 
 	h := &handlers{store: store, opts: opts, requested: NewSignal(), reports: opts.Reports}
 	e.GET("/healthz", h.healthz)
@@ -103,6 +104,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 
 	v1 := e.Group("/v1")
 	v1.POST("/sessions", h.createSession)
+	v1.GET("/sessions", h.listSessions)
 	v1.GET("/sessions/orphaned", h.listOrphanedSessions)
 	v1.POST("/sessions/:sid/claim", h.claimSession)
 	v1.POST("/sessions/:sid/release", h.releaseSession)

@@ -68,6 +68,73 @@ func (q *Queries) InteractionAdd(ctx context.Context, arg InteractionAddParams) 
 	return items, nil
 }
 
+const interactionAddedAs = `-- name: InteractionAddedAs :many
+SELECT o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.txid, o.created_at FROM interactions i
+  JOIN interaction_origins g ON g.session_id = i.session_id AND g.interaction_id = i.interaction_id
+  JOIN outbox o ON o.session_id = g.session_id AND o.seq = g.seq
+ WHERE i.session_id = $1 AND i.interaction_id = $2 AND i.state <> 'deleted'
+   AND i.media = $3 AND i.type = $4
+   AND i.parent_id IS NOT DISTINCT FROM $5
+   AND i.tenant_id IS NOT DISTINCT FROM coalesce($6,
+                                                 (SELECT s.tenant_id FROM sessions s WHERE s.session_id = $1))
+   AND g.parties @> $7::jsonb AND $7::jsonb @> g.parties
+   AND g.seq = (SELECT max(x.seq) FROM interaction_origins x
+                 WHERE x.session_id = i.session_id AND x.interaction_id = i.interaction_id)
+`
+
+type InteractionAddedAsParams struct {
+	SessionID     string
+	InteractionID string
+	Media         string
+	Type          InteractionType
+	ParentID      *string
+	TenantID      *string
+	Parties       []byte
+}
+
+// InteractionAddedAs answers an interaction added again with what it was added with: the
+// interaction.added event of its current stay in the session, when it is live there with the
+// same media, type, parent and tenant, and was added with the same parties (@parties: their
+// party_id, resource and state, in any order, as interaction_origins keeps them). No row:
+// something differs. Read only when an add conflicts.
+func (q *Queries) InteractionAddedAs(ctx context.Context, arg InteractionAddedAsParams) ([]Outbox, error) {
+	rows, err := q.db.Query(ctx, interactionAddedAs,
+		arg.SessionID,
+		arg.InteractionID,
+		arg.Media,
+		arg.Type,
+		arg.ParentID,
+		arg.TenantID,
+		arg.Parties,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Outbox
+	for rows.Next() {
+		var i Outbox
+		if err := rows.Scan(
+			&i.ID,
+			&i.SessionID,
+			&i.Seq,
+			&i.Name,
+			&i.Attrs,
+			&i.NodeID,
+			&i.Epoch,
+			&i.Txid,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const interactionDelete = `-- name: InteractionDelete :many
 SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM ixn_interaction_delete($1, $2::bigint, $3)
 `

@@ -654,6 +654,16 @@ type DispatcherState struct {
 	UpdatedAt  time.Time
 }
 
+type IdempotencyKey struct {
+	SessionID   string
+	Key         string
+	RequestHash []byte
+	Status      *int16
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
 type Interaction struct {
 	SessionID          string
 	InteractionID      string

@@ -228,20 +228,26 @@ func (q *Queries) SessionClaim(ctx context.Context, arg SessionClaimParams) ([]O
 
 const sessionListOrphaned = `-- name: SessionListOrphaned :many
 SELECT s.session_id, s.tenant_id, s.state, s.owner_node, s.lease_epoch, s.last_seq, s.created_at, s.updated_at, s.ended_at FROM sessions s
- WHERE s.state = 'active' AND s.owner_node IS NULL
+ WHERE s.state = 'active' AND s.owner_node IS NULL AND s.session_id > $2::text
 UNION ALL
 SELECT s.session_id, s.tenant_id, s.state, s.owner_node, s.lease_epoch, s.last_seq, s.created_at, s.updated_at, s.ended_at FROM sessions s
- WHERE s.state = 'active' AND s.owner_node IS NOT NULL
+ WHERE s.state = 'active' AND s.owner_node IS NOT NULL AND s.session_id > $2::text
    AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = s.owner_node AND ixn_node_alive(n))
 ORDER BY session_id
 LIMIT $1
 `
 
+type SessionListOrphanedParams struct {
+	MaxRows int32
+	After   string
+}
+
 // SessionListOrphaned lists active sessions whose owner is gone: none, not registered, left,
-// or its lease lapsed. The owned ones are found by owner through sessions_owner_node_idx, for
-// the few nodes that are not alive, rather than by reading every session.
-func (q *Queries) SessionListOrphaned(ctx context.Context, maxRows int32) ([]Session, error) {
-	rows, err := q.db.Query(ctx, sessionListOrphaned, maxRows)
+// or its lease lapsed, by session id after @after (keyset paging: ” is the start). The owned
+// ones are found by owner through sessions_owner_node_idx, for the few nodes that are not
+// alive, rather than by reading every session.
+func (q *Queries) SessionListOrphaned(ctx context.Context, arg SessionListOrphanedParams) ([]Session, error) {
+	rows, err := q.db.Query(ctx, sessionListOrphaned, arg.MaxRows, arg.After)
 	if err != nil {
 		return nil, err
 	}

@@ -97,3 +97,55 @@ func (q *Queries) SessionGet(ctx context.Context, sessionID string) (Session, er
 	)
 	return i, err
 }
+
+const sessionListByOwner = `-- name: SessionListByOwner :many
+SELECT session_id, tenant_id, state, owner_node, lease_epoch, last_seq, created_at, updated_at, ended_at FROM sessions
+ WHERE owner_node = $1 AND session_id > $2::text
+   AND ($3::session_state IS NULL OR state = $3::session_state)
+ ORDER BY session_id
+ LIMIT $4
+`
+
+type SessionListByOwnerParams struct {
+	OwnerNode *string
+	After     string
+	State     *SessionState
+	MaxRows   int32
+}
+
+// SessionListByOwner lists a node's sessions by session id after @after (keyset paging: ”
+// is the start), of one state when given, through sessions_owner_node_idx (owner, id).
+func (q *Queries) SessionListByOwner(ctx context.Context, arg SessionListByOwnerParams) ([]Session, error) {
+	rows, err := q.db.Query(ctx, sessionListByOwner,
+		arg.OwnerNode,
+		arg.After,
+		arg.State,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Session
+	for rows.Next() {
+		var i Session
+		if err := rows.Scan(
+			&i.SessionID,
+			&i.TenantID,
+			&i.State,
+			&i.OwnerNode,
+			&i.LeaseEpoch,
+			&i.LastSeq,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.EndedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -23,7 +23,17 @@ import (
 var seeds = map[int64]string{
 	1: baselineSeed,
 	2: checkpointsSeed,
+	7: idempotencySeed,
 }
+
+// idempotencySeed: the answers kept for two Idempotency-Keys, one of them expired.
+const idempotencySeed = `
+INSERT INTO idempotency_keys (session_id, key, request_hash, status, body, expires_at)
+SELECT s.session_id, k.key, sha256(convert_to(k.key, 'UTF8')), 200, convert_to('{"events":[]}', 'UTF8'),
+       now() + k.ttl
+  FROM (SELECT session_id FROM sessions ORDER BY session_id LIMIT 1) s,
+       (VALUES ('k-1', interval '1 day'), ('k-2', interval '-1 hour')) AS k(key, ttl);
+`
 
 // checkpointsSeed: three versions of the checkpoint of some sessions, with a timer each.
 const checkpointsSeed = `

@@ -31,14 +31,15 @@ SELECT * FROM ixn_session_claim(@session_id, @node_id);
 SELECT * FROM ixn_session_release(@session_id, sqlc.narg(epoch)::bigint, sqlc.narg(to_node));
 
 -- SessionListOrphaned lists active sessions whose owner is gone: none, not registered, left,
--- or its lease lapsed. The owned ones are found by owner through sessions_owner_node_idx, for
--- the few nodes that are not alive, rather than by reading every session.
+-- or its lease lapsed, by session id after @after (keyset paging: '' is the start). The owned
+-- ones are found by owner through sessions_owner_node_idx, for the few nodes that are not
+-- alive, rather than by reading every session.
 -- name: SessionListOrphaned :many
 SELECT s.* FROM sessions s
- WHERE s.state = 'active' AND s.owner_node IS NULL
+ WHERE s.state = 'active' AND s.owner_node IS NULL AND s.session_id > @after::text
 UNION ALL
 SELECT s.* FROM sessions s
- WHERE s.state = 'active' AND s.owner_node IS NOT NULL
+ WHERE s.state = 'active' AND s.owner_node IS NOT NULL AND s.session_id > @after::text
    AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = s.owner_node AND ixn_node_alive(n))
 ORDER BY session_id
 LIMIT @max_rows;

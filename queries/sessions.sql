@@ -3,6 +3,15 @@ INSERT INTO sessions (session_id, tenant_id, owner_node)
 VALUES (@session_id, sqlc.narg(tenant_id), sqlc.narg(owner_node))
 RETURNING *;
 
+-- SessionListByOwner lists a node's sessions by session id after @after (keyset paging: ''
+-- is the start), of one state when given, through sessions_owner_node_idx (owner, id).
+-- name: SessionListByOwner :many
+SELECT * FROM sessions
+ WHERE owner_node = @owner_node AND session_id > @after::text
+   AND (sqlc.narg(state)::session_state IS NULL OR state = sqlc.narg(state)::session_state)
+ ORDER BY session_id
+ LIMIT @max_rows;
+
 -- name: SessionGet :one
 SELECT * FROM sessions WHERE session_id = @session_id;
 

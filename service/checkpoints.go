@@ -310,7 +310,7 @@ func (s *Store) withCheckpoint(ctx context.Context, t Target, ck NewCheckpoint, 
 	b := &pgx.Batch{}
 	b.Queue(changeStmt.sql, changeStmt.args...)
 	b.Queue(ckStmt.sql, ckStmt.args...)
-	br := s.pool.SendBatch(ctx, b)
+	br := s.conn.SendBatch(ctx, b)
 	out, err := func() (Written, error) {
 		rows, err := br.Query()
 		if err != nil {

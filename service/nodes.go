@@ -181,7 +181,7 @@ func (s *Store) ReleaseSession(ctx context.Context, t Target, toNode *string) (T
 }
 
 func (s *Store) takeover(ctx context.Context, sessionID string, change func(ctx context.Context, q *db.Queries) ([]db.Outbox, error)) (Takeover, error) {
-	out, err := database.WithTxValue(ctx, s.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (Takeover, error) {
+	out, err := database.WithTxValue(ctx, s.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (Takeover, error) {
 		rows, err := change(ctx, q)
 		if err != nil {
 			return Takeover{}, err
@@ -200,22 +200,76 @@ func (s *Store) takeover(ctx context.Context, sessionID string, change func(ctx 
 }
 
 // MaxOrphansPage is the most orphaned sessions one ListOrphanedSessions call returns.
-const MaxOrphansPage = 1000
+const MaxOrphansPage = MaxSessionsPage
 
-// ListOrphanedSessions lists active sessions whose owner is gone, by session id.
-func (s *Store) ListOrphanedSessions(ctx context.Context, limit int) ([]Session, error) {
-	if limit <= 0 || limit > MaxOrphansPage {
-		limit = MaxOrphansPage
+// MaxSessionsPage is the most sessions one page of a session list holds.
+const MaxSessionsPage = 1000
+
+// SessionPage is one page of a list of sessions, by session id. Next, when set, is the cursor
+// of the page after it (the id of this page's last session): given as after, it continues
+// the list. A page shorter than its limit is the last and has none.
+type SessionPage struct {
+	Sessions []Session `json:"sessions"`
+	Next     *string   `json:"next,omitempty"`
+}
+
+// ListOrphanedSessions lists active sessions whose owner is gone, by session id, from the
+// one after after ("" is the start), at most limit (1 to MaxSessionsPage).
+func (s *Store) ListOrphanedSessions(ctx context.Context, after string, limit int) (SessionPage, error) {
+	if err := checkPageLimit(limit); err != nil {
+		return SessionPage{}, err
 	}
-	rows, err := s.q.SessionListOrphaned(ctx, int32(limit))
+	rows, err := s.q.SessionListOrphaned(ctx, db.SessionListOrphanedParams{After: after, MaxRows: int32(limit)})
+	return sessionPage(rows, limit, err)
+}
+
+// ListNodeSessions lists the sessions a node owns, by session id, from the one after after
+// ("" is the start), at most limit (1 to MaxSessionsPage); of one state (active or ended)
+// when state is not "".
+func (s *Store) ListNodeSessions(ctx context.Context, nodeID, state, after string, limit int) (SessionPage, error) {
+	var c checker
+	c.id("owner_node", nodeID)
+	if state != "" {
+		c.oneOf("state", state, SessionStates)
+	}
+	if err := c.err(); err != nil {
+		return SessionPage{}, err
+	}
+	if err := checkPageLimit(limit); err != nil {
+		return SessionPage{}, err
+	}
+	var st *db.SessionState
+	if state != "" {
+		v := db.SessionState(state)
+		st = &v
+	}
+	rows, err := s.q.SessionListByOwner(ctx, db.SessionListByOwnerParams{
+		OwnerNode: &nodeID, After: after, State: st, MaxRows: int32(limit)})
+	return sessionPage(rows, limit, err)
+}
+
+// SessionStates are the states a session can be in.
+var SessionStates = []string{"active", "ended"}
+
+func checkPageLimit(limit int) error {
+	if limit < 1 || limit > MaxSessionsPage {
+		return fault.Errorf(fault.ErrInvalid, "limit must be from 1 to %d", MaxSessionsPage)
+	}
+	return nil
+}
+
+func sessionPage(rows []db.Session, limit int, err error) (SessionPage, error) {
 	if err != nil {
-		return nil, database.Translate(err)
+		return SessionPage{}, database.Translate(err)
 	}
-	out := make([]Session, len(rows))
+	page := SessionPage{Sessions: make([]Session, len(rows))}
 	for i, r := range rows {
-		out[i] = sessionFromRow(db.Session(r))
+		page.Sessions[i] = sessionFromRow(r)
 	}
-	return out, nil
+	if len(rows) == limit {
+		page.Next = &rows[len(rows)-1].SessionID
+	}
+	return page, nil
 }
 
 // AssignOrphans gives up to limit orphaned sessions to live nodes in proportion to their
@@ -224,7 +278,8 @@ func (s *Store) ListOrphanedSessions(ctx context.Context, limit int) ([]Session,
 // someone else meanwhile, or planned for a node that died meanwhile, is left to the next
 // pass. It returns how many sessions it assigned.
 func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
-	orphans, err := s.ListOrphanedSessions(ctx, limit)
+	page, err := s.ListOrphanedSessions(ctx, "", min(limit, MaxSessionsPage))
+	orphans := page.Sessions
 	if err != nil || len(orphans) == 0 {
 		return 0, err
 	}

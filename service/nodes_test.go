@@ -24,7 +24,7 @@ func register(t *testing.T, s *service.Store, id, lease string, capacity int) se
 func untilOrphaned(t *testing.T, s *service.Store, sessionID string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		for _, o := range must[[]service.Session](t)(s.ListOrphanedSessions(context.Background(), 0)) {
+		for _, o := range must[service.SessionPage](t)(s.ListOrphanedSessions(context.Background(), "", service.MaxSessionsPage)).Sessions {
 			if o.SessionID == sessionID {
 				return
 			}
@@ -167,7 +167,7 @@ func TestOrderlyHandover(t *testing.T) {
 		if len(out.Events) != 0 || out.Session.OwnerNode != nil || out.Session.LeaseEpoch != 2 {
 			t.Errorf("released: %+v", out)
 		}
-		orphans := must[[]service.Session](t)(s.ListOrphanedSessions(ctx, 0))
+		orphans := must[service.SessionPage](t)(s.ListOrphanedSessions(ctx, "", service.MaxSessionsPage)).Sessions
 		if len(orphans) != 1 || orphans[0].SessionID != "s1" {
 			t.Errorf("orphans %+v", orphans)
 		}
@@ -241,7 +241,7 @@ func TestAssignOrphansBySpareCapacity(t *testing.T) {
 	if owned["big"] != 4 || owned["small"] != 2 || owned["full"] != 0 || owned["dead"] != 0 {
 		t.Errorf("owned %v, want big 4, small 2", owned)
 	}
-	if left := must[[]service.Session](t)(s.ListOrphanedSessions(ctx, 0)); len(left) != 0 {
+	if left := must[service.SessionPage](t)(s.ListOrphanedSessions(ctx, "", service.MaxSessionsPage)).Sessions; len(left) != 0 {
 		t.Errorf("orphans left: %+v", left)
 	}
 }

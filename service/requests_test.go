@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,7 +176,7 @@ func TestRequestDone(t *testing.T) {
 func TestRequestAssociate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t)
+	s, pool := newStore(t)
 	tg := fixture(t, s)
 	must[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "s2", OwnerNode: ptr("n2")}))
 	must[service.Request](t)(s.CreateRequest(ctx, tg, request("associate", func(r *service.NewRequest) {
@@ -211,6 +212,19 @@ func TestRequestAssociate(t *testing.T) {
 	moved := interaction(t, s, "s2", "i1")
 	if moved.State != "present" || !moved.Controlled || len(moved.Parties) != 2 || udata(t, moved) != `{"lang":"en","vip":true}` {
 		t.Errorf("in s2: %+v", moved)
+	}
+	// The same report again answers the same events, those of the target session included,
+	// and writes nothing.
+	before := counts(t, pool)
+	_, again, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again, events) {
+		t.Errorf("the repeated report answered %v, the first %v", names(again), names(events))
+	}
+	if after := counts(t, pool); after != before {
+		t.Errorf("the repeated report wrote: before %+v, after %+v", before, after)
 	}
 }
 
@@ -497,7 +511,7 @@ func TestRequestLifecycle(t *testing.T) {
 			t.Fatalf("answers %v, want one", names(got))
 		}
 		checkEvents(t, got, []ev{{"error.interaction.terminate",
-			map[string]any{"requestid": "r1", "error": "timeout", "description": "the media side did not answer within 00:00:00.01"}}})
+			map[string]any{"requestid": "r1", "error": "timeout", "description": "no answer from the media side within 10 ms"}}})
 		c := counts(t, pool)
 		if _, _, err := s.ReportRequest(ctx, "s1", "r1", service.RequestOutcome{Result: "done"}); !errors.Is(err, fault.ErrRequestEnded) {
 			t.Errorf("late answer: %v, want request ended", err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +22,7 @@ import (
 type Store struct {
 	pool           *pgxpool.Pool
 	q              *db.Queries
+	conn           conn
 	written        func()
 	requestTimeout time.Duration
 	nodeLease      time.Duration
@@ -28,6 +30,7 @@ type Store struct {
 	// checkpointMaxBytes: the largest checkpoint taken.
 	checkpointKeep     int
 	checkpointMaxBytes int
+	idempotencyTTL     time.Duration
 }
 
 // Config is how a Store behaves. The zero Config is valid: each zero field takes its default.
@@ -43,6 +46,9 @@ type Config struct {
 	// CheckpointMaxBytes is the largest checkpoint taken, in bytes of its JSON
 	// (DefaultCheckpointMaxBytes).
 	CheckpointMaxBytes int
+	// IdempotencyTTL is how long an Idempotency-Key and the first answer to its write are kept
+	// (DefaultIdempotencyTTL).
+	IdempotencyTTL time.Duration
 	// Written is called after each committed change that wrote events: the dispatcher's
 	// wake-up.
 	Written func()
@@ -62,6 +68,9 @@ func (c Config) Validate() error {
 	if c.CheckpointMaxBytes < 0 || c.CheckpointMaxBytes > MaxCheckpointMaxBytes {
 		return fmt.Errorf("the checkpoint size limit must be at most %d bytes", MaxCheckpointMaxBytes)
 	}
+	if c.IdempotencyTTL < 0 || c.IdempotencyTTL > MaxIdempotencyTTL {
+		return fmt.Errorf("the idempotency key time must be at most %s (0 takes the default)", MaxIdempotencyTTL)
+	}
 	return nil
 }
 
@@ -71,7 +80,11 @@ func New(pool *pgxpool.Pool, cfg Config) *Store {
 	if err := cfg.Validate(); err != nil {
 		panic("service: " + err.Error())
 	}
-	s := &Store{pool: pool, q: db.New(pool), written: cfg.Written, requestTimeout: cfg.RequestTimeout, nodeLease: cfg.NodeLease}
+	s := &Store{pool: pool, q: db.New(pool), conn: pool, written: cfg.Written, requestTimeout: cfg.RequestTimeout,
+		nodeLease: cfg.NodeLease, idempotencyTTL: cfg.IdempotencyTTL}
+	if s.idempotencyTTL == 0 {
+		s.idempotencyTTL = DefaultIdempotencyTTL
+	}
 	if s.written == nil {
 		s.written = func() {}
 	}
@@ -117,29 +130,44 @@ func (s *Store) change(ctx context.Context, validate func() error, run func(ctx 
 
 // CreateSession creates an active session; an empty SessionID is given a new UUID.
 func (s *Store) CreateSession(ctx context.Context, in NewSession) (Session, error) {
+	session, _, err := s.CreateSessionOnce(ctx, in)
+	return session, err
+}
+
+// CreateSessionOnce is CreateSession, idempotent like the other creations: a session that
+// already exists with the same tenant and owner is answered as it now is, with created false
+// and nothing written; one with another tenant or owner is a conflict.
+func (s *Store) CreateSessionOnce(ctx context.Context, in NewSession) (session Session, created bool, err error) {
 	if in.SessionID == "" {
 		in.SessionID = uuid.NewString()
 	}
 	if err := in.validate(); err != nil {
-		return Session{}, err
+		return Session{}, false, err
 	}
 	row, err := s.q.SessionCreate(ctx, db.SessionCreateParams{
 		SessionID: in.SessionID, TenantID: in.TenantID, OwnerNode: in.OwnerNode,
 	})
-	if err != nil {
-		err = database.Translate(err)
-		if database.IsKind(err, fault.ErrConflict) {
-			return Session{}, fault.Errorf(fault.ErrConflict, "session %s already exists", in.SessionID)
-		}
-		return Session{}, err
+	if err == nil {
+		return sessionFromRow(row), true, nil
 	}
-	return sessionFromRow(row), nil
+	if err = database.Translate(err); !database.IsKind(err, fault.ErrConflict) {
+		return Session{}, false, err
+	}
+	// Only on a conflict: the session as it is, to compare with the creation.
+	row, err = s.q.SessionGet(ctx, in.SessionID)
+	if err != nil {
+		return Session{}, false, database.Translate(err)
+	}
+	if !reflect.DeepEqual(row.TenantID, in.TenantID) || !reflect.DeepEqual(row.OwnerNode, in.OwnerNode) {
+		return Session{}, false, fault.Errorf(fault.ErrConflict, "session %s already exists with another tenant or owner", in.SessionID)
+	}
+	return sessionFromRow(row), false, nil
 }
 
 // GetSession returns the session with its live interactions, their parties and user data, as
 // of one snapshot.
 func (s *Store) GetSession(ctx context.Context, sessionID string) (SessionState, error) {
-	return database.WithTxValue(ctx, s.pool, database.ReadSnapshot, func(ctx context.Context, q *db.Queries) (SessionState, error) {
+	return database.WithTxValue(ctx, s.conn, database.ReadSnapshot, func(ctx context.Context, q *db.Queries) (SessionState, error) {
 		return readSessionState(ctx, q, sessionID)
 	})
 }
@@ -193,7 +221,7 @@ func readSessionState(ctx context.Context, q *db.Queries, sessionID string) (Ses
 // GetInteraction returns one interaction of a session, deleted or not, with its parties and
 // user data.
 func (s *Store) GetInteraction(ctx context.Context, sessionID, interactionID string) (Interaction, error) {
-	return database.WithTxValue(ctx, s.pool, database.ReadSnapshot, func(ctx context.Context, q *db.Queries) (Interaction, error) {
+	return database.WithTxValue(ctx, s.conn, database.ReadSnapshot, func(ctx context.Context, q *db.Queries) (Interaction, error) {
 		row, err := q.InteractionGet(ctx, db.InteractionGetParams{SessionID: sessionID, InteractionID: interactionID})
 		if err != nil {
 			return Interaction{}, notFound(err, "interaction %s not found in session %s", interactionID, sessionID)
@@ -255,6 +283,43 @@ func (s *Store) EndSession(ctx context.Context, t Target) ([]Event, error) {
 // AddInteraction adds an interaction to the session: interaction.added. Parties and user data
 // it already has come with it.
 func (s *Store) AddInteraction(ctx context.Context, t Target, in NewInteraction) ([]Event, error) {
+	events, _, err := s.AddInteractionOnce(ctx, t, in)
+	return events, err
+}
+
+// AddInteractionOnce is AddInteraction, idempotent like the other creations: an interaction
+// live in the session that was added with the same media, type, parent, tenant and parties is
+// answered with the interaction.added event that added it, created false and nothing written.
+// Its user data and Genesys properties are not compared: their own routes change them.
+func (s *Store) AddInteractionOnce(ctx context.Context, t Target, in NewInteraction) (events []Event, created bool, err error) {
+	events, err = s.addInteraction(ctx, t, in)
+	if !database.IsKind(err, fault.ErrConflict) {
+		return events, err == nil, err
+	}
+	type origin struct {
+		PartyID  string `json:"party_id"`
+		Resource string `json:"resource"`
+		State    string `json:"state"`
+	}
+	parties := make([]origin, len(in.Parties))
+	for i, p := range in.Parties {
+		parties[i] = origin{p.PartyID, p.Resource, p.State}
+	}
+	given, merr := json.Marshal(parties)
+	if merr != nil {
+		return nil, false, merr
+	}
+	rows, qerr := s.q.InteractionAddedAs(ctx, db.InteractionAddedAsParams{
+		SessionID: t.SessionID, InteractionID: in.InteractionID, Media: in.Media, Type: db.InteractionType(in.Type),
+		ParentID: in.ParentID, TenantID: in.TenantID, Parties: given,
+	})
+	if qerr != nil || len(rows) == 0 {
+		return nil, false, err // the conflict stands
+	}
+	return eventsFromRows(rows), false, nil
+}
+
+func (s *Store) addInteraction(ctx context.Context, t Target, in NewInteraction) ([]Event, error) {
 	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
 		parties, err := json.Marshal(nonNil(in.Parties))
 		if err != nil {

@@ -209,12 +209,42 @@ CREATE FUNCTION ixn_checkpoint_write(p_session_id text, p_epoch bigint, p_expect
     AS $$ -- the body: sql/functions/ixn_checkpoint_write.sql $$;
 
 --
+-- Name: ixn_duration_text(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_duration_text(p_ms bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ -- the body: sql/functions/ixn_duration_text.sql $$;
+
+--
 -- Name: ixn_ev(event_name, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION ixn_ev(p_name event_name, p_attrs jsonb) RETURNS ixn_event
     LANGUAGE sql IMMUTABLE
     AS $$ -- the body: sql/functions/ixn_ev.sql $$;
+
+--
+-- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE idempotency_keys (
+    session_id ixn_id NOT NULL,
+    key text NOT NULL COLLATE pg_catalog."C",
+    request_hash bytea NOT NULL,
+    status smallint,
+    body bytea,
+    created_at timestamptz DEFAULT now() NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+
+--
+-- Name: ixn_idempotency_begin(text, text, bytea, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_idempotency_begin(p_session_id text, p_key text, p_hash bytea, p_ttl_ms bigint) RETURNS SETOF idempotency_keys
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_idempotency_begin.sql $$;
 
 --
 -- Name: ixn_interaction_add(text, bigint, text, text, interaction_type, text, text, jsonb, jsonb, jsonb); Type: FUNCTION; Schema: public; Owner: -
@@ -445,6 +475,14 @@ CREATE FUNCTION ixn_party_get(p_session_id text, p_interaction_id text, p_party_
 CREATE FUNCTION ixn_party_leave(p_event event_name, p_prefix text, p_session_id text, p_epoch bigint, p_interaction_id text, p_party_id text, p_new_destination text, p_hints jsonb) RETURNS SETOF outbox
     LANGUAGE plpgsql
     AS $$ -- the body: sql/functions/ixn_party_leave.sql $$;
+
+--
+-- Name: ixn_party_leaving(text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_party_leaving(p_session_id text, p_interaction_id text, p_party_id text) RETURNS parties
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_party_leaving.sql $$;
 
 --
 -- Name: ixn_party_state_change(text, bigint, text, text, party_state, jsonb); Type: FUNCTION; Schema: public; Owner: -
@@ -854,6 +892,13 @@ ALTER TABLE ONLY dispatcher_state
     ADD CONSTRAINT dispatcher_state_pkey PRIMARY KEY (singleton);
 
 --
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (session_id, key);
+
+--
 -- Name: interaction_origins interaction_origins_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -950,6 +995,12 @@ CREATE INDEX action_requests_deadline_idx ON action_requests USING btree (deadli
 CREATE INDEX action_requests_feed_idx ON action_requests USING btree (txid, id) WHERE (state = 'pending'::request_state);
 
 --
+-- Name: idempotency_keys_expires_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_expires_idx ON idempotency_keys USING btree (expires_at);
+
+--
 -- Name: interaction_origins_created_at_brin; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1025,7 +1076,7 @@ CREATE INDEX publication_node_idx ON publication USING btree (node_id, pub_seq);
 -- Name: sessions_owner_node_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX sessions_owner_node_idx ON sessions USING btree (owner_node);
+CREATE INDEX sessions_owner_node_idx ON sessions USING btree (owner_node, session_id);
 
 --
 -- Name: sessions_unowned_idx; Type: INDEX; Schema: public; Owner: -

@@ -31,3 +31,9 @@ func Retention(store *service.Store, keep, every time.Duration, logger *slog.Log
 			return store.PruneExpired(ctx, time.Now().Add(-keep), limit)
 		}}
 }
+
+// IdempotencyExpiry removes the Idempotency-Keys (and the answers kept with them) past the
+// time the store keeps them; a key found expired before it is removed is taken as new anyway.
+func IdempotencyExpiry(store *service.Store, every time.Duration, logger *slog.Logger) Config {
+	return Config{Name: "idempotency key expiry", Interval: every, Batch: 5000, Work: store.PruneIdempotencyKeys, Logger: logger}
+}

@@ -127,12 +127,12 @@ func benchFailover(ctx context.Context, stdout io.Writer, logger *slog.Logger, c
 
 // claimAllFor is what a surviving node does: list the orphans and claim each.
 func claimAllFor(ctx context.Context, store *service.Store, node string) (int, error) {
-	orphans, err := store.ListOrphanedSessions(ctx, service.MaxOrphansPage)
+	page, err := store.ListOrphanedSessions(ctx, "", service.MaxOrphansPage)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, o := range orphans {
+	for _, o := range page.Sessions {
 		if _, err := store.ClaimSession(ctx, o.SessionID, node); err == nil {
 			n++
 		}

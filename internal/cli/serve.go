@@ -17,8 +17,9 @@ import (
 	"github.com/ixnstore/ixnstore/upkeep"
 )
 
-// retentionEvery is how often published events past their retention are looked for: retention
-// is days, so a minute late is nothing, and a pass that finds nothing is one indexed read.
+// retentionEvery is how often published events past their retention, and idempotency keys
+// past their time, are looked for: those times are hours or days, so a minute late is
+// nothing, and a pass that finds nothing is one indexed read.
 const retentionEvery = time.Minute
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -30,6 +31,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		requestTimeout, sweep     time.Duration
 		nodeLease, assignEvery    time.Duration
 		retention                 time.Duration
+		idempotencyTTL            time.Duration
 		assignOrphans             bool
 		checkpointKeep, ckptBytes int
 		db                        DatabaseFlags
@@ -58,6 +60,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"how long published events are kept (0 keeps them)")
 	f.EnvDuration(&requestDeadline, "request-deadline", "IXNSTORE_REQUEST_DEADLINE", api.DefaultRequestDeadline,
 		"the longest an API request (not an event stream) may take: past it, its statement is abandoned and it answers 503")
+	f.EnvDuration(&idempotencyTTL, "idempotency-ttl", "IXNSTORE_IDEMPOTENCY_TTL", service.DefaultIdempotencyTTL,
+		"how long an Idempotency-Key and the first answer to its write are kept (a retry within it gets that answer)")
 	f.EnvDuration(&shutdownGrace, "shutdown-grace", "IXNSTORE_SHUTDOWN_GRACE", 10*time.Second,
 		"how long requests in flight may finish at shutdown")
 	if err := f.ParseArgs(args); err != nil {
@@ -67,9 +71,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--checkpoint-versions and --checkpoint-max-bytes must be 1 or more")
 	}
 	storeConfig := service.Config{RequestTimeout: requestTimeout, NodeLease: nodeLease,
-		CheckpointKeep: checkpointKeep, CheckpointMaxBytes: ckptBytes}
+		CheckpointKeep: checkpointKeep, CheckpointMaxBytes: ckptBytes, IdempotencyTTL: idempotencyTTL}
+	if idempotencyTTL <= 0 {
+		return fmt.Errorf("--idempotency-ttl must be more than 0")
+	}
 	if err := storeConfig.Validate(); err != nil {
-		return fmt.Errorf("--request-timeout, --node-lease or --checkpoint-*: %w", err)
+		return fmt.Errorf("--request-timeout, --node-lease, --checkpoint-* or --idempotency-ttl: %w", err)
 	}
 	if retention < 0 {
 		return fmt.Errorf("--retention must be 0 (keep events) or more")
@@ -125,7 +132,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 	storeConfig.Written = written
 	store := service.New(pool, storeConfig)
-	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger)}
+	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger),
+		upkeep.IdempotencyExpiry(store, retentionEvery, logger)}
 	if retention > 0 {
 		loops = append(loops, upkeep.Retention(store, retention, retentionEvery, logger))
 	}

@@ -26,6 +26,8 @@ var sqlStateKinds = map[string]error{
 	"IXRE0": fault.ErrRequestEnded,
 	"IXLH0": fault.ErrLeaseHeld,
 	"IXNL0": fault.ErrNodeNotLive,
+	"IXPL0": fault.ErrPartyLeft,
+	"IXKR0": fault.ErrIdempotencyKeyReused,
 	"23505": fault.ErrConflict, // unique_violation
 	"23514": fault.ErrInvalid,  // check_violation
 	"23502": fault.ErrInvalid,  // not_null_violation

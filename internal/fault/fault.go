@@ -27,6 +27,11 @@ var (
 	ErrLeaseHeld = errors.New("lease held")
 	// ErrNodeNotLive refuses to give a session to a node whose lease has lapsed or that left.
 	ErrNodeNotLive = errors.New("node not live")
+	// ErrPartyLeft: a report names a party that has already left the interaction (released,
+	// deleted, diverted or transferred away).
+	ErrPartyLeft = errors.New("party left")
+	// ErrIdempotencyKeyReused: an Idempotency-Key sent again with a different request.
+	ErrIdempotencyKeyReused = errors.New("idempotency key reused")
 	// ErrRequestRefused: the stored state does not allow an action request; it was stored as
 	// failed and its error event written.
 	ErrRequestRefused = errors.New("request refused")

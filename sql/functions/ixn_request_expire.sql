@@ -10,7 +10,7 @@ BEGIN
      WHERE session_id = p_session_id AND request_id = p_request_id AND state = 'pending' AND deadline <= now();
     IF FOUND THEN
         RETURN QUERY SELECT * FROM ixn_request_fail(s, r, 'timeout',
-            format('the media side did not answer within %s', r.timeout_ms * interval '1 millisecond'),
+            format('no answer from the media side within %s', ixn_duration_text(r.timeout_ms)),
             NULL);
     END IF;
 END $$;

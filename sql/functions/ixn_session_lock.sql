@@ -13,6 +13,7 @@
 --   IXSE0 session has ended  IXLL0 lease lost (stale epoch)     IXIV0 invalid value
 --   IXRE0 the request has already ended (a late or contradicting report)
 --   IXLH0 the session is held by a live node                    IXNL0 the node is not live
+--   IXPL0 the party has already left the interaction            IXKR0 an idempotency key reused
 
 -- ixn_session_lock locks the session's row until commit and reserves p_reserve sequence
 -- numbers in the same update (most changes write exactly one event, and then the session row
