@@ -95,7 +95,7 @@ func nonNilEvents(t service.Takeover) service.Takeover {
 }
 
 func (h *handlers) listOrphanedSessions(c echo.Context) error {
-	limit, err := queryInt(c, "limit", service.MaxOrphansPage)
+	limit, err := queryLimit(c, service.MaxOrphansPage, service.MaxOrphansPage)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func (h *handlers) reportInteractions(c echo.Context) error {
 			return err
 		}
 	}
-	limit, err := queryInt(c, "limit", 100)
+	limit, err := queryLimit(c, 100, reporting.MaxPage)
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (h *handlers) reportAudit(c echo.Context) error {
 	if scope.CreatedTo, err = queryTime(c, "created_to"); err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", reporting.DefaultAuditLimit)
+	limit, err := queryLimit(c, reporting.DefaultAuditLimit, reporting.MaxAuditLimit)
 	if err != nil {
 		return err
 	}

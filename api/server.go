@@ -55,6 +55,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(middleware.Recover())
 	e.Use(requestLog(logger))
 	e.Use(middleware.BodyLimit(bodyLimit))
+	e.Use(checkInputs)
 
 	h := &handlers{store: store, opts: opts, requested: NewSignal(), reports: opts.Reports}
 	e.GET("/healthz", h.healthz)

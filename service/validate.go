@@ -238,3 +238,11 @@ func hintsOrEmpty(raw json.RawMessage) []byte {
 	}
 	return t
 }
+
+// CheckID checks an id given outside a body (a path or query parameter) by the rule every id
+// follows, the schema's ixn_id domain: fault.ErrInvalid when it does not.
+func CheckID(field, v string) error {
+	var c checker
+	c.id(field, v)
+	return c.err()
+}
