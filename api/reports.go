@@ -149,12 +149,29 @@ func writeCSV(c echo.Context, header []string, n int, record func(i int) []strin
 		return err
 	}
 	for i := range n {
-		if err := out.Write(record(i)); err != nil {
+		rec := record(i)
+		for j, cell := range rec {
+			rec[j] = csvCell(cell)
+		}
+		if err := out.Write(rec); err != nil {
 			return fmt.Errorf("writing CSV: %w", err)
 		}
 	}
 	out.Flush()
 	return out.Error()
+}
+
+// csvCell keeps a spreadsheet from running a cell as a formula (CSV injection): text that
+// begins with = + - @, a tab or a carriage return is prefixed with a single quote, as OWASP
+// advises. Numbers are left as they are: a spreadsheet reads -5 as a number, not a formula.
+func csvCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }
 
 func timeStr(t *time.Time) string {

@@ -3,9 +3,11 @@ package api_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +90,37 @@ func TestReportStateAndAudit(t *testing.T) {
 	c.json("GET", "/v1/reports/audit?session_id=s1", "", &audit)
 	if len(audit.Differences) != 1 || audit.Differences[0].Stored != "established" || audit.Differences[0].Rebuilt != "held" {
 		t.Errorf("the planted difference: %+v", audit)
+	}
+}
+
+// A resource a caller chose is exported as text, never as a spreadsheet formula.
+func TestCSVExportEscapesFormulas(t *testing.T) {
+	t.Parallel()
+	c := newServer(t)
+	c.seed()
+	resources := []string{`=HYPERLINK("http://evil","x")`, "@SUM(1)", "-2+3", "+1-1", "\tx"}
+	for i, r := range resources {
+		body, _ := json.Marshal(map[string]string{"party_id": "a" + strconv.Itoa(i), "resource": r, "state": "alerting", "role": "agent"})
+		c.ok("POST", "/v1/sessions/s1/interactions/i1/parties", string(body), http.StatusCreated)
+	}
+	from := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
+	to := url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))
+	res, err := http.Get(c.base + "/v1/reports/aggregates?format=csv&group_by=resource&from=" + from + "&to=" + to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	records, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]bool{}
+	for _, r := range records[1:] {
+		groups[r[0]] = true
+	}
+	for _, r := range resources {
+		if !groups["'"+r] || groups[r] {
+			t.Errorf("resource %q: groups %v, want it once, prefixed with a quote", r, groups)
+		}
 	}
 }

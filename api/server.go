@@ -3,6 +3,7 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -52,8 +53,16 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(logger)
-	e.Use(middleware.Recover())
+	// The request log is outermost so that every failure, a recovered panic included, is
+	// logged there once, with its status; the error handler only answers.
 	e.Use(requestLog(logger))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll:     true,
+		DisableErrorHandler: true,
+		LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
+			return fmt.Errorf("panic: %w\n%s", err, stack)
+		},
+	}))
 	e.Use(middleware.BodyLimit(bodyLimit))
 	e.Use(checkInputs)
 
