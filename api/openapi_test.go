@@ -12,7 +12,7 @@ import (
 
 // loadOpenAPI reads the document the binary serves and checks it with a real validator:
 // structure, references, schemas and examples.
-func loadOpenAPI(t *testing.T) *openapi3.T {
+func loadOpenAPI(t testing.TB) *openapi3.T {
 	t.Helper()
 	raw, err := os.ReadFile("openapi.yaml")
 	if err != nil {

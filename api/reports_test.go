@@ -30,18 +30,13 @@ func TestReportRoutes(t *testing.T) {
 	if len(page.Interactions) != 1 || page.Interactions[0].InteractionID != "i1" || page.Interactions[0].Outcome != "live" {
 		t.Errorf("list: %+v", page)
 	}
+	records, contentType, err := c.aggregatesCSV()
+	if err != nil || contentType != "text/csv; charset=utf-8" || len(records) != 2 ||
+		records[0][0] != "group" || records[1][0] != "7001" || records[1][1] != "1" {
+		t.Errorf("aggregates as CSV: %v %v %q", records, err, contentType)
+	}
 	from := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
 	to := url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))
-	res, err := http.Get(c.base + "/v1/reports/aggregates?format=csv&group_by=resource&from=" + from + "&to=" + to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	records, err := csv.NewReader(res.Body).ReadAll()
-	if err != nil || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(records) != 2 ||
-		records[0][0] != "group" || records[1][0] != "7001" || records[1][1] != "1" {
-		t.Errorf("aggregates as CSV: %v %v %q", records, err, res.Header.Get("Content-Type"))
-	}
 	req, _ := http.NewRequest("GET", c.base+"/v1/reports/interactions", nil)
 	req.Header.Set("Accept", "text/csv")
 	res2, err := http.DefaultClient.Do(req)
@@ -103,14 +98,7 @@ func TestCSVExportEscapesFormulas(t *testing.T) {
 		body, _ := json.Marshal(map[string]string{"party_id": "a" + strconv.Itoa(i), "resource": r, "state": "alerting", "role": "agent"})
 		c.ok("POST", "/v1/sessions/s1/interactions/i1/parties", string(body), http.StatusCreated)
 	}
-	from := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
-	to := url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))
-	res, err := http.Get(c.base + "/v1/reports/aggregates?format=csv&group_by=resource&from=" + from + "&to=" + to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	records, err := csv.NewReader(res.Body).ReadAll()
+	records, _, err := c.aggregatesCSV()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,4 +111,17 @@ func TestCSVExportEscapesFormulas(t *testing.T) {
 			t.Errorf("resource %q: groups %v, want it once, prefixed with a quote", r, groups)
 		}
 	}
+}
+
+// aggregatesCSV reads the aggregates of the last and next hour by resource, as CSV.
+func (c *client) aggregatesCSV() ([][]string, string, error) {
+	from := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
+	to := url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))
+	res, err := http.Get(c.base + "/v1/reports/aggregates?format=csv&group_by=resource&from=" + from + "&to=" + to)
+	if err != nil {
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	records, err := csv.NewReader(res.Body).ReadAll()
+	return records, res.Header.Get("Content-Type"), err
 }
