@@ -66,6 +66,10 @@ func (c *checker) text(field, v string, required bool) {
 		c.addf("%s is required", field)
 	case strings.ContainsRune(v, 0):
 		c.addf("%s must not hold a NUL character", field)
+	case !utf8.ValidString(v):
+		// PostgreSQL would refuse it; the HTTP layer refuses it before (400), this is for
+		// every other caller.
+		c.addf("%s must be UTF-8 text", field)
 	case n > maxTextLen:
 		c.addf("%s must be at most %d characters", field, maxTextLen)
 	}
