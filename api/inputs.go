@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -49,7 +50,7 @@ func checkRequestInputs(c echo.Context) error {
 	if problem := textProblem(r.URL.Path); problem != "" {
 		return badRequest("malformed_path", "the path "+problem)
 	}
-	names, values := c.ParamNames(), c.ParamValues()
+	names, values := c.ParamNames(), slices.Clone(c.ParamValues())
 	for i, name := range names {
 		if i >= len(values) {
 			break
@@ -66,9 +67,10 @@ func checkRequestInputs(c echo.Context) error {
 				return err
 			}
 		}
-		// The handlers read the value as it was meant, escapes undone.
 		values[i] = v
 	}
+	// The handlers read the values as they were meant, escapes undone.
+	c.SetParamValues(values...)
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return badRequest("malformed_query", "the query is not valid: "+err.Error())
