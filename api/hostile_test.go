@@ -159,6 +159,7 @@ func TestHostileInputOnEveryRoute(t *testing.T) {
 	c := newServer(t)
 	seedHostile(c)
 	doc := loadOpenAPI(t)
+	codes := doc.Components.Schemas["Error"].Value.Properties["error"].Value.Properties["code"].Value.Enum
 	counts := tableCounter(t, c.pool)
 	before := counts()
 
@@ -191,6 +192,8 @@ func TestHostileInputOnEveryRoute(t *testing.T) {
 			t.Errorf("%s, %s: status %d, want %d: %.200s", hr.route, hr.what, status, hr.want, body)
 		case json.Unmarshal(body, &e) != nil || e.Error.Code == "" || e.Error.Message == "":
 			t.Errorf("%s, %s: status %d without a JSON error of a code and a message: %.200s", hr.route, hr.what, status, body)
+		case !slices.Contains(codes, any(e.Error.Code)):
+			t.Errorf("%s, %s: error code %q is not one the OpenAPI document lists", hr.route, hr.what, e.Error.Code)
 		}
 		if after := counts(); !maps.Equal(after, before) {
 			t.Fatalf("%s, %s (status %d) changed rows: before %v, after %v", hr.route, hr.what, status, before, after)
