@@ -41,7 +41,7 @@ func decodeBody(c echo.Context, v any, required bool) error {
 	}
 	problem := scanJSON(body)
 	if problem != nil && problem.status == http.StatusBadRequest {
-		return badRequest("malformed_json", problem.message)
+		return problem.err("malformed_json", "")
 	}
 	if trimmed[0] != '{' {
 		return badRequest("malformed_json", "the request body must be a JSON object")
@@ -58,7 +58,7 @@ func decodeBody(c echo.Context, v any, required bool) error {
 		return badRequest("malformed_json", field+" must be a JSON object")
 	}
 	if problem != nil {
-		return &apiError{status: problem.status, code: "invalid_value", message: problem.message}
+		return problem.err("malformed_json", "")
 	}
 	return nil
 }

@@ -200,6 +200,15 @@ func scanString(b []byte, i int) (int, *jsonProblem) {
 	return i, nil
 }
 
+// err is the problem as an answer: 400 with code400, or 422 invalid_value.
+func (p *jsonProblem) err(code400, prefix string) error {
+	code := "invalid_value"
+	if p.status == http.StatusBadRequest {
+		code = code400
+	}
+	return &apiError{status: p.status, code: code, message: prefix + p.message}
+}
+
 func loneSurrogate() *jsonProblem {
 	return &jsonProblem{http.StatusBadRequest, "a string of the request body holds a lone UTF-16 surrogate escape, which is not a character"}
 }

@@ -64,6 +64,10 @@ func (h *handlers) reportInteractions(c echo.Context) error {
 			quoted, _ := json.Marshal(v)
 			f.UserDataValue = quoted
 		}
+		// The JSON given follows the rule of JSON bodies (\u0000, lone surrogates, 1e400).
+		if p := scanJSON(f.UserDataValue); p != nil {
+			return p.err("malformed_query", "udata_value: ")
+		}
 	}
 	for name, dst := range map[string]**time.Time{"created_from": &f.CreatedFrom, "created_to": &f.CreatedTo,
 		"ended_from": &f.EndedFrom, "ended_to": &f.EndedTo} {

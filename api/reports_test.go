@@ -51,6 +51,8 @@ func TestReportRoutes(t *testing.T) {
 	c.ok("GET", "/v1/reports/interactions/i1", "", http.StatusOK)
 	c.ok("GET", "/v1/reports/interactions/nope", "", http.StatusNotFound)
 	c.ok("GET", "/v1/reports/interactions?state=gone", "", http.StatusUnprocessableEntity)
+	c.ok("GET", "/v1/reports/interactions?udata_key=k&udata_value="+url.QueryEscape(`"a\u0000"`), "", http.StatusBadRequest)
+	c.ok("GET", "/v1/reports/interactions?udata_key=k&udata_value="+url.QueryEscape(`{"n":1e400}`), "", http.StatusUnprocessableEntity)
 	c.ok("GET", "/v1/reports/interactions?created_from=yesterday", "", http.StatusBadRequest)
 	c.ok("GET", "/v1/reports/aggregates?from="+from, "", http.StatusBadRequest)
 	c.ok("GET", "/v1/reports/aggregates?group_by=colour&from="+from+"&to="+to, "", http.StatusUnprocessableEntity)
