@@ -156,10 +156,10 @@ func TestBadRequestsAreRefusedWhole(t *testing.T) {
 		{"2 MB body", "PUT", "/v1/sessions/s1/interactions/i1/udata", big, nil, 413, "body_too_large"},
 		{"invalid values", "POST", "/v1/sessions/s1/interactions", `{"interaction_id":"i 2","media":"voice","type":"sideways"}`, nil, 422, "invalid_value"},
 		{"invalid party state", "PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"dancing"}`, nil, 422, "invalid_value"},
-		{"NUL in user data", "PATCH", "/v1/sessions/s1/interactions/i1/udata", `{"origin":"media","data":{"k":"a\u0000b"}}`, nil, 422, "invalid_value"},
-		{"NUL in hints", "PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"held","hints":{"k":"\u0000"}}`, nil, 422, "invalid_value"},
+		{"NUL in user data", "PATCH", "/v1/sessions/s1/interactions/i1/udata", `{"origin":"media","data":{"k":"a\u0000b"}}`, nil, 400, "malformed_json"},
+		{"NUL in hints", "PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"held","hints":{"k":"\u0000"}}`, nil, 400, "malformed_json"},
 		{"a number beyond numeric", "PATCH", "/v1/sessions/s1/interactions/i1/udata", `{"origin":"media","data":{"k":1e400000}}`, nil, 422, "invalid_value"},
-		{"hints not an object", "PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"held","hints":"x"}`, nil, 422, "invalid_value"},
+		{"hints not an object", "PATCH", "/v1/sessions/s1/interactions/i1/parties/p1", `{"state":"held","hints":"x"}`, nil, 400, "malformed_json"},
 		{"unknown session", "POST", "/v1/sessions/nope/interactions/i1/present", ``, nil, 404, "not_found"},
 		{"unknown interaction", "DELETE", "/v1/sessions/s1/interactions/nope", ``, nil, 404, "not_found"},
 		{"unknown party", "DELETE", "/v1/sessions/s1/interactions/i1/parties/nope", ``, nil, 404, "not_found"},
@@ -170,7 +170,8 @@ func TestBadRequestsAreRefusedWhole(t *testing.T) {
 		{"duplicate", "POST", "/v1/sessions", `{"session_id":"s1"}`, nil, 409, "conflict"},
 		{"stale epoch", "POST", "/v1/sessions/s1/interactions/i1/notcontrolled", ``, http.Header{"X-Lease-Epoch": {"9"}}, 409, "lease_lost"},
 		{"malformed epoch", "POST", "/v1/sessions/s1/interactions/i1/notcontrolled", ``, http.Header{"X-Lease-Epoch": {"one"}}, 400, "malformed_header"},
-		{"malformed after", "GET", "/v1/sessions/s1/events?after=-1", ``, nil, 400, "malformed_query"},
+		{"malformed after", "GET", "/v1/sessions/s1/events?after=-1", ``, nil, 422, "invalid_value"},
+		{"after not a number", "GET", "/v1/sessions/s1/events?after=x", ``, nil, 400, "malformed_query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,7 +38,8 @@ func TestCheckpointRoutes(t *testing.T) {
 		{"stale epoch", "7", `{"datamodel":{"counter":9}}`, http.StatusConflict, "lease_lost"},
 		{"expected version", "1", `{"expected_version":0,"datamodel":{"counter":9}}`, http.StatusConflict, "conflict"},
 		{"too large", "1", `{"datamodel":{"blob":"` + strings.Repeat("x", 300<<10) + `"}}`, http.StatusRequestEntityTooLarge, "checkpoint_too_large"},
-		{"not an object", "1", `{"datamodel":[1,2]}`, http.StatusUnprocessableEntity, "invalid_value"},
+		{"not an object", "1", `{"datamodel":[1,2]}`, http.StatusBadRequest, "malformed_json"},
+		{"left out", "1", `{"configuration":["main"]}`, http.StatusUnprocessableEntity, "invalid_value"},
 		{"unknown field", "1", `{"datamodel":{},"states":["main"]}`, http.StatusBadRequest, "malformed_json"},
 	}
 	for _, tc := range refusals {

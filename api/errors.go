@@ -139,10 +139,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if clientGone(c) {
 			return // the client is gone: there is no one to answer
 		}
-		if status >= 500 {
-			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path,
-				"status", status, "err", err)
-		}
+		// The failure is logged once, by requestLog, which every request passes through.
 		var werr error
 		if c.Request().Method == http.MethodHead {
 			werr = c.NoContent(status)

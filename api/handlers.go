@@ -140,18 +140,19 @@ func (h *handlers) endSession(c echo.Context) error {
 }
 
 func (h *handlers) listEvents(c echo.Context) error {
-	return page(c, func(after int64, limit int) ([]service.Event, error) {
+	return page(c, service.MaxEventsPage, service.MaxEventsPage, func(after int64, limit int) ([]service.Event, error) {
 		return h.store.ListEvents(c.Request().Context(), c.Param("sid"), after, limit)
 	})
 }
 
-// page answers one page of events after the position in ?after=, at most ?limit= of them.
-func page[E any](c echo.Context, list func(after int64, limit int) ([]E, error)) error {
+// page answers one page of events after the position in ?after=, at most ?limit= of them
+// (def when not given, from 1 to max).
+func page[E any](c echo.Context, def, max int64, list func(after int64, limit int) ([]E, error)) error {
 	after, err := queryInt(c, "after", 0)
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", service.MaxEventsPage)
+	limit, err := queryLimit(c, def, max)
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func nonNilEvents(t service.Takeover) service.Takeover {
 // listOrphanedSessions: one page of the orphaned sessions, by id, after ?after= (the next
 // cursor of the page before), at most ?limit=.
 func (h *handlers) listOrphanedSessions(c echo.Context) error {
-	limit, err := queryInt(c, "limit", service.MaxSessionsPage)
+	limit, err := queryLimit(c, service.MaxSessionsPage, service.MaxSessionsPage)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (h *handlers) listOrphanedSessions(c echo.Context) error {
 // listSessions: one page of the sessions a node owns (?owner_node=, required), of one state
 // (?state=) when given, paged like the orphans.
 func (h *handlers) listSessions(c echo.Context) error {
-	limit, err := queryInt(c, "limit", service.MaxSessionsPage)
+	limit, err := queryLimit(c, service.MaxSessionsPage, service.MaxSessionsPage)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,10 @@ func (h *handlers) reportInteractions(c echo.Context) error {
 			quoted, _ := json.Marshal(v)
 			f.UserDataValue = quoted
 		}
+		// The JSON given follows the rule of JSON bodies (\u0000, lone surrogates, 1e400).
+		if p := scanJSON(f.UserDataValue); p != nil {
+			return p.err("malformed_query", "udata_value: ")
+		}
 	}
 	for name, dst := range map[string]**time.Time{"created_from": &f.CreatedFrom, "created_to": &f.CreatedTo,
 		"ended_from": &f.EndedFrom, "ended_to": &f.EndedTo} {
@@ -71,7 +75,7 @@ func (h *handlers) reportInteractions(c echo.Context) error {
 			return err
 		}
 	}
-	limit, err := queryInt(c, "limit", 100)
+	limit, err := queryLimit(c, 100, reporting.MaxPage)
 	if err != nil {
 		return err
 	}
@@ -149,12 +153,29 @@ func writeCSV(c echo.Context, header []string, n int, record func(i int) []strin
 		return err
 	}
 	for i := range n {
-		if err := out.Write(record(i)); err != nil {
+		rec := record(i)
+		for j, cell := range rec {
+			rec[j] = csvCell(cell)
+		}
+		if err := out.Write(rec); err != nil {
 			return fmt.Errorf("writing CSV: %w", err)
 		}
 	}
 	out.Flush()
 	return out.Error()
+}
+
+// csvCell keeps a spreadsheet from running a cell as a formula (CSV injection): text that
+// begins with = + - @, a tab or a carriage return is prefixed with a single quote, as OWASP
+// advises. Numbers are left as they are: a spreadsheet reads -5 as a number, not a formula.
+func csvCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }
 
 func timeStr(t *time.Time) string {
@@ -193,7 +214,7 @@ func (h *handlers) reportAudit(c echo.Context) error {
 	if scope.CreatedTo, err = queryTime(c, "created_to"); err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", reporting.DefaultAuditLimit)
+	limit, err := queryLimit(c, reporting.DefaultAuditLimit, reporting.MaxAuditLimit)
 	if err != nil {
 		return err
 	}

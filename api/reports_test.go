@@ -3,9 +3,11 @@ package api_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,18 +30,13 @@ func TestReportRoutes(t *testing.T) {
 	if len(page.Interactions) != 1 || page.Interactions[0].InteractionID != "i1" || page.Interactions[0].Outcome != "live" {
 		t.Errorf("list: %+v", page)
 	}
+	records, contentType, err := c.aggregatesCSV()
+	if err != nil || contentType != "text/csv; charset=utf-8" || len(records) != 2 ||
+		records[0][0] != "group" || records[1][0] != "7001" || records[1][1] != "1" {
+		t.Errorf("aggregates as CSV: %v %v %q", records, err, contentType)
+	}
 	from := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
 	to := url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))
-	res, err := http.Get(c.base + "/v1/reports/aggregates?format=csv&group_by=resource&from=" + from + "&to=" + to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	records, err := csv.NewReader(res.Body).ReadAll()
-	if err != nil || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(records) != 2 ||
-		records[0][0] != "group" || records[1][0] != "7001" || records[1][1] != "1" {
-		t.Errorf("aggregates as CSV: %v %v %q", records, err, res.Header.Get("Content-Type"))
-	}
 	req, _ := http.NewRequest("GET", c.base+"/v1/reports/interactions", nil)
 	req.Header.Set("Accept", "text/csv")
 	res2, err := http.DefaultClient.Do(req)
@@ -54,6 +51,8 @@ func TestReportRoutes(t *testing.T) {
 	c.ok("GET", "/v1/reports/interactions/i1", "", http.StatusOK)
 	c.ok("GET", "/v1/reports/interactions/nope", "", http.StatusNotFound)
 	c.ok("GET", "/v1/reports/interactions?state=gone", "", http.StatusUnprocessableEntity)
+	c.ok("GET", "/v1/reports/interactions?udata_key=k&udata_value="+url.QueryEscape(`"a\u0000"`), "", http.StatusBadRequest)
+	c.ok("GET", "/v1/reports/interactions?udata_key=k&udata_value="+url.QueryEscape(`{"n":1e400}`), "", http.StatusUnprocessableEntity)
 	c.ok("GET", "/v1/reports/interactions?created_from=yesterday", "", http.StatusBadRequest)
 	c.ok("GET", "/v1/reports/aggregates?from="+from, "", http.StatusBadRequest)
 	c.ok("GET", "/v1/reports/aggregates?group_by=colour&from="+from+"&to="+to, "", http.StatusUnprocessableEntity)
@@ -89,4 +88,42 @@ func TestReportStateAndAudit(t *testing.T) {
 	if len(audit.Differences) != 1 || audit.Differences[0].Stored != "established" || audit.Differences[0].Rebuilt != "held" {
 		t.Errorf("the planted difference: %+v", audit)
 	}
+}
+
+// A resource a caller chose is exported as text, never as a spreadsheet formula.
+func TestCSVExportEscapesFormulas(t *testing.T) {
+	t.Parallel()
+	c := newServer(t)
+	c.seed()
+	resources := []string{`=HYPERLINK("http://evil","x")`, "@SUM(1)", "-2+3", "+1-1", "\tx"}
+	for i, r := range resources {
+		body, _ := json.Marshal(map[string]string{"party_id": "a" + strconv.Itoa(i), "resource": r, "state": "alerting", "role": "agent"})
+		c.ok("POST", "/v1/sessions/s1/interactions/i1/parties", string(body), http.StatusCreated)
+	}
+	records, _, err := c.aggregatesCSV()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]bool{}
+	for _, r := range records[1:] {
+		groups[r[0]] = true
+	}
+	for _, r := range resources {
+		if !groups["'"+r] || groups[r] {
+			t.Errorf("resource %q: groups %v, want it once, prefixed with a quote", r, groups)
+		}
+	}
+}
+
+// aggregatesCSV reads the aggregates of the last and next hour by resource, as CSV.
+func (c *client) aggregatesCSV() ([][]string, string, error) {
+	from := url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339))
+	to := url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))
+	res, err := http.Get(c.base + "/v1/reports/aggregates?format=csv&group_by=resource&from=" + from + "&to=" + to)
+	if err != nil {
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	records, err := csv.NewReader(res.Body).ReadAll()
+	return records, res.Header.Get("Content-Type"), err
 }

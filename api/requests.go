@@ -76,7 +76,7 @@ func (h *handlers) listPendingRequests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", service.MaxRequestsPage)
+	limit, err := queryLimit(c, service.MaxRequestsPage, service.MaxRequestsPage)
 	if err != nil {
 		return err
 	}

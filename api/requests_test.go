@@ -49,7 +49,7 @@ func TestRequestAnswers(t *testing.T) {
 		`{"action":"redirect","interaction_id":"i1"}`:                          http.StatusUnprocessableEntity,
 		`{"action":"terminate","interaction_id":"i1","timeout":"forever"}`:     http.StatusUnprocessableEntity,
 		`{"action":"terminate","interaction_id":"i1","colour":"red"}`:          http.StatusBadRequest,
-		`{"action":"terminate","interaction_id":"i1","hints":"not-an-object"}`: http.StatusUnprocessableEntity,
+		`{"action":"terminate","interaction_id":"i1","hints":"not-an-object"}`: http.StatusBadRequest,
 	} {
 		var e api.ErrorBody
 		if got := c.json("POST", "/v1/sessions/s1/requests", body, &e); got != want || e.Error.Code == "" {

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -90,10 +91,19 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(logger)
-	e.Use(middleware.Recover())
+	// The request log is outermost so that every failure, a recovered panic included, is
+	// logged there once, with its status; the error handler only answers.
 	e.Use(requestLog(logger))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll:     true,
+		DisableErrorHandler: true,
+		LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
+			return fmt.Errorf("panic: %w\n%s", err, stack)
+		},
+	}))
 	e.Use(deadline(opts.RequestDeadline))
 	e.Use(middleware.BodyLimit(bodyLimit))
+	e.Use(checkInputs)
 	e.Use(hashIdempotentRequest)
 
 	h := &handlers{store: store, opts: opts, requested: NewSignal(), reports: opts.Reports}

@@ -26,7 +26,7 @@ func publishedFilter(c echo.Context) service.PublishedFilter {
 
 // listPublished answers one page of published events: GET /v1/events?after=N.
 func (h *handlers) listPublished(c echo.Context) error {
-	return page(c, func(after int64, limit int) ([]service.PublishedEvent, error) {
+	return page(c, service.MaxEventsPage, service.MaxPublishedPage, func(after int64, limit int) ([]service.PublishedEvent, error) {
 		return h.store.ListPublished(c.Request().Context(), publishedFilter(c), after, limit)
 	})
 }

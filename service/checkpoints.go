@@ -36,7 +36,7 @@ const (
 // yet), with fault.ErrConflict.
 type NewCheckpoint struct {
 	ExpectedVersion *int64          `json:"expected_version,omitempty"`
-	DataModel       json.RawMessage `json:"datamodel"`
+	DataModel       json.RawMessage `json:"datamodel" shape:"object"`
 	Configuration   []string        `json:"configuration"`
 	Timers          []NewTimer      `json:"timers"`
 }

@@ -23,7 +23,7 @@ type InteractionProperties struct {
 	GUID          *string             `json:"g_uid,omitempty"`
 	ContactedAddr *string             `json:"contactedaddr,omitempty"`
 	Location      *string             `json:"location,omitempty"`
-	XData         json.RawMessage     `json:"xdata,omitempty"`
+	XData         json.RawMessage     `json:"xdata,omitempty" shape:"object"`
 	Voice         *VoiceProperties    `json:"voice,omitempty"`
 	MsgBased      *MsgBasedProperties `json:"msgbased,omitempty"`
 }

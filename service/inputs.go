@@ -37,7 +37,7 @@ type NewParty struct {
 
 type PartyStateChange struct {
 	State string          `json:"state"`
-	Hints json.RawMessage `json:"hints,omitempty"`
+	Hints json.RawMessage `json:"hints,omitempty" shape:"object"`
 }
 
 // The origins of a user data change. Only a change from the media side is an event to the
@@ -57,24 +57,24 @@ type UserDataChange struct {
 type PartyLeft struct {
 	PartyID        string          `json:"party_id"`
 	NewDestination string          `json:"new_destination"`
-	Hints          json.RawMessage `json:"hints,omitempty"`
+	Hints          json.RawMessage `json:"hints,omitempty" shape:"object"`
 }
 
 type Conference struct {
 	PartyID    string          `json:"party_id"`
 	AddedParty NewParty        `json:"added_party"`
-	Hints      json.RawMessage `json:"hints,omitempty"`
+	Hints      json.RawMessage `json:"hints,omitempty" shape:"object"`
 }
 
 type Merge struct {
 	IntoInteractionID string          `json:"into_interaction_id"`
 	ActivePartyID     string          `json:"active_party_id"`
 	HeldPartyID       string          `json:"held_party_id"`
-	Hints             json.RawMessage `json:"hints,omitempty"`
+	Hints             json.RawMessage `json:"hints,omitempty" shape:"object"`
 }
 
 type Abandon struct {
 	FocusResource string          `json:"focus_resource"`
 	Reason        string          `json:"reason"`
-	Hints         json.RawMessage `json:"hints,omitempty"`
+	Hints         json.RawMessage `json:"hints,omitempty" shape:"object"`
 }

@@ -134,6 +134,10 @@ func TestRefusedChangesWriteNothing(t *testing.T) {
 			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
 				return events(s.ChangePartyState(ctx, tg, "i1", "p2", service.PartyStateChange{State: "held", Hints: json.RawMessage(`[1]`)}))
 			}},
+		{name: "text that is not UTF-8", want: fault.ErrInvalid,
+			run: func(ctx context.Context, s *service.Store, tg service.Target) error {
+				return events(s.AddParty(ctx, tg, "i1", service.NewParty{PartyID: "p9", Resource: "70\xff01", State: "alerting"}))
+			}},
 		{name: "stale epoch", want: fault.ErrLeaseLost,
 			run: func(ctx context.Context, s *service.Store, _ service.Target) error {
 				return events(s.PresentInteraction(ctx, service.Target{SessionID: "s1", Epoch: ptr(int64(7))}, "i1"))

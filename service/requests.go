@@ -75,7 +75,7 @@ type NewRequest struct {
 	// The session to move the interaction to (associate).
 	TargetSessionID *string         `json:"target_session_id,omitempty"`
 	Reason          *string         `json:"reason,omitempty"`
-	Hints           json.RawMessage `json:"hints,omitempty"`
+	Hints           json.RawMessage `json:"hints,omitempty" shape:"object"`
 	// How long the media side has to answer, a Go duration ("10s", "1500ms"); empty is the
 	// store's default.
 	Timeout string `json:"timeout,omitempty"`
@@ -147,7 +147,7 @@ type RequestOutcome struct {
 	Error       string `json:"error,omitempty"`
 	Description string `json:"description,omitempty"`
 	// Passed on in the events that carry hints.
-	Hints json.RawMessage `json:"hints,omitempty"`
+	Hints json.RawMessage `json:"hints,omitempty" shape:"object"`
 	// done, for redirect, singlesteptransfer and singlestepconference: the party that joined
 	// at the destination.
 	Party *ReportedParty `json:"party,omitempty"`

@@ -66,6 +66,10 @@ func (c *checker) text(field, v string, required bool) {
 		c.addf("%s is required", field)
 	case strings.ContainsRune(v, 0):
 		c.addf("%s must not hold a NUL character", field)
+	case !utf8.ValidString(v):
+		// PostgreSQL would refuse it; the HTTP layer refuses it before (400), this is for
+		// every other caller.
+		c.addf("%s must be UTF-8 text", field)
 	case n > maxTextLen:
 		c.addf("%s must be at most %d characters", field, maxTextLen)
 	}
@@ -237,4 +241,12 @@ func hintsOrEmpty(raw json.RawMessage) []byte {
 		return []byte("{}")
 	}
 	return t
+}
+
+// CheckID checks an id given outside a body (a path or query parameter) by the rule every id
+// follows, the schema's ixn_id domain: fault.ErrInvalid when it does not.
+func CheckID(field, v string) error {
+	var c checker
+	c.id(field, v)
+	return c.err()
 }

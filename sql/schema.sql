@@ -1085,10 +1085,10 @@ CREATE INDEX sessions_owner_node_idx ON sessions USING btree (owner_node, sessio
 CREATE INDEX sessions_unowned_idx ON sessions USING btree (session_id) WHERE ((state = 'active'::session_state) AND (owner_node IS NULL));
 
 --
--- Name: user_data_key_value_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: user_data_key_value_hash_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX user_data_key_value_idx ON user_data USING btree (key, value);
+CREATE INDEX user_data_key_value_hash_idx ON user_data USING btree (key, jsonb_hash_extended(value, (0)::bigint));
 
 --
 -- Name: interactions interactions_owner_insert; Type: TRIGGER; Schema: public; Owner: -

@@ -65,7 +65,9 @@ BEGIN
     IF p_node_id IS NOT NULL THEN conds := conds || 'i.owner_node = $5'::text; END IF;
     IF p_udata_key IS NOT NULL THEN
         conds := conds || ('EXISTS (SELECT 1 FROM user_data u WHERE u.key = $7'
-                           || CASE WHEN p_udata_value IS NOT NULL THEN ' AND u.value = $8' ELSE '' END
+                           || CASE WHEN p_udata_value IS NOT NULL
+                                THEN ' AND jsonb_hash_extended(u.value, 0) = jsonb_hash_extended($8, 0) AND u.value = $8'
+                                ELSE '' END
                            || ' AND u.session_id = i.session_id AND u.interaction_id = i.interaction_id)');
     END IF;
     IF p_created_from IS NOT NULL THEN conds := conds || 'i.created_at >= $9'::text; END IF;
