@@ -51,9 +51,6 @@ func (h *handlers) stream(c echo.Context) error {
 	if filter.SessionID != "" && filter.NodeID != "" {
 		return badRequest("malformed_query", "filter by session_id or by node_id, not both")
 	}
-	if after < 0 {
-		return fault.Errorf(fault.ErrInvalid, "after must be 0 or more")
-	}
 	hub := h.opts.Streams
 	if hub == nil {
 		return fault.Errorf(fault.ErrUnavailable, "event streams are not served by this instance")
@@ -78,9 +75,9 @@ const streamRetryAfter = 5
 // nothing for that long (its connection's buffers full) is dropped and frees its place.
 const streamWriteTimeout = 30 * time.Second
 
-// maxKeptStreamBuf is the largest write buffer a stream keeps between pages; a larger one
-// (a page of large events) is given back.
-const maxKeptStreamBuf = 256 << 10
+// streamChunk is how many bytes a stream writes at a time, and so about the most its write
+// buffer holds: with thousands of streams, a buffer per page would be most of the memory.
+const streamChunk = 16 << 10
 
 func (h *handlers) sendStream(c echo.Context, sub *streamhub.Stream) error {
 	ctx := c.Request().Context()
@@ -113,15 +110,19 @@ func (h *handlers) sendStream(c echo.Context, sub *streamhub.Stream) error {
 			}
 			retry = time.After(h.opts.StreamPoll)
 		case len(events) > 0:
+			// Written in pieces of streamChunk bytes: what a stream holds is that, not a page.
 			buf = buf[:0]
-			for _, e := range events {
+			for i, e := range events {
 				buf = appendSSE(buf, e)
+				if len(buf) >= streamChunk || i == len(events)-1 {
+					if !write(buf) {
+						return nil
+					}
+					buf = buf[:0]
+				}
 			}
-			if !write(buf) {
-				return nil
-			}
-			if cap(buf) > maxKeptStreamBuf {
-				buf = nil
+			if cap(buf) > 2*streamChunk {
+				buf = nil // one large event: not kept
 			}
 			continue
 		}

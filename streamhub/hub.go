@@ -154,12 +154,18 @@ type Hub struct {
 	cfg Config
 
 	mu      sync.RWMutex
-	ring    []Event // ring[pubSeq % len(ring)] for pubSeq in [lo, hi]
-	lo, hi  int64   // the window; empty while hi < lo
-	ready   bool    // the hub knows where publication stands
-	err     error   // the last read's failure, nil once a read works
-	changed chan struct{}
+	ring    []Event       // ring[pubSeq % len(ring)] for pubSeq in [lo, hi]
+	lo, hi  int64         // the window; empty while hi < lo
+	ready   bool          // the hub knows where publication stands
+	err     error         // the last read's failure, nil once a read works
+	changed chan struct{} // closed when the hub reads anything, or fails
 	streams int
+
+	// keyed: per session ("s:" id) and node ("n:" id) that filtered streams wait on, a
+	// channel closed when an event of theirs is read. An idle filtered stream is not woken
+	// by every publish: two thousand of them would cost the writers' CPU.
+	keysMu sync.Mutex
+	keyed  map[string]chan struct{}
 
 	catchUp chan struct{} // a slot per catch-up reader
 	pages   *pageCache
@@ -170,7 +176,7 @@ func New(cfg Config) (*Hub, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Hub{cfg: cfg, ring: make([]Event, cfg.Window), changed: make(chan struct{}),
+	return &Hub{cfg: cfg, ring: make([]Event, cfg.Window), changed: make(chan struct{}), keyed: map[string]chan struct{}{},
 		catchUp: make(chan struct{}, cfg.CatchUpReaders), pages: newPageCache(cfg.CachedPages)}, nil
 }
 
@@ -232,6 +238,7 @@ func (h *Hub) readNew(ctx context.Context) error {
 			}
 			h.ring[e.PubSeq%int64(len(h.ring))] = e
 			h.hi = e.PubSeq
+			h.wakeKeys(e)
 			if h.hi-h.lo+1 > int64(len(h.ring)) {
 				h.lo = h.hi - int64(len(h.ring)) + 1
 			}
@@ -254,6 +261,56 @@ func (h *Hub) failed(err error) {
 	defer h.mu.Unlock()
 	h.err = err
 	h.wakeLocked()
+}
+
+// wakeKeys wakes the filtered streams that e is for; the caller holds mu.
+func (h *Hub) wakeKeys(e Event) {
+	h.keysMu.Lock()
+	defer h.keysMu.Unlock()
+	if len(h.keyed) == 0 {
+		return
+	}
+	keys := [2]string{"s:" + e.SessionID}
+	if e.NodeID != nil {
+		keys[1] = "n:" + *e.NodeID
+	}
+	for _, k := range keys {
+		if ch, ok := h.keyed[k]; ok {
+			close(ch)
+			delete(h.keyed, k)
+		}
+	}
+	if len(h.keyed) > 2*h.cfg.MaxStreams {
+		// Keys of streams that are gone: wake all, those still there wait again.
+		for k, ch := range h.keyed {
+			close(ch)
+			delete(h.keyed, k)
+		}
+	}
+}
+
+// waitChan returns what the stream waits on when it has taken everything from the window:
+// its session's or node's channel, or every read's. The caller holds mu (read), so nothing
+// is read between the stream's look at the window and this.
+func (s *Stream) waitChan() <-chan struct{} {
+	h := s.hub
+	var key string
+	switch {
+	case s.filter.SessionID != "":
+		key = "s:" + s.filter.SessionID
+	case s.filter.NodeID != "":
+		key = "n:" + s.filter.NodeID
+	default:
+		return h.changed
+	}
+	h.keysMu.Lock()
+	defer h.keysMu.Unlock()
+	ch, ok := h.keyed[key]
+	if !ok {
+		ch = make(chan struct{})
+		h.keyed[key] = ch
+	}
+	return ch
 }
 
 // wakeLocked wakes every stream waiting for the window to change.
@@ -315,10 +372,13 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 func (s *Stream) Next(ctx context.Context) ([]Event, <-chan struct{}, error) {
 	h := s.hub
 	h.mu.RLock()
-	wait := h.changed
+	var wait <-chan struct{} = h.changed
 	ready, lo, hi, herr := h.ready, h.lo, h.hi, h.err
 	if ready && s.pos+1 >= lo {
 		events := s.fromWindow(lo, hi)
+		if s.pos == hi {
+			wait = s.waitChan()
+		}
 		h.mu.RUnlock()
 		s.live, s.lagging = true, s.pos < hi
 		return events, wait, nil

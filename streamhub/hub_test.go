@@ -441,3 +441,41 @@ func TestFallingOutOfTheWindow(t *testing.T) {
 		})
 	}
 }
+
+// A filtered stream with nothing to send is woken by its own session's or node's events
+// only, not by every publish.
+func TestFilteredStreamsWakeForTheirEventsOnly(t *testing.T) {
+	for _, filter := range []streamhub.Filter{{SessionID: "s1-n1"}, {NodeID: "n1"}} {
+		t.Run(fmt.Sprintf("%+v", filter), func(t *testing.T) {
+			l := newPubLog()
+			hub, read := run(t, l, streamhub.Config{})
+			waitRead(t, read, 0)
+			st, err := hub.Subscribe(filter, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			events, wait, err := st.Next(context.Background())
+			if err != nil || len(events) != 0 {
+				t.Fatalf("%v, %v", events, err)
+			}
+			l.publish("s0-n0", "s2-n2", "s3-n0")
+			waitRead(t, read, 3)
+			select {
+			case <-wait:
+				t.Fatal("woken by events of other sessions and nodes")
+			default:
+			}
+			l.publish("s1-n1")
+			waitRead(t, read, 4)
+			select {
+			case <-wait:
+			default:
+				t.Fatal("not woken by its own event")
+			}
+			if got := collectTo(t, st, 4); len(got) != 1 || got[0].PubSeq != 4 {
+				t.Fatalf("got %v, want event 4", got)
+			}
+		})
+	}
+}

@@ -76,7 +76,7 @@ func runStreamsBench(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 		binary = filepath.Join(dir, "ixnstore")
 		if _, err := runLogged(ctx, io.Discard, exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/ixnstore")); err != nil {
 			return fmt.Errorf("building ixnstore (run from the module's directory, or give --ixnstore): %w", err)
