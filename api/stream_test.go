@@ -211,6 +211,13 @@ func TestStreamMatchesTheListing(t *testing.T) {
 	c.ok("POST", "/v1/sessions", `{"session_id":"s2","owner_node":"n2"}`, http.StatusCreated)
 	c.ok("POST", "/v1/sessions/s2/interactions", `{"interaction_id":"i2","media":"chat","type":"inbound"}`, http.StatusCreated)
 	c.changes(9)
+	// Wait until all of it is published: as many events as the two sessions' last seqs.
+	var s1, s2 service.Session
+	c.json("GET", "/v1/sessions/s1", "", &s1)
+	c.json("GET", "/v1/sessions/s2", "", &s2)
+	all, stopAll := c.readStream("", 0)
+	receive(t, all, int(s1.LastSeq+s2.LastSeq))
+	stopAll()
 	for _, tc := range []struct {
 		query string
 		after int64

@@ -112,6 +112,7 @@ func idleStreamsBench(ctx context.Context, stdout, stderr io.Writer, binary, dbU
 		return err
 	}
 	rates := map[int][]float64{}
+	ratios := map[int][]float64{} // to the first count's rate in the same round: the machine's speed drifts between rounds
 	for round := 1; round <= rounds; round++ {
 		fmt.Fprintf(stdout, "-- round %d of %d\n", round, rounds)
 		for _, n := range counts {
@@ -129,12 +130,13 @@ func idleStreamsBench(ctx context.Context, stdout, stderr io.Writer, binary, dbU
 			}
 			fmt.Fprintf(stdout, "%5d idle streams: %s\n", n, res)
 			rates[n] = append(rates[n], res.PerSecond())
+			ratios[n] = append(ratios[n], res.PerSecond()/rates[counts[0]][round-1])
 		}
 	}
 	fmt.Fprintf(stdout, "-- medians of %d rounds of %s, %d clients\n", rounds, duration, clients)
-	base := median(rates[counts[0]])
 	for _, n := range counts {
-		fmt.Fprintf(stdout, "%5d idle streams: %6.0f writes/s   %.2f× of %d streams\n", n, median(rates[n]), median(rates[n])/base, counts[0])
+		fmt.Fprintf(stdout, "%5d idle streams: %6.0f writes/s   %.2f× of %d streams in the same round (median of %v)\n",
+			n, median(rates[n]), median(ratios[n]), counts[0], roundTo(ratios[n]))
 	}
 	return nil
 }
@@ -205,6 +207,14 @@ func catchUpBench(ctx context.Context, stdout, stderr io.Writer, logger *slog.Lo
 	fmt.Fprintf(stdout, "serve process: peak RSS (VmHWM) %d MB (sampled peak VmRSS %d MB); RSS %d MB before, %d MB when the streams closed, %d MB %s after\n",
 		atClose.hwm>>20, peakRSS>>20, before.rss>>20, atClose.rss>>20, after.rss>>20, settle)
 	return nil
+}
+
+func roundTo(xs []float64) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return out
 }
 
 // seedEvents fills the database with at least events published events, as
