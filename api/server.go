@@ -14,6 +14,7 @@ import (
 
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/streamhub"
 )
 
 // bodyLimit is the largest request body accepted; user data is the only large part of a body.
@@ -21,13 +22,14 @@ const bodyLimit = "1M"
 
 // Options are the API's settings beyond the store.
 type Options struct {
-	// Published is raised when events are published; nil: streams only poll.
-	Published Waker
+	// Streams hands published events to the event streams; nil: the stream route answers 503.
+	// Its owner runs it (Hub.Run).
+	Streams *streamhub.Hub
 	// Stopping is closed when the server shuts down, to end the streams.
 	Stopping <-chan struct{}
 	// StreamKeepAlive is how often an idle stream sends a comment to keep proxies open.
 	StreamKeepAlive time.Duration
-	// StreamPoll is how often a stream looks for events without being woken.
+	// StreamPoll is how long a stream waits before it reads again after a failed read.
 	StreamPoll time.Duration
 	// Reports answers the /v1/reports routes; nil: they answer 503.
 	Reports *reporting.Reporter
@@ -72,9 +74,6 @@ func deadline(d time.Duration) echo.MiddlewareFunc {
 
 // New returns the HTTP handler of the API.
 func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
-	if opts.Published == nil {
-		opts.Published = neverRaised{}
-	}
 	if opts.StreamKeepAlive <= 0 {
 		opts.StreamKeepAlive = 15 * time.Second
 	}
@@ -201,7 +200,3 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 		}
 	}
 }
-
-type neverRaised struct{}
-
-func (neverRaised) C() <-chan struct{} { return nil }

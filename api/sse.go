@@ -18,18 +18,23 @@ var errClientGone = errors.New("the client left")
 // which the stream reports as a comment and retries.
 type pageSender func(ctx context.Context, w *echo.Response) (full bool, err error)
 
-// serveSSE answers with a Server-Sent Events stream and keeps it until the client leaves or
-// the server stops: it sends a page, then waits for a wake-up, a poll or a keep-alive. The
-// wake-up channel is taken before each read, so a wake-up during the read is not missed.
-func (h *handlers) serveSSE(c echo.Context, wake func() <-chan struct{}, poll time.Duration, send pageSender) error {
-	ctx := c.Request().Context()
-	w := c.Response()
+// startSSE sends the headers of a Server-Sent Events answer.
+func startSSE(w *echo.Response) {
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
 	w.Header().Set(echo.HeaderCacheControl, "no-cache")
 	w.Header().Set(echo.HeaderConnection, "keep-alive")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
+}
+
+// serveSSE answers with a Server-Sent Events stream and keeps it until the client leaves or
+// the server stops: it sends a page, then waits for a wake-up, a poll or a keep-alive. The
+// wake-up channel is taken before each read, so a wake-up during the read is not missed.
+func (h *handlers) serveSSE(c echo.Context, wake func() <-chan struct{}, poll time.Duration, send pageSender) error {
+	ctx := c.Request().Context()
+	w := c.Response()
+	startSSE(w)
 
 	keepAlive := time.NewTicker(h.opts.StreamKeepAlive)
 	defer keepAlive.Stop()
@@ -48,19 +53,33 @@ func (h *handlers) serveSSE(c echo.Context, wake func() <-chan struct{}, poll ti
 		case full:
 			continue
 		}
-		select {
-		case <-ctx.Done():
+		if !h.idle(ctx, woken, time.After(poll), keepAlive.C, func(b []byte) bool { return writeFlush(w, b) }) {
 			return nil
-		case <-h.opts.Stopping:
-			return nil
-		case <-woken:
-		case <-keepAlive.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-			w.Flush()
-		case <-time.After(poll):
-			// Polling: what another instance did is found even if no wake-up came.
 		}
 	}
+}
+
+// writeFlush writes b to the client now; false: the client is gone.
+func writeFlush(w *echo.Response, b []byte) bool {
+	if _, err := w.Write(b); err != nil {
+		return false
+	}
+	w.Flush()
+	return true
+}
+
+// idle waits between two reads of a stream: until woken, retry, or the client or the server
+// leaves (false). It sends a keep-alive comment when one is due (false: it could not).
+func (h *handlers) idle(ctx context.Context, woken <-chan struct{}, retry, keepAlive <-chan time.Time, write func([]byte) bool) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-h.opts.Stopping:
+		return false
+	case <-woken:
+	case <-retry:
+	case <-keepAlive:
+		return write([]byte(": keep-alive\n\n"))
+	}
+	return true
 }

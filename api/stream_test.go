@@ -19,10 +19,19 @@ import (
 	"github.com/ixnstore/ixnstore/internal/testdb"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/streamhub"
 )
 
-// newPublishingServer is newServer with a dispatcher and streams woken by it.
+// newPublishingServer is newServer with a dispatcher and a stream hub woken by it.
 func newPublishingServer(t *testing.T) *client {
+	t.Helper()
+	c, _ := newStreamingServer(t, streamhub.Config{})
+	return c
+}
+
+// newStreamingServer is newPublishingServer with the hub set up by hubCfg (Read, Last and
+// Wake are filled in); it returns the hub too.
+func newStreamingServer(t *testing.T, hubCfg streamhub.Config) (*client, *streamhub.Hub) {
 	t.Helper()
 	pool := testdb.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -35,8 +44,14 @@ func newPublishingServer(t *testing.T) *client {
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(ctx) })
 	store := service.New(pool, service.Config{Written: d.Wake})
+	hubCfg.Read, hubCfg.Last, hubCfg.Wake = store.ListPublished, store.LastPubSeq, published.C
+	hub, err := streamhub.New(hubCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { hub.Run(ctx) })
 	stopping := make(chan struct{})
-	srv := httptest.NewServer(api.New(store, logger, api.Options{Published: published, Stopping: stopping,
+	srv := httptest.NewServer(api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
 		Reports: reporting.New(pool)}))
 	t.Cleanup(func() {
 		close(stopping)
@@ -44,7 +59,7 @@ func newPublishingServer(t *testing.T) *client {
 		cancel()
 		wg.Wait()
 	})
-	return &client{t: t, base: srv.URL, pool: pool}
+	return &client{t: t, base: srv.URL, pool: pool}, hub
 }
 
 type sseMessage struct {
@@ -107,7 +122,7 @@ func receive(t *testing.T, ch <-chan sseMessage, n int) []sseMessage {
 		select {
 		case m, ok := <-ch:
 			if !ok {
-				t.Fatalf("the stream ended after %d of %d messages", len(got), n)
+				t.Fatalf("the stream ended after %d of %d messages: %+v", len(got), n, got)
 			}
 			got = append(got, m)
 		case <-timeout:
@@ -183,5 +198,95 @@ func TestStreamFilters(t *testing.T) {
 	var answer api.ErrorBody
 	if got := c.do("GET", "/v1/events/stream?session_id=s1&node_id=n1", nil, nil, &answer); got != http.StatusBadRequest {
 		t.Errorf("two filters: status %d", got)
+	}
+}
+
+// Every stream, whatever its filter and starting point, sends exactly what GET /v1/events
+// lists for the same filter, in the same order: from the database while it is behind the
+// hub's window (a tiny one here), then from the window.
+func TestStreamMatchesTheListing(t *testing.T) {
+	t.Parallel()
+	c, _ := newStreamingServer(t, streamhub.Config{Window: 4, Page: 2})
+	c.seed()
+	c.ok("POST", "/v1/sessions", `{"session_id":"s2","owner_node":"n2"}`, http.StatusCreated)
+	c.ok("POST", "/v1/sessions/s2/interactions", `{"interaction_id":"i2","media":"chat","type":"inbound"}`, http.StatusCreated)
+	c.changes(9)
+	// Wait until all of it is published: as many events as the two sessions' last seqs.
+	var s1, s2 service.Session
+	c.json("GET", "/v1/sessions/s1", "", &s1)
+	c.json("GET", "/v1/sessions/s2", "", &s2)
+	all, stopAll := c.readStream("", 0)
+	receive(t, all, int(s1.LastSeq+s2.LastSeq))
+	stopAll()
+	for _, tc := range []struct {
+		query string
+		after int64
+	}{{"", 0}, {"", 5}, {"?session_id=s2", 0}, {"?session_id=s1", 3}, {"?node_id=n1", 0}, {"?node_id=n2", 1}} {
+		sep := "?"
+		if tc.query != "" {
+			sep = "&"
+		}
+		var listing struct{ Events []service.PublishedEvent }
+		c.json("GET", "/v1/events"+tc.query+sep+"after="+strconv.FormatInt(tc.after, 10), "", &listing)
+		if len(listing.Events) == 0 {
+			t.Fatalf("%s after %d: no events listed", tc.query, tc.after)
+		}
+		stream, stop := c.readStream(tc.query, tc.after)
+		got := receive(t, stream, len(listing.Events))
+		stop()
+		for i, m := range got {
+			want, _ := json.Marshal(listing.Events[i])
+			have, _ := json.Marshal(m.data)
+			if m.id != listing.Events[i].PubSeq || string(have) != string(want) {
+				t.Fatalf("%s after %d, event %d: id %d %s\nwant %s", tc.query, tc.after, i, m.id, have, want)
+			}
+		}
+	}
+}
+
+// A stream that starts at the beginning while events are written catches up from the
+// database and goes on live from the window with no gap and nothing twice.
+func TestStreamCatchesUpWhileEventsArePublished(t *testing.T) {
+	t.Parallel()
+	c, _ := newStreamingServer(t, streamhub.Config{Window: 8, Page: 3})
+	c.seed() // 2 events
+	c.changes(30)
+	stream, stop := c.readStream("", 0)
+	defer stop()
+	written := make(chan struct{})
+	go func() { defer close(written); c.changes(40) }()
+	got := receive(t, stream, 72)
+	<-written
+	for i, m := range got {
+		if m.id != int64(i+1) || m.data.Seq != int64(i+1) {
+			t.Fatalf("message %d: id %d, seq %d", i, m.id, m.data.Seq)
+		}
+	}
+}
+
+// Beyond the cap a stream is refused with 503 too_many_streams and a Retry-After.
+func TestStreamCapAnswers503(t *testing.T) {
+	t.Parallel()
+	c, hub := newStreamingServer(t, streamhub.Config{MaxStreams: 2})
+	c.seed()
+	for range 2 {
+		stream, stop := c.readStream("", 0)
+		defer stop()
+		receive(t, stream, 1) // subscribed
+	}
+	res, err := http.Get(c.base + "/v1/events/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var answer api.ErrorBody
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusServiceUnavailable || answer.Error.Code != "too_many_streams" || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("a third stream: %d %+v, Retry-After %q", res.StatusCode, answer.Error, res.Header.Get("Retry-After"))
+	}
+	if n := hub.Streams(); n != 2 {
+		t.Errorf("%d streams, want 2", n)
 	}
 }

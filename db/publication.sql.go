@@ -293,6 +293,18 @@ func (q *Queries) PublicationNotify(ctx context.Context, lastPubSeq int64) error
 	return err
 }
 
+const publishedLastSeq = `-- name: PublishedLastSeq :one
+SELECT coalesce(max(pub_seq), 0)::bigint AS last_pub_seq FROM publication
+`
+
+// The newest publication number (0 when nothing is published): where a stream hub starts.
+func (q *Queries) PublishedLastSeq(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, publishedLastSeq)
+	var last_pub_seq int64
+	err := row.Scan(&last_pub_seq)
+	return last_pub_seq, err
+}
+
 const publishedListAfter = `-- name: PublishedListAfter :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p

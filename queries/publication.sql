@@ -36,6 +36,10 @@ VALUES (@pub_seq, @txid, @outbox_id, @session_id, @seq, @node_id);
 -- name: PublicationNotify :exec
 SELECT pg_notify('ixn_published', (@last_pub_seq::bigint)::text);
 
+-- name: PublishedLastSeq :one
+-- The newest publication number (0 when nothing is published): where a stream hub starts.
+SELECT coalesce(max(pub_seq), 0)::bigint AS last_pub_seq FROM publication;
+
 -- name: PublishedListAfter :many
 SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
   FROM publication p

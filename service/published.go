@@ -69,6 +69,13 @@ func (s *Store) ListPublished(ctx context.Context, f PublishedFilter, afterPubSe
 	return out, nil
 }
 
+// LastPubSeq returns the newest publication number, 0 when nothing is published: where a
+// reader that wants only what comes next starts.
+func (s *Store) LastPubSeq(ctx context.Context) (int64, error) {
+	n, err := s.q.PublishedLastSeq(ctx)
+	return n, database.Translate(err)
+}
+
 func published(r db.PublishedListAfterRow) PublishedEvent {
 	return PublishedEvent{PubSeq: r.PubSeq, Event: eventFromRow(db.Outbox{
 		ID: r.ID, SessionID: r.SessionID, Seq: r.Seq, Name: r.Name, Attrs: r.Attrs,

@@ -140,7 +140,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		inproc = newInProcess(pool, logger)
+		hubCtx, stopHub := context.WithCancel(ctx)
+		defer stopHub()
+		inproc, err = newInProcess(hubCtx, pool, logger)
+		if err != nil {
+			return err
+		}
 		defer inproc.stopDispatcher()
 		if publish {
 			inproc.startDispatcher(ctx)

@@ -18,6 +18,7 @@ import (
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/dispatcher"
 	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/streamhub"
 )
 
 // inProcess is the API served by the bench itself, with a dispatcher it can turn on and off.
@@ -37,7 +38,8 @@ type inProcess struct {
 	backlog *bench.Backlog
 }
 
-func newInProcess(pool *pgxpool.Pool, logger *slog.Logger) *inProcess {
+// newInProcess makes the API on pool, with a stream hub that reads until ctx ends.
+func newInProcess(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (*inProcess, error) {
 	p := &inProcess{pool: pool, logger: logger, published: api.NewSignal(), backlog: bench.NewBacklog(pool)}
 	p.store = service.New(pool, service.Config{Written: func() {
 		p.mu.Lock()
@@ -47,8 +49,13 @@ func newInProcess(pool *pgxpool.Pool, logger *slog.Logger) *inProcess {
 			d.Wake()
 		}
 	}})
-	p.handler = api.New(p.store, logger, api.Options{Published: p.published})
-	return p
+	hub, err := streamhub.New(streamhub.Config{Read: p.store.ListPublished, Last: p.store.LastPubSeq, Wake: p.published.C})
+	if err != nil {
+		return nil, err
+	}
+	go hub.Run(ctx)
+	p.handler = api.New(p.store, logger, api.Options{Streams: hub})
+	return p, nil
 }
 
 func (p *inProcess) startDispatcher(ctx context.Context) {

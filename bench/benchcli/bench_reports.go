@@ -138,7 +138,12 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	if err != nil {
 		return err
 	}
-	inproc := newInProcess(pool, logger)
+	hubCtx, stopHub := context.WithCancel(ctx)
+	defer stopHub()
+	inproc, err := newInProcess(hubCtx, pool, logger)
+	if err != nil {
+		return err
+	}
 	server := &http.Server{Handler: inproc.handler, ReadHeaderTimeout: 10 * time.Second}
 	go server.Serve(listener) //nolint:errcheck // ends with Close below
 	defer server.Close()

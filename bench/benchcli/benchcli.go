@@ -16,8 +16,10 @@ const usage = `ixnstore-bench measures ixnstore and fills databases for its repo
 Usage:
   ixnstore-bench [flags]         measure (the write path by default; --publish, --failover, --reports)
   ixnstore-bench seed [flags]    fill a database with past interactions for the reporting benchmarks
+  ixnstore-bench streams [flags] what event streams cost: writes/s with idle streams, memory of streams catching up
 
-Run 'ixnstore-bench --help' or 'ixnstore-bench seed --help' for the flags.
+Run 'ixnstore-bench --help', 'ixnstore-bench seed --help' or 'ixnstore-bench streams --help'
+for the flags.
 `
 
 // Main runs the command line and returns the process exit code.
@@ -26,6 +28,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "seed":
 			return cli.ExitCode("ixnstore-bench seed", runSeed(ctx, args[1:], stdout, stderr), stderr)
+		case "streams":
+			return cli.ExitCode("ixnstore-bench streams", runStreamsBench(ctx, args[1:], stdout, stderr), stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return 0

@@ -36,10 +36,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		checkpointKeep, ckptBytes int
 		db                        DatabaseFlags
 		dispatch                  dispatchFlags
+		streams                   streamFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.Register(f)
 	dispatch.register(f)
+	streams.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
@@ -87,6 +89,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if requestDeadline <= 0 {
 		return fmt.Errorf("--request-deadline must be more than 0")
 	}
+	if err := streams.validate(); err != nil {
+		return err
+	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
 	}
@@ -125,12 +130,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	published, written, waitDispatch := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger)
 	var background sync.WaitGroup
+	closeStreamsPool := func() {}
 	defer func() {
 		stopBackground()
 		waitDispatch()
 		background.Wait()
+		closeStreamsPool() // after the stream hub stopped reading through it
 	}()
 	storeConfig.Written = written
+	hub, streamsPool, err := streams.open(ctx, pool, published.C, logger)
+	if err != nil {
+		return err
+	}
+	closeStreamsPool = streamsPool.Close
+	background.Go(func() { hub.Run(backgroundCtx) })
 	store := service.New(pool, storeConfig)
 	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger),
 		upkeep.IdempotencyExpiry(store, retentionEvery, logger)}
@@ -149,7 +162,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	stopping := make(chan struct{})
 	server := &http.Server{
-		Handler: api.New(store, logger, api.Options{Published: published, Stopping: stopping,
+		Handler: api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
 			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
