@@ -15,6 +15,7 @@ import (
 	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/internal/testdb"
 	"github.com/ixnstore/ixnstore/service"
+	"github.com/ixnstore/ixnstore/streamhub"
 )
 
 // A write that waits on a session's lock held elsewhere ends by the lock timeout (nothing
@@ -79,11 +80,17 @@ func TestStreamOutlivesTheDeadline(t *testing.T) {
 	const deadline = 200 * time.Millisecond
 	pool := testdb.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(api.New(service.New(pool, service.Config{}), logger,
-		api.Options{RequestDeadline: deadline, StreamKeepAlive: 50 * time.Millisecond}))
-	t.Cleanup(srv.Close)
+	store := service.New(pool, service.Config{})
+	hub, err := streamhub.New(streamhub.Config{Read: store.ListPublished, Last: store.LastPubSeq, Wake: api.NewSignal().C})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	go hub.Run(ctx)
+	srv := httptest.NewServer(api.New(store, logger,
+		api.Options{Streams: hub, RequestDeadline: deadline, StreamKeepAlive: 50 * time.Millisecond}))
+	t.Cleanup(srv.Close)
 	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/events/stream", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -61,13 +61,16 @@ func deadline(d time.Duration) echo.MiddlewareFunc {
 			}
 			req := c.Request()
 			ctx, cancel := context.WithTimeout(req.Context(), d)
-			defer cancel()
-			c.SetRequest(req.WithContext(ctx))
-			err := next(c)
 			// The error is answered after this returns, when ctx is cancelled: give back the
-			// client's request, whose context says whether the client is still there.
-			c.SetRequest(req)
-			return err
+			// client's request, whose context says whether the client is still there. In a
+			// defer, so that a panic on its way to the recovery does not leave the cancelled
+			// one behind (it would read as a client gone).
+			defer func() {
+				cancel()
+				c.SetRequest(req)
+			}()
+			c.SetRequest(req.WithContext(ctx))
+			return next(c)
 		}
 	}
 }
