@@ -138,7 +138,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		closeStreamsPool() // after the stream hub stopped reading through it
 	}()
 	storeConfig.Written = written
-	hub, streamsPool, err := streams.open(ctx, pool, published.C, logger)
+	hub, streamsPool, err := streams.open(ctx, pool, db.Timeouts(), published.C, logger)
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,10 @@ func (s *streamFlags) validate() error {
 
 // open opens the streams' pool, read-only, on the main database's URL, and the hub that
 // reads through it. The caller runs the hub and closes the pool.
-func (s *streamFlags) open(ctx context.Context, main *pgxpool.Pool, published func() <-chan struct{}, logger *slog.Logger) (*streamhub.Hub, *pgxpool.Pool, error) {
-	pool, err := database.Open(ctx, main.Config().ConnString(), database.PoolOptions{MaxConns: s.maxConns, ReadOnly: true})
+func (s *streamFlags) open(ctx context.Context, main *pgxpool.Pool, timeouts database.Timeouts, published func() <-chan struct{}, logger *slog.Logger) (*streamhub.Hub, *pgxpool.Pool, error) {
+	// The serving pools' timeouts: a catch-up page read is a short statement, and a stream
+	// must not hang on a database that stopped answering any more than a request does.
+	pool, err := database.Open(ctx, main.Config().ConnString(), database.PoolOptions{MaxConns: s.maxConns, ReadOnly: true, Timeouts: timeouts})
 	if err != nil {
 		return nil, nil, fmt.Errorf("the streams' pool: %w", err)
 	}
