@@ -32,6 +32,9 @@ type Options struct {
 	// RequestPoll is how often the stream of pending action requests looks for requests
 	// made through other instances (those made through this one wake it at once).
 	RequestPoll time.Duration
+	// Access decides who may call (api/access.go); nil: anyone may do anything, and /readyz
+	// says so.
+	Access *Access
 }
 
 // New returns the HTTP handler of the API.
@@ -55,6 +58,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(middleware.Recover())
 	e.Use(requestLog(logger))
 	e.Use(middleware.BodyLimit(bodyLimit))
+	if opts.Access != nil {
+		e.Use(opts.Access.middleware())
+	}
 
 	h := &handlers{store: store, opts: opts, requested: NewSignal(), reports: opts.Reports}
 	e.GET("/healthz", h.healthz)
@@ -113,6 +119,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	v1.POST("/sessions/:sid/requests/:rid/outcome", h.reportRequest)
 	v1.GET("/requests", h.listPendingRequests)
 	v1.GET("/requests/stream", h.streamPendingRequests)
+	checkRules(e)
 	return e
 }
 

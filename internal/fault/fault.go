@@ -40,6 +40,14 @@ var (
 	ErrCheckpointTooLarge = errors.New("checkpoint too large")
 	// ErrUnavailable: the database is not there right now; the request may be retried.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrUnauthenticated: no token, or one that is unknown, expired or revoked.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden: the token is good but its role (or its node) may not do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrEpochRequired: a routing node wrote to a session without the lease epoch it holds.
+	ErrEpochRequired = errors.New("epoch required")
+	// ErrRateLimited: the token sent more requests, or opened more streams, than it may.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // Error is one of the kinds with a message a person understands; its text is the message
