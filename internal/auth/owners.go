@@ -68,4 +68,3 @@ func (v *Verifier) Holder(ctx context.Context, sessionID string) (Holder, bool, 
 	v.owners.mu.Unlock()
 	return h, true, nil
 }
-
