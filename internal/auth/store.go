@@ -65,20 +65,27 @@ func (n *NewToken) validate() error {
 func (s *Store) Create(ctx context.Context, n NewToken) (string, Token, error) {
 	var secret string
 	tok, err := database.WithTxValue(ctx, s.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (Token, error) {
-		s, t, err := create(ctx, q, n)
+		s, t, err := create(ctx, q, n, "")
 		secret = s
 		return t, err
 	})
 	return secret, tok, err
 }
 
-func create(ctx context.Context, q *db.Queries, n NewToken) (string, Token, error) {
+// create stores a token: secret when given (a token of the operator's, see Bootstrap), else
+// a new one.
+func create(ctx context.Context, q *db.Queries, n NewToken, secret string) (string, Token, error) {
 	if err := n.validate(); err != nil {
 		return "", Token{}, err
 	}
-	secret, hash, err := newSecret()
-	if err != nil {
-		return "", Token{}, err
+	var hash []byte
+	if secret != "" {
+		hash = hashOf(secret)
+	} else {
+		var err error
+		if secret, hash, err = newSecret(); err != nil {
+			return "", Token{}, err
+		}
 	}
 	var node *string
 	if n.NodeID != "" {
@@ -132,9 +139,14 @@ func (s *Store) Revoke(ctx context.Context, ref string) ([]Token, error) {
 }
 
 // Bootstrap makes an admin token when there is no token at all, and hands its secret to keep
-// before the token is committed: a token whose secret could not be kept is never made. It
-// returns whether it made one.
-func (s *Store) Bootstrap(ctx context.Context, name string, keep func(secret string) error) (bool, error) {
+// before the token is committed: a token whose secret could not be kept is never made. given,
+// when not empty, is the secret to use (an operator's, from a secret store); it must look
+// like a token (IsToken). It returns whether it made one.
+func (s *Store) Bootstrap(ctx context.Context, name, given string, keep func(secret string) error) (bool, error) {
+	if given != "" && !IsToken(given) {
+		return false, fmt.Errorf("the bootstrap token given is not an ixnstore token (%s followed by %d characters of base64url)",
+			Prefix, len(given)-len(Prefix))
+	}
 	return database.WithTxValue(ctx, s.pool, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (bool, error) {
 		// Instances starting together take turns; the second finds the first one's token.
 		if err := q.TokenLockBootstrap(ctx, bootstrapLock); err != nil {
@@ -147,7 +159,7 @@ func (s *Store) Bootstrap(ctx context.Context, name string, keep func(secret str
 		if n > 0 {
 			return false, nil
 		}
-		secret, _, err := create(ctx, q, NewToken{Name: name, Role: RoleAdmin})
+		secret, _, err := create(ctx, q, NewToken{Name: name, Role: RoleAdmin}, given)
 		if err != nil {
 			return false, err
 		}

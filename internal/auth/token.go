@@ -65,8 +65,8 @@ func hashOf(secret string) []byte {
 	return h[:]
 }
 
-// looksLikeToken tells a token of ours from anything else without a database read.
-func looksLikeToken(s string) bool {
+// IsToken tells a token of ours from anything else without a database read.
+func IsToken(s string) bool {
 	return strings.HasPrefix(s, Prefix) && len(s) == len(Prefix)+base64.RawURLEncoding.EncodedLen(secretBytes)
 }
 

@@ -72,7 +72,7 @@ func (v *Verifier) Verify(ctx context.Context, secret string) (Principal, error)
 	if secret == "" {
 		return Principal{}, fault.Errorf(fault.ErrUnauthenticated, "this needs a token: Authorization: Bearer <token>")
 	}
-	if !looksLikeToken(secret) {
+	if !IsToken(secret) {
 		return Principal{}, fault.Errorf(fault.ErrUnauthenticated, "the token is not an ixnstore token")
 	}
 	key := sha256.Sum256([]byte(secret))

@@ -37,6 +37,14 @@ func (d *DatabaseFlags) Register(f *Flags) {
 		"how long to wait at start for the database to answer")
 }
 
+// embeddedDir is the embedded PostgreSQL's data directory; "" when --database-url is given.
+func (d *DatabaseFlags) embeddedDir() string {
+	if d.url != "" {
+		return ""
+	}
+	return d.dataDir
+}
+
 // Open connects to the database (starting the embedded one when no URL is given) and waits
 // for it to answer. The returned stop closes the pool and stops what was started.
 func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool.Pool, func(), error) {

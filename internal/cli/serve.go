@@ -33,10 +33,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		checkpointKeep, ckptBytes int
 		db                        DatabaseFlags
 		dispatch                  dispatchFlags
+		access                    accessFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.Register(f)
 	dispatch.register(f)
+	access.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
@@ -70,6 +72,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if retention < 0 {
 		return fmt.Errorf("--retention must be 0 (keep events) or more")
+	}
+	if err := access.validate(); err != nil {
+		return err
 	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
@@ -124,17 +129,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		background.Go(func() { loop.Run(backgroundCtx) })
 	}
+	checks, err := access.start(backgroundCtx, pool, db.embeddedDir(), logger, stderr, &background)
+	if err != nil {
+		return err
+	}
 	stopping := make(chan struct{})
 	server := &http.Server{
 		Handler: api.New(store, logger, api.Options{Published: published, Stopping: stopping,
-			Reports: reporting.New(reportsPool)}),
+			Reports: reporting.New(reportsPool), Access: checks}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(listener) }()
-	logger.Info("ixnstore serving", "addr", listener.Addr().String())
+	go func() { served <- access.serve(server, listener) }()
+	logger.Info("ixnstore serving", "addr", listener.Addr().String(), "tls", access.tlsCert != "", "auth", access.mode)
 
 	select {
 	case err := <-served:
