@@ -449,3 +449,54 @@ func TestTokenLimits(t *testing.T) {
 		t.Fatalf("second stream: %+v", a)
 	}
 }
+
+// The OpenAPI document's roles per operation (x-roles, and security: [] on the public ones)
+// are the rule table's.
+func TestOpenAPIRolesAreTheAccessRules(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(api.New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), api.Options{}))
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		Security   []map[string][]string `json:"security"`
+		Components struct {
+			SecuritySchemes map[string]struct{ Type, Scheme string } `json:"securitySchemes"`
+		} `json:"components"`
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if s := doc.Components.SecuritySchemes["bearer"]; s.Type != "http" || s.Scheme != "bearer" || len(doc.Security) != 1 {
+		t.Fatalf("the document declares no bearer scheme for every operation: %+v %v", doc.Components.SecuritySchemes, doc.Security)
+	}
+	for key, rule := range api.AccessRules() {
+		method, path, _ := strings.Cut(key, " ")
+		raw, ok := doc.Paths[openAPIPath(path)][strings.ToLower(method)]
+		if !ok {
+			t.Errorf("%s is not in the document", key)
+			continue
+		}
+		var op struct {
+			Roles    []auth.Role            `json:"x-roles"`
+			Security *[]map[string][]string `json:"security"`
+		}
+		if err := json.Unmarshal(raw, &op); err != nil {
+			t.Fatal(err)
+		}
+		want := rule.Roles
+		if rule.Public {
+			want = nil
+			if op.Security == nil || len(*op.Security) != 0 {
+				t.Errorf("%s is public but its security is not []", key)
+			}
+		}
+		if !slices.Equal(op.Roles, want) && !(len(op.Roles) == 0 && len(want) == 0) {
+			t.Errorf("%s: the document's x-roles are %v, the rule's %v", key, op.Roles, want)
+		}
+	}
+}
