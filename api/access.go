@@ -30,10 +30,9 @@ type Access struct {
 type nodeCheck int
 
 const (
-	// nodeRefused: node tokens may not use the route (node is not among its roles).
-	nodeRefused nodeCheck = iota
-	// nodeFree: the role is enough.
-	nodeFree
+	// nodeFree: the role is enough (and where node is not among the roles, nothing more
+	// is asked of a node token: it is refused).
+	nodeFree nodeCheck = iota
 	// nodeSelfPath: the route's :nid is the token's node.
 	nodeSelfPath
 	// nodeSelfBody: the body's node field (the rule's field) is the token's node.
@@ -62,7 +61,6 @@ type Rule struct {
 }
 
 var (
-	admin        = []auth.Role{auth.RoleAdmin}
 	nodeAdmin    = []auth.Role{auth.RoleNode, auth.RoleAdmin}
 	mediaWrite   = []auth.Role{auth.RoleNode, auth.RoleAdapter, auth.RoleAdmin}
 	adapterAdmin = []auth.Role{auth.RoleAdapter, auth.RoleAdmin}

@@ -70,7 +70,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // A token seen within the cache TTL costs no database read.
 func (v *Verifier) Verify(ctx context.Context, secret string) (Principal, error) {
 	if secret == "" {
-		return Principal{}, fault.Errorf(fault.ErrUnauthenticated, "this needs a token: Authorization: Bearer <token>")
+		return Principal{}, fault.Errorf(fault.ErrUnauthenticated, "this needs a token, sent as Authorization: Bearer followed by the token")
 	}
 	if !IsToken(secret) {
 		return Principal{}, fault.Errorf(fault.ErrUnauthenticated, "the token is not an ixnstore token")
