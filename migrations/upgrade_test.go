@@ -23,7 +23,17 @@ import (
 var seeds = map[int64]string{
 	1: baselineSeed,
 	2: checkpointsSeed,
+	10: tokensSeed,
 }
+
+// tokensSeed: a token of each role, one expired and one revoked (the hashes are made up).
+const tokensSeed = `
+INSERT INTO api_tokens (name, role, node_id, secret_hash, expires_at, revoked_at) VALUES
+  ('admin', 'admin', NULL, sha256('a'), NULL, NULL),
+  ('n1', 'node', 'n1', sha256('n'), NULL, NULL),
+  ('media', 'adapter', NULL, sha256('m'), '2030-01-01', NULL),
+  ('old', 'reporting', NULL, sha256('r'), '2020-01-01', '2020-01-02');
+`
 
 // checkpointsSeed: three versions of the checkpoint of some sessions, with a timer each.
 const checkpointsSeed = `
