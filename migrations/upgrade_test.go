@@ -21,8 +21,8 @@ import (
 // holds the seeds of every version up to v, carried through the migrations in between. A
 // migration that adds a table adds a seed for it here, under its version.
 var seeds = map[int64]string{
-	1: baselineSeed,
-	2: checkpointsSeed,
+	1:  baselineSeed,
+	2:  checkpointsSeed,
 	10: tokensSeed,
 }
 
