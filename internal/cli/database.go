@@ -21,6 +21,9 @@ type DatabaseFlags struct {
 	embeddedPort int
 	maxConns     int
 	wait         time.Duration
+	// borrow: a short command (token) leaves an embedded PostgreSQL it found running to the
+	// process that runs it (serve), instead of stopping it under that process on exit.
+	borrow bool
 }
 
 func (d *DatabaseFlags) Register(f *Flags) {
@@ -59,7 +62,7 @@ func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool
 		url = embedded.URL()
 	}
 	stopEmbedded := func() {
-		if embedded != nil {
+		if embedded != nil && !(d.borrow && embedded.Reused()) {
 			if err := embedded.Stop(); err != nil {
 				logger.Error("stopping the embedded PostgreSQL", "err", err)
 			}

@@ -67,7 +67,7 @@ type tokenFlags struct {
 }
 
 func newTokenFlags(usage, synopsis string, stderr io.Writer) *tokenFlags {
-	f := &tokenFlags{Flags: NewFlags(usage, synopsis, stderr)}
+	f := &tokenFlags{Flags: NewFlags(usage, synopsis, stderr), db: DatabaseFlags{borrow: true}}
 	f.db.Register(f.Flags)
 	f.EnvString(&f.logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "warn", "debug, info, warn or error")
 	f.EnvString(&f.logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
