@@ -62,7 +62,7 @@ func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool
 		url = embedded.URL()
 	}
 	stopEmbedded := func() {
-		if embedded != nil && !(d.borrow && embedded.Reused()) {
+		if embedded != nil && (!d.borrow || !embedded.Reused()) {
 			if err := embedded.Stop(); err != nil {
 				logger.Error("stopping the embedded PostgreSQL", "err", err)
 			}
