@@ -65,6 +65,10 @@ var statusOf = []struct {
 	{fault.ErrInvalid, http.StatusUnprocessableEntity, "invalid_value"},
 	{fault.ErrNotFound, http.StatusNotFound, "not_found"},
 	{fault.ErrNotRebuildable, http.StatusConflict, "not_rebuildable"},
+	{fault.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
+	{fault.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{fault.ErrEpochRequired, http.StatusPreconditionRequired, "epoch_required"},
+	{fault.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
 }
 
 // echoCodes names the errors echo itself raises (routing, body limit).

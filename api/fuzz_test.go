@@ -94,9 +94,9 @@ func (ft *fuzzTarget) check(t *testing.T, route string, status int, body []byte)
 	}
 }
 
-// fill puts the path values in, value (escaped) in the path parameter at index param when
+// fillRoute puts the path values in, value (escaped) in the path parameter at index param when
 // there is one.
-func fill(route string, param int, value string) string {
+func fillRoute(route string, param int, value string) string {
 	parts := strings.Split(strings.SplitN(route, " ", 2)[1], "/")
 	n := 0
 	for i, p := range parts {
@@ -124,7 +124,7 @@ func FuzzDecodeBodies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, routeIndex uint8, body []byte) {
 		route := ft.routes[int(routeIndex)%len(ft.routes)]
-		status, answer := ft.serve(strings.Split(route, " ")[0], fill(route, -1, ""), "", body)
+		status, answer := ft.serve(strings.Split(route, " ")[0], fillRoute(route, -1, ""), "", body)
 		ft.check(t, route, status, answer)
 	})
 }
@@ -143,7 +143,7 @@ func FuzzPathIDs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, routeIndex, param uint8, value, query string) {
 		route := ft.routes[int(routeIndex)%len(ft.routes)]
 		// A body no route accepts: a write route with good path values changes nothing.
-		status, answer := ft.serve(strings.Split(route, " ")[0], fill(route, int(param%3), value), query, []byte(`{"zz":0}`))
+		status, answer := ft.serve(strings.Split(route, " ")[0], fillRoute(route, int(param%3), value), query, []byte(`{"zz":0}`))
 		ft.check(t, route, status, answer)
 	})
 }

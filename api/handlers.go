@@ -42,7 +42,11 @@ func (h *handlers) readyz(c echo.Context) error {
 		}
 		return fault.Errorf(fault.ErrUnavailable, "the database did not answer within %s: %v", readyTimeout, err)
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	ready := map[string]string{"status": "ready", "auth": "on"}
+	if h.opts.Access == nil {
+		ready["auth"] = "off" // anyone who reaches the port may do anything: say so
+	}
+	return c.JSON(http.StatusOK, ready)
 }
 
 // target is the session a write is for, with the epoch the writer holds.

@@ -36,6 +36,9 @@ type Options struct {
 	// RequestPoll is how often the stream of pending action requests looks for requests
 	// made through other instances (those made through this one wake it at once).
 	RequestPoll time.Duration
+	// Access decides who may call (api/access.go); nil: anyone may do anything, and /readyz
+	// says so.
+	Access *Access
 	// RequestDeadline bounds every request but the event streams (DefaultRequestDeadline):
 	// when it passes, the request's statement is abandoned and it answers 503.
 	RequestDeadline time.Duration
@@ -106,6 +109,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(deadline(opts.RequestDeadline))
 	e.Use(middleware.BodyLimit(bodyLimit))
 	e.Use(checkInputs)
+	if opts.Access != nil {
+		e.Use(opts.Access.middleware())
+	}
 	e.Use(hashIdempotentRequest)
 
 	h := &handlers{store: store, opts: opts, requested: NewSignal(), reports: opts.Reports}
@@ -166,6 +172,7 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	v1.POST("/sessions/:sid/requests/:rid/outcome", h.reportRequest)
 	v1.GET("/requests", h.listPendingRequests)
 	v1.GET("/requests/stream", h.streamPendingRequests)
+	checkRules(e)
 	return e
 }
 

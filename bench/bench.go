@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,21 @@ type Load struct {
 	// checkpoint, when set, is sent with every change: a node that checkpoints its session
 	// with each state change its strategy causes, in the same transaction.
 	checkpoint string
+	// header is sent with every request: a token, the lease epoch (WithAuth).
+	header http.Header
+}
+
+// WithAuth sends token (when not empty) with every request and, when epoch is above 0, the
+// lease epoch: with a node token bound to "bench", the node that owns the sessions (from
+// their creation, at epoch 1) writes as a routing node must.
+func (l *Load) WithAuth(token string, epoch int64) *Load {
+	if token != "" {
+		l.header.Set("Authorization", "Bearer "+token)
+	}
+	if epoch > 0 {
+		l.header.Set("X-Lease-Epoch", strconv.FormatInt(epoch, 10))
+	}
+	return l
 }
 
 // WithCheckpoint makes every change carry a session checkpoint of about size bytes of JSON
@@ -38,7 +54,7 @@ func (l *Load) WithCheckpoint(size int) *Load {
 }
 
 func NewLoad(baseURL string, sessions int) *Load {
-	return &Load{baseURL: baseURL, held: make([]bool, sessions+1)}
+	return &Load{baseURL: baseURL, held: make([]bool, sessions+1), header: http.Header{}}
 }
 
 func (l *Load) sessions() int { return len(l.held) - 1 }
@@ -82,11 +98,11 @@ func (l *Load) Seed(ctx context.Context, workers int) error {
 					{"POST", "/v1/sessions/" + sid + "/interactions/" + sid + "-i/present", ""},
 				}
 				for i, s := range steps {
-					status, err := send(ctx, client, s.method, baseURL+s.path, s.body)
+					status, err := l.send(ctx, client, s.method, baseURL+s.path, s.body)
 					if i == 0 && status == http.StatusConflict {
 						// Seeded by an earlier run on this database: its party is established
 						// again (a conflict when it is already), as the load expects.
-						_, _ = send(ctx, client, "PATCH", baseURL+"/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1",
+						_, _ = l.send(ctx, client, "PATCH", baseURL+"/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1",
 							`{"state":"established"}`)
 						break
 					}
@@ -150,7 +166,7 @@ func (l *Load) Run(ctx context.Context, clients int, duration time.Duration) (Re
 				}
 				sid := sessionID(n)
 				began := time.Now()
-				status, err := send(ctx, client, "PATCH", l.baseURL+"/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1",
+				status, err := l.send(ctx, client, "PATCH", l.baseURL+"/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1",
 					`{"state":"`+next+`"`+l.checkpoint+`}`)
 				took := time.Since(began)
 				if err == nil && status == http.StatusOK {
@@ -204,7 +220,7 @@ func newClient(conns int) *http.Client {
 	}
 }
 
-func send(ctx context.Context, client *http.Client, method, url, body string) (int, error) {
+func (l *Load) send(ctx context.Context, client *http.Client, method, url, body string) (int, error) {
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -212,6 +228,9 @@ func send(ctx context.Context, client *http.Client, method, url, body string) (i
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		return 0, err
+	}
+	for k, v := range l.header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := client.Do(req)

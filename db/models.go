@@ -645,6 +645,17 @@ type ActionRequest struct {
 	AnsweredAt     *time.Time
 }
 
+type ApiToken struct {
+	ID         int64
+	Name       string
+	Role       string
+	NodeID     *string
+	SecretHash []byte
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+}
+
 type DispatcherState struct {
 	Singleton  bool
 	CursorTxid uint64

@@ -21,9 +21,10 @@ import (
 // holds the seeds of every version up to v, carried through the migrations in between. A
 // migration that adds a table adds a seed for it here, under its version.
 var seeds = map[int64]string{
-	1: baselineSeed,
-	2: checkpointsSeed,
-	7: idempotencySeed,
+	1:  baselineSeed,
+	2:  checkpointsSeed,
+	7:  idempotencySeed,
+	10: tokensSeed,
 }
 
 // idempotencySeed: the answers kept for two Idempotency-Keys, one of them expired.
@@ -33,6 +34,15 @@ SELECT s.session_id, k.key, sha256(convert_to(k.key, 'UTF8')), 200, convert_to('
        now() + k.ttl
   FROM (SELECT session_id FROM sessions ORDER BY session_id LIMIT 1) s,
        (VALUES ('k-1', interval '1 day'), ('k-2', interval '-1 hour')) AS k(key, ttl);
+`
+
+// tokensSeed: a token of each role, one expired and one revoked (the hashes are made up).
+const tokensSeed = `
+INSERT INTO api_tokens (name, role, node_id, secret_hash, expires_at, revoked_at) VALUES
+  ('admin', 'admin', NULL, sha256('a'), NULL, NULL),
+  ('n1', 'node', 'n1', sha256('n'), NULL, NULL),
+  ('media', 'adapter', NULL, sha256('m'), '2030-01-01', NULL),
+  ('old', 'reporting', NULL, sha256('r'), '2020-01-01', '2020-01-02');
 `
 
 // checkpointsSeed: three versions of the checkpoint of some sessions, with a timer each.

@@ -776,6 +776,38 @@ ALTER TABLE action_requests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: api_tokens; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE api_tokens (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    node_id ixn_id,
+    secret_hash bytea NOT NULL,
+    created_at timestamptz DEFAULT now() NOT NULL,
+    expires_at timestamptz,
+    revoked_at timestamptz,
+    CONSTRAINT api_tokens_check CHECK (((role = 'node'::text) = (node_id IS NOT NULL))),
+    CONSTRAINT api_tokens_name_check CHECK (((name <> ''::text) AND (length(name) <= 200))),
+    CONSTRAINT api_tokens_role_check CHECK ((role = ANY (ARRAY['node'::text, 'adapter'::text, 'reporting'::text, 'admin'::text]))),
+    CONSTRAINT api_tokens_secret_hash_check CHECK ((length(secret_hash) = 32))
+);
+
+--
+-- Name: api_tokens_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME api_tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: dispatcher_state; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -883,6 +915,27 @@ CREATE TABLE user_data (
 
 ALTER TABLE ONLY action_requests
     ADD CONSTRAINT action_requests_pkey PRIMARY KEY (session_id, request_id);
+
+--
+-- Name: api_tokens api_tokens_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY api_tokens
+    ADD CONSTRAINT api_tokens_name_key UNIQUE (name);
+
+--
+-- Name: api_tokens api_tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY api_tokens
+    ADD CONSTRAINT api_tokens_pkey PRIMARY KEY (id);
+
+--
+-- Name: api_tokens api_tokens_secret_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY api_tokens
+    ADD CONSTRAINT api_tokens_secret_hash_key UNIQUE (secret_hash);
 
 --
 -- Name: dispatcher_state dispatcher_state_pkey; Type: CONSTRAINT; Schema: public; Owner: -

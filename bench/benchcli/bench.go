@@ -55,6 +55,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		pacedRates                         string
 		cpuProfile                         string
 		checkpointBytes                    int
+		token                              string
+		leaseEpoch                         int
 	)
 	f.EnvString(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
 		"a PostgreSQL server where the bench may create and drop databases")
@@ -81,6 +83,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.BoolVar(&byNode, "claim-by-node", false, "with --failover: the surviving node claims orphans itself instead of ixnstore's assigner")
 	f.IntVar(&checkpointBytes, "checkpoint-bytes", 0,
 		"send a session checkpoint of about this many bytes of JSON with every change (0: none)")
+	f.EnvString(&token, "token", "IXNSTORE_BENCH_TOKEN", "",
+		"with --target: the bearer token to send (ixnstore token create --role node --node bench, with --lease-epoch 1)")
+	f.IntVar(&leaseEpoch, "lease-epoch", 0, "with --target: send X-Lease-Epoch with every request, as a routing node must (0: none)")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.ParseArgs(args); err != nil {
 		return err
@@ -157,7 +162,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		inproc.url = target
 	}
 	fmt.Fprintf(stdout, "seeding %d sessions through %s\n", sessions, target)
-	load := bench.NewLoad(target, sessions).WithCheckpoint(checkpointBytes)
+	load := bench.NewLoad(target, sessions).WithCheckpoint(checkpointBytes).WithAuth(token, int64(leaseEpoch))
 	if err := load.Seed(ctx, 8); err != nil {
 		return err
 	}

@@ -99,14 +99,14 @@ func startWriters(t *testing.T, prefix string, n int, bases ...string) (*writers
 
 func (w *writers) must(t *testing.T, base, method, path, body string) {
 	t.Helper()
-	if status, _, _, err := send(base, method, path, body); err != nil || status >= 300 {
+	if status, _, _, err := timedSend(base, method, path, body); err != nil || status >= 300 {
 		t.Fatalf("%s %s: %d %v", method, path, status, err)
 	}
 }
 
-// send makes one request and says how long it took; no client timeout cuts it short, so the
+// timedSend makes one request and says how long it took; no client timeout cuts it short, so the
 // time is the server's.
-func send(base, method, path, body string) (int, []byte, time.Duration, error) {
+func timedSend(base, method, path, body string) (int, []byte, time.Duration, error) {
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, 0, err
@@ -133,7 +133,7 @@ func (w *writers) run(sid, base string, stop <-chan struct{}) {
 		default:
 		}
 		state := map[bool]string{false: "held", true: "established"}[held]
-		status, body, took, err := send(base, "PATCH", "/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1", `{"state":"`+state+`"}`)
+		status, body, took, err := timedSend(base, "PATCH", "/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1", `{"state":"`+state+`"}`)
 		var answer struct {
 			Events []struct{ ID int64 }
 			Error  struct{ Code string }
@@ -367,7 +367,7 @@ func verifyStream(t *testing.T, dbURL string, s *streamed, w *writers) {
 // readyWithin asks /readyz and checks that it answers want within a second.
 func readyWithin(t *testing.T, base string, want int) {
 	t.Helper()
-	status, body, took, err := send(base, "GET", "/readyz", "")
+	status, body, took, err := timedSend(base, "GET", "/readyz", "")
 	if err != nil || status != want || took > time.Second {
 		t.Errorf("/readyz: %d %s (%v) after %s, want %d within 1s", status, body, err, took, want)
 	}
@@ -401,7 +401,7 @@ func TestNetworkFaults(t *testing.T) {
 			readyWithin(t, base, http.StatusServiceUnavailable)
 			// A read that meets the deadline changed nothing, whatever was sent: not
 			// outcome_unknown.
-			status, body, took, err := send(base, "GET", "/v1/sessions/s0", "")
+			status, body, took, err := timedSend(base, "GET", "/v1/sessions/s0", "")
 			if err != nil || status != http.StatusServiceUnavailable || strings.Contains(string(body), "outcome_unknown") || took > requestDeadline+slack {
 				t.Errorf("a read in the blackhole: %d %s (%v) after %s, want 503 timeout or unavailable", status, body, err, took)
 			}

@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,7 +25,23 @@ import (
 var (
 	binary string
 	quiet  = slog.New(slog.NewTextHandler(io.Discard, nil))
+	// adminToken is every test database's admin token: start hands it to serve as the
+	// bootstrap token (--admin-token-file), and the tests' requests carry it.
+	adminToken, adminTokenFile string
+	// plainTransport sends what it is given; http.DefaultTransport adds adminToken.
+	plainTransport = http.DefaultTransport
 )
+
+// withAdminToken adds the admin token to requests that carry no Authorization of their own.
+type withAdminToken struct{}
+
+func (withAdminToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+adminToken)
+	}
+	return plainTransport.RoundTrip(r)
+}
 
 // TestMain builds the binary once; the tests drive it as a user would, over HTTP.
 func TestMain(m *testing.M) {
@@ -32,6 +50,14 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "ixnstore")
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	adminToken = "ixn_" + base64.RawURLEncoding.EncodeToString(secret)
+	adminTokenFile = filepath.Join(dir, "admin.token")
+	if err := os.WriteFile(adminTokenFile, []byte(adminToken), 0o600); err != nil {
+		panic(err)
+	}
+	http.DefaultTransport = withAdminToken{}
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
@@ -141,7 +167,7 @@ func start(t *testing.T, args ...string) *process {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p := &process{t: t, base: "http://" + addr, log: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr}, args...)...)
+	p.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--admin-token-file", adminTokenFile}, args...)...)
 	p.cmd.Env = append(os.Environ(), "DATABASE_URL=")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {

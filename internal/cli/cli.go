@@ -23,6 +23,7 @@ reference.
 Usage:
   ixnstore serve   [flags]            run the HTTP API (applies migrations first)
   ixnstore migrate up|down|status     manage the database schema
+  ixnstore token   create|list|revoke manage the API's bearer tokens
   ixnstore help    [command]          show help for a command
 
 Every flag can also be set by an environment variable, named in its help.
@@ -43,6 +44,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, rest, stderr)
 	case "migrate":
 		err = migrate(ctx, rest, stdout, stderr)
+	case "token":
+		err = token(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return Main(ctx, []string{rest[0], "--help"}, stdout, stderr)

@@ -22,6 +22,9 @@ type DatabaseFlags struct {
 	maxConns     int
 	wait         time.Duration
 	timeouts     database.Timeouts
+	// borrow: a short command (token) leaves an embedded PostgreSQL it found running to the
+	// process that runs it (serve), instead of stopping it under that process on exit.
+	borrow bool
 }
 
 func (d *DatabaseFlags) Register(f *Flags) {
@@ -63,6 +66,14 @@ func (d *DatabaseFlags) connectionTimeouts() database.Timeouts {
 	return database.Timeouts{Connect: d.timeouts.Connect, KeepAlive: d.timeouts.KeepAlive, UserTimeout: d.timeouts.UserTimeout}
 }
 
+// embeddedDir is the embedded PostgreSQL's data directory; "" when --database-url is given.
+func (d *DatabaseFlags) embeddedDir() string {
+	if d.url != "" {
+		return ""
+	}
+	return d.dataDir
+}
+
 // Open connects to the database (starting the embedded one when no URL is given) and waits
 // for it to answer. The returned stop closes the pool and stops what was started.
 func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
@@ -77,7 +88,7 @@ func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool
 		url = embedded.URL()
 	}
 	stopEmbedded := func() {
-		if embedded != nil {
+		if embedded != nil && (!d.borrow || !embedded.Reused()) {
 			if err := embedded.Stop(); err != nil {
 				logger.Error("stopping the embedded PostgreSQL", "err", err)
 			}

@@ -37,11 +37,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		db                        DatabaseFlags
 		dispatch                  dispatchFlags
 		streams                   streamFlags
+		access                    accessFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.Register(f)
 	dispatch.register(f)
 	streams.register(f)
+	access.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
@@ -90,6 +92,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--request-deadline must be more than 0")
 	}
 	if err := streams.validate(); err != nil {
+		return err
+	}
+	if err := access.validate(); err != nil {
 		return err
 	}
 	if sweep <= 0 || assignEvery <= 0 {
@@ -160,17 +165,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		background.Go(func() { loop.Run(backgroundCtx) })
 	}
+	checks, err := access.start(backgroundCtx, pool, db.embeddedDir(), logger, stderr, &background)
+	if err != nil {
+		return err
+	}
 	stopping := make(chan struct{})
 	server := &http.Server{
 		Handler: api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
-			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline}),
+			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline, Access: checks}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(listener) }()
-	logger.Info("ixnstore serving", "addr", listener.Addr().String())
+	go func() { served <- access.serve(server, listener) }()
+	logger.Info("ixnstore serving", "addr", listener.Addr().String(), "tls", access.tlsCert != "", "auth", access.mode)
 
 	select {
 	case err := <-served:

@@ -48,6 +48,9 @@ type Server struct {
 	reused   bool
 }
 
+// Reused says the server was running already when Start was called (another process's).
+func (s *Server) Reused() bool { return s.reused }
+
 // URL is the connection string of the ixnstore database on the server.
 func (s *Server) URL() string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", superuser, s.cfg.Port, dbName)

@@ -54,6 +54,14 @@ var (
 	// sent: it may or may not have been made. The caller reads the state, or retries a change
 	// that is safe to repeat.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrUnauthenticated: no token, or one that is unknown, expired or revoked.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden: the token is good but its role (or its node) may not do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrEpochRequired: a routing node wrote to a session without the lease epoch it holds.
+	ErrEpochRequired = errors.New("epoch required")
+	// ErrRateLimited: the token sent more requests, or opened more streams, than it may.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // Error is one of the kinds with a message a person understands; its text is the message
