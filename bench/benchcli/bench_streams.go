@@ -261,7 +261,9 @@ func startServe(ctx context.Context, stderr io.Writer, binary, dbURL string, ext
 	}
 	addr := l.Addr().String()
 	l.Close()
-	args := append([]string{"serve", "--database-url", dbURL, "--addr", addr, "--log-level", "warn"}, extra...)
+	// Access off: this bench measures streams, and its clients carry no token (the cost of
+	// access is measured apart: docs/benchmarks.md, "Auth"). extra may turn it back on.
+	args := append([]string{"serve", "--database-url", dbURL, "--addr", addr, "--log-level", "warn", "--auth=off"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
