@@ -109,6 +109,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.Use(deadline(opts.RequestDeadline))
 	e.Use(middleware.BodyLimit(bodyLimit))
 	e.Use(checkInputs)
+	// Access after the input rule: its checks read path ids and look up the session's owner,
+	// which only ever sees ids that follow the rule (a hostile id is 400/422 before it is
+	// looked up, token or not).
 	if opts.Access != nil {
 		e.Use(opts.Access.middleware())
 	}
