@@ -81,6 +81,11 @@ type Config struct {
 	Logger      *slog.Logger
 	// Signals, when set, is told what the hub did; tests wait on it instead of sleeping.
 	Signals *Signals
+	// IdleRest stops the reading while no stream is subscribed: each publish would otherwise
+	// cost the database a read for nobody, on a machine the writers share. The window is
+	// forgotten then, and the first stream to subscribe wakes the hub, which starts again
+	// from where publication stands (a stream behind that catches up from the database).
+	IdleRest bool
 }
 
 // Signals tells tests what the hub did.
@@ -160,6 +165,7 @@ type Hub struct {
 	err     error         // the last read's failure, nil once a read works
 	changed chan struct{} // closed when the hub reads anything, or fails
 	streams int
+	kick    chan struct{} // a stream subscribed: read at once (with Config.IdleRest)
 
 	// keyed: per session ("s:" id) and node ("n:" id) that filtered streams wait on, a
 	// channel closed when an event of theirs is read. An idle filtered stream is not woken
@@ -177,7 +183,8 @@ func New(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	return &Hub{cfg: cfg, ring: make([]Event, cfg.Window), changed: make(chan struct{}), keyed: map[string]chan struct{}{},
-		catchUp: make(chan struct{}, cfg.CatchUpReaders), pages: newPageCache(cfg.CachedPages)}, nil
+		catchUp: make(chan struct{}, cfg.CatchUpReaders), pages: newPageCache(cfg.CachedPages),
+		kick: make(chan struct{}, 1)}, nil
 }
 
 // Streams returns how many streams are subscribed.
@@ -192,6 +199,15 @@ func (h *Hub) Streams() int {
 func (h *Hub) Run(ctx context.Context) {
 	for {
 		woken := h.cfg.Wake()
+		if h.cfg.IdleRest && h.rest() {
+			// Nobody to read for: wait for a stream (or the end) alone.
+			select {
+			case <-ctx.Done():
+				return
+			case <-h.kick:
+			}
+			continue
+		}
 		if err := h.readNew(ctx); err != nil && ctx.Err() == nil {
 			h.cfg.Logger.Warn("reading published events for the streams", "err", err)
 		}
@@ -199,9 +215,22 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-woken:
+		case <-h.kick:
 		case <-time.After(h.cfg.Poll):
 		}
 	}
+}
+
+// rest tells whether no stream is subscribed and, if so, forgets the window: what it holds
+// goes stale while the hub does not read.
+func (h *Hub) rest() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.streams > 0 {
+		return false
+	}
+	h.ready = false
+	return true
 }
 
 // readNew reads what was published since the last read, a page at a time, and wakes the
@@ -332,6 +361,10 @@ func (h *Hub) Subscribe(f Filter, after int64) (*Stream, error) {
 		return nil, ErrTooManyStreams
 	}
 	h.streams++
+	select {
+	case h.kick <- struct{}{}:
+	default: // a kick is already waiting
+	}
 	return &Stream{hub: h, filter: f, pos: after}, nil
 }
 

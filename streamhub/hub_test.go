@@ -479,3 +479,34 @@ func TestFilteredStreamsWakeForTheirEventsOnly(t *testing.T) {
 		})
 	}
 }
+
+// With IdleRest the hub reads nothing while no stream is subscribed, and a stream that
+// subscribes then gets everything after its cursor, what was published while the hub rested
+// and what comes after, in order.
+func TestIdleRest(t *testing.T) {
+	l := newPubLog()
+	hub, read := run(t, l, streamhub.Config{Page: 16, IdleRest: true})
+	for range 5 {
+		l.publish(sessions(4)...)
+	}
+	if n := l.hubRead.Load(); n != 0 {
+		t.Fatalf("the hub read %d times with no stream subscribed", n)
+	}
+	st, err := hub.Subscribe(streamhub.Filter{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitRead(t, read, int64(len(l.events)))
+	for range 3 {
+		l.publish(sessions(4)...)
+	}
+	all := l.events
+	got := collectTo(t, st, int64(len(all)))
+	if fmt.Sprint(got) != fmt.Sprint(all[3:]) {
+		t.Fatalf("after a rest:\n got %v\nwant %v", got, all[3:])
+	}
+	if l.hubRead.Load() == 0 {
+		t.Error("the hub never read once a stream subscribed")
+	}
+}

@@ -49,7 +49,7 @@ func (s *streamFlags) open(ctx context.Context, main *pgxpool.Pool, timeouts dat
 	hub, err := streamhub.New(streamhub.Config{
 		Read: reader.ListPublished, Last: reader.LastPubSeq, Wake: published,
 		Window: s.window, MaxStreams: s.maxStreams, CatchUpReaders: s.maxConns - 1,
-		Logger: logger.With("part", "streams"),
+		Logger: logger.With("part", "streams"), IdleRest: true,
 	})
 	if err != nil {
 		pool.Close()
