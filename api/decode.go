@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 )
@@ -73,6 +74,9 @@ func misshapen(v reflect.Value, prefix string) string {
 		}
 		v = v.Elem()
 	}
+	if !holdsShaped(v.Type()) {
+		return ""
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		t := v.Type()
@@ -92,8 +96,8 @@ func misshapen(v reflect.Value, prefix string) string {
 				}
 				path = prefix + name
 			}
-			if raw, ok := v.Field(i).Interface().(json.RawMessage); ok {
-				if f.Tag.Get("shape") == "object" && !isObjectOrNull(raw) {
+			if f.Type == rawMessageType {
+				if f.Tag.Get("shape") == "object" && !isObjectOrNull(v.Field(i).Bytes()) {
 					return path
 				}
 				continue
@@ -114,6 +118,38 @@ func misshapen(v reflect.Value, prefix string) string {
 		}
 	}
 	return ""
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// shapedTypes caches holdsShaped by type: a body's type is walked for its shape tags once, not
+// on every request.
+var shapedTypes sync.Map // reflect.Type → bool
+
+// holdsShaped tells whether a value of type t can hold a field tagged shape:"object", at any
+// depth; misshapen walks only the values that can.
+func holdsShaped(t reflect.Type) bool {
+	if known, ok := shapedTypes.Load(t); ok {
+		return known.(bool)
+	}
+	shapedTypes.Store(t, false) // a type that holds itself is answered while it is worked out
+	holds := false
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		holds = holdsShaped(t.Elem())
+	case reflect.Interface:
+		holds = true // what it holds is known only from the value
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.IsExported() && (f.Tag.Get("shape") != "" || holdsShaped(f.Type)) {
+				holds = true
+				break
+			}
+		}
+	}
+	shapedTypes.Store(t, holds)
+	return holds
 }
 
 func isObjectOrNull(raw json.RawMessage) bool {

@@ -25,8 +25,14 @@ import (
 //   - A JSON body: see decodeBody (400 for what is not the JSON the schema says, 422 for a
 //     value the schema allows by type but the rules do not).
 
-// headersRead are the request headers whose values ixnstore reads.
-var headersRead = []string{EpochHeader, "Last-Event-ID", "Idempotency-Key", echo.HeaderAccept}
+// headersRead are the request headers whose values ixnstore reads, each with its key in the
+// header map (canonical form, worked out once rather than per request).
+var headersRead = func() (hs []struct{ name, key string }) {
+	for _, name := range []string{EpochHeader, "Last-Event-ID", "Idempotency-Key", echo.HeaderAccept} {
+		hs = append(hs, struct{ name, key string }{name, http.CanonicalHeaderKey(name)})
+	}
+	return hs
+}()
 
 // textParams are the path parameters that are free text rather than ids; every other path
 // parameter is an id, so a new route's parameter is checked as one unless listed here.
@@ -55,9 +61,12 @@ func checkRequestInputs(c echo.Context) error {
 		if i >= len(values) {
 			break
 		}
-		v, err := url.PathUnescape(values[i])
-		if err != nil {
-			return badRequest("malformed_path", "path parameter "+name+" is not a valid escaped value")
+		v := values[i]
+		if strings.IndexByte(v, '%') >= 0 {
+			var err error
+			if v, err = url.PathUnescape(v); err != nil {
+				return badRequest("malformed_path", "path parameter "+name+" is not a valid escaped value")
+			}
 		}
 		if problem := textProblem(v); problem != "" {
 			return badRequest("malformed_path", "path parameter "+name+" "+problem)
@@ -71,7 +80,25 @@ func checkRequestInputs(c echo.Context) error {
 	}
 	// The handlers read the values as they were meant, escapes undone.
 	c.SetParamValues(values...)
-	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err := checkQuery(r.URL.RawQuery); err != nil {
+		return err
+	}
+	for _, h := range headersRead {
+		for _, v := range r.Header[h.key] {
+			if problem := textProblem(v); problem != "" {
+				return badRequest("malformed_header", h.name+" "+problem)
+			}
+		}
+	}
+	return nil
+}
+
+// checkQuery applies the rule to the query string; most writes have none.
+func checkQuery(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	query, err := url.ParseQuery(raw)
 	if err != nil {
 		return badRequest("malformed_query", "the query is not valid: "+err.Error())
 	}
@@ -89,13 +116,6 @@ func checkRequestInputs(c echo.Context) error {
 		if v := query.Get(name); v != "" {
 			if err := service.CheckID(name, v); err != nil {
 				return err
-			}
-		}
-	}
-	for _, name := range headersRead {
-		for _, v := range r.Header.Values(name) {
-			if problem := textProblem(v); problem != "" {
-				return badRequest("malformed_header", name+" "+problem)
 			}
 		}
 	}
