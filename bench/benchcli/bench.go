@@ -57,6 +57,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		checkpointBytes                    int
 		token                              string
 		leaseEpoch                         int
+		cpuOf                              int
+		cpuDatabase                        string
 	)
 	f.EnvString(&dbURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
 		"a PostgreSQL server where the bench may create and drop databases")
@@ -86,6 +88,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.EnvString(&token, "token", "IXNSTORE_BENCH_TOKEN", "",
 		"with --target: the bearer token to send (ixnstore token create --role node --node bench, with --lease-epoch 1)")
 	f.IntVar(&leaseEpoch, "lease-epoch", 0, "with --target: send X-Lease-Epoch with every request, as a routing node must (0: none)")
+	f.IntVar(&cpuOf, "cpu-of", 0, "with --target: the pid of the ixnstore serving it; each measurement then prints its CPU per change, "+
+		"of that process and of the backends of --cpu-database (a figure that a busy machine disturbs less than a rate)")
+	f.StringVar(&cpuDatabase, "cpu-database", "", "with --cpu-of: the database that ixnstore serves, on the server of --database-url")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of this process (API and clients) to this file")
 	if err := f.ParseArgs(args); err != nil {
 		return err
@@ -118,6 +123,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			interval: assignInterval, rounds: rounds, byNode: byNode, dbURL: dbURL})
 	}
 
+	if cpuOf != 0 && (target == "" || cpuDatabase == "") {
+		return fmt.Errorf("--cpu-of measures a running ixnstore: it takes --target and --cpu-database")
+	}
 	if publish && target != "" {
 		return fmt.Errorf("--publish runs the API in this process; it does not take --target")
 	}
@@ -194,11 +202,26 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			rates["pgbench 16"] = append(rates["pgbench 16"], tps)
 		}
 		for _, c := range clients {
+			meter := &cpuMeter{servePID: cpuOf, dbURL: dbURL, database: cpuDatabase}
+			var before cpuSample
+			if cpuOf != 0 {
+				var err error
+				if before, err = meter.sample(ctx); err != nil {
+					return err
+				}
+			}
 			res, err := load.Run(ctx, c, duration)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, res)
+			if cpuOf != 0 {
+				after, err := meter.sample(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "cpu per change at %d clients: %s\n", c, perChange(before, after, res.Changes))
+			}
 			rates["ixnstore "+strconv.Itoa(c)] = append(rates["ixnstore "+strconv.Itoa(c)], res.PerSecond())
 		}
 	}
