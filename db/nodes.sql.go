@@ -315,3 +315,40 @@ func (q *Queries) SessionRelease(ctx context.Context, arg SessionReleaseParams) 
 	}
 	return items, nil
 }
+
+const sessionsAssign = `-- name: SessionsAssign :many
+SELECT session_id::text AS session_id, node_id::text AS node_id
+  FROM ixn_sessions_assign($1::text[], $2::text[])
+`
+
+type SessionsAssignParams struct {
+	SessionIds []string
+	NodeIds    []string
+}
+
+type SessionsAssignRow struct {
+	SessionID string
+	NodeID    string
+}
+
+// SessionsAssign gives orphaned sessions to live nodes in one statement (@session_ids[i] to
+// @node_ids[i]), passing over those that may no longer be given; see ixn_sessions_assign.
+func (q *Queries) SessionsAssign(ctx context.Context, arg SessionsAssignParams) ([]SessionsAssignRow, error) {
+	rows, err := q.db.Query(ctx, sessionsAssign, arg.SessionIds, arg.NodeIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionsAssignRow
+	for rows.Next() {
+		var i SessionsAssignRow
+		if err := rows.Scan(&i.SessionID, &i.NodeID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

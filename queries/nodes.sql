@@ -24,6 +24,12 @@ SELECT n.*, ixn_node_alive(n)::boolean AS alive,
 -- name: NodeLeave :many
 SELECT * FROM ixn_node_leave(@node_id, sqlc.narg(to_node));
 
+-- SessionsAssign gives orphaned sessions to live nodes in one statement (@session_ids[i] to
+-- @node_ids[i]), passing over those that may no longer be given; see ixn_sessions_assign.
+-- name: SessionsAssign :many
+SELECT session_id::text AS session_id, node_id::text AS node_id
+  FROM ixn_sessions_assign(@session_ids::text[], @node_ids::text[]);
+
 -- name: SessionClaim :many
 SELECT * FROM ixn_session_claim(@session_id, @node_id);
 

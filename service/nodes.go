@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -294,8 +293,7 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 			loads[n.NodeID] = &load{owned: *n.Owned, capacity: int64(n.Capacity)}
 		}
 	}
-	// Plan every assignment first, then claim in parallel: a claim is one short transaction
-	// on its own session's row, so claims of different sessions do not wait for each other.
+	// Plan every assignment first, then give the sessions in bulk (see assignChunk).
 	type assignment struct{ session, node string }
 	var plan []assignment
 	for _, o := range orphans {
@@ -316,39 +314,51 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 		loads[best].owned++
 		plan = append(plan, assignment{o.SessionID, best})
 	}
+	// The plan follows the orphans' id order, so its chunks are disjoint ranges of sessions:
+	// statements running at once never wait for each other's rows.
 	var (
 		mu       sync.Mutex
 		assigned int
 		failed   error
 		wg       sync.WaitGroup
-		next     = make(chan assignment)
+		next     = make(chan []assignment)
 	)
-	for range min(assignWorkers, len(plan)) {
+	for range min(assignWorkers, (len(plan)+assignChunk-1)/assignChunk) {
 		wg.Go(func() {
-			for a := range next {
-				_, err := s.ClaimSession(ctx, a.session, a.node)
+			for chunk := range next {
+				sessions, nodes := make([]string, len(chunk)), make([]string, len(chunk))
+				for i, a := range chunk {
+					sessions[i], nodes[i] = a.session, a.node
+				}
+				given, err := s.q.SessionsAssign(ctx, db.SessionsAssignParams{SessionIds: sessions, NodeIds: nodes})
+				if len(given) > 0 {
+					s.written()
+				}
 				mu.Lock()
-				switch {
-				case err == nil:
-					assigned++
-				case errors.Is(err, fault.ErrNodeNotLive), errors.Is(err, fault.ErrLeaseHeld), errors.Is(err, fault.ErrSessionEnded),
-					errors.Is(err, fault.ErrNotFound):
-					// The node died, or the session was claimed, ended or removed meanwhile: the
-					// next pass sees how things are now.
-				case failed == nil:
-					failed = err
+				assigned += len(given)
+				if err != nil && failed == nil {
+					failed = database.Translate(err)
 				}
 				mu.Unlock()
 			}
 		})
 	}
-	for _, a := range plan {
-		next <- a
+	for len(plan) > 0 {
+		n := min(assignChunk, len(plan))
+		next <- plan[:n]
+		plan = plan[n:]
 	}
 	close(next)
 	wg.Wait()
 	return assigned, failed
 }
 
-// assignWorkers is how many claims AssignOrphans makes at once.
-const assignWorkers = 4
+// AssignOrphans gives the sessions in chunks of assignChunk, one statement (and one commit) each,
+// assignWorkers statements at once. A session that may no longer be given when its chunk runs
+// (the node died, the session was claimed, ended or is being written) is passed over, not an
+// error: the next pass sees how things are then.
+const (
+	assignChunk   = 100
+	assignWorkers = 4
+)
+

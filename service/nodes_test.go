@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/internal/fault"
 	"github.com/ixnstore/ixnstore/service"
 )
@@ -243,5 +245,58 @@ func TestAssignOrphansBySpareCapacity(t *testing.T) {
 	}
 	if left := must[service.SessionPage](t)(s.ListOrphanedSessions(ctx, "", service.MaxSessionsPage)).Sessions; len(left) != 0 {
 		t.Errorf("orphans left: %+v", left)
+	}
+}
+
+// The assigner's bulk give passes over, without waiting or failing the rest, every session
+// that may not be given when its statement runs; the one that may gets what a claim gives.
+func TestSessionsAssignPassesOverWhatMayNotBeGiven(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := newStore(t)
+	register(t, s, "dead", "100ms", 100)
+	register(t, s, "live", "1m", 100)
+	register(t, s, "target-dead", "100ms", 100)
+	for _, sid := range []string{"given", "ended", "locked", "to-dead"} {
+		must[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: sid, OwnerNode: ptr("dead")}))
+	}
+	must[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "held", OwnerNode: ptr("live")}))
+	must[service.Session](t)(s.CreateSession(ctx, service.NewSession{SessionID: "probe", OwnerNode: ptr("target-dead")}))
+	must[[]service.Event](t)(s.AddInteraction(ctx, service.Target{SessionID: "given"}, service.NewInteraction{
+		InteractionID: "i1", Media: "voice", Type: "inbound"}))
+	must[[]service.Event](t)(s.EndSession(ctx, service.Target{SessionID: "ended"}))
+	untilOrphaned(t, s, "given")
+	untilOrphaned(t, s, "probe") // target-dead's lease has lapsed too
+
+	// Another transaction holds "locked": the bulk give must not wait for it.
+	tx := must[pgx.Tx](t)(pool.Begin(ctx))
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM sessions WHERE session_id = 'locked' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	given := must[[]db.SessionsAssignRow](t)(db.New(pool).SessionsAssign(short, db.SessionsAssignParams{
+		SessionIds: []string{"locked", "held", "given", "ended", "to-dead", "missing"},
+		NodeIds:    []string{"live", "live", "live", "live", "target-dead", "live"},
+	}))
+	if len(given) != 1 || given[0] != (db.SessionsAssignRow{SessionID: "given", NodeID: "live"}) {
+		t.Fatalf("given %+v, want only session given to live", given)
+	}
+	got := must[service.SessionState](t)(s.GetSession(ctx, "given"))
+	if *got.OwnerNode != "live" || got.LeaseEpoch != 2 {
+		t.Errorf("given: owner %v epoch %d, want live 2", *got.OwnerNode, got.LeaseEpoch)
+	}
+	events := must[[]service.Event](t)(s.ListEvents(ctx, "given", 0, 100))
+	if last := events[len(events)-1]; last.Name != "interaction.restored" {
+		t.Errorf("given's last event %s, want interaction.restored", last.Name)
+	}
+	for _, sid := range []string{"held", "to-dead"} {
+		if got := must[service.SessionState](t)(s.GetSession(ctx, sid)); got.LeaseEpoch != 1 {
+			t.Errorf("%s was given: epoch %d", sid, got.LeaseEpoch)
+		}
+	}
+	if _, err := db.New(pool).SessionsAssign(ctx, db.SessionsAssignParams{SessionIds: []string{"a"}}); err == nil {
+		t.Error("sessions without nodes: no error")
 	}
 }

@@ -707,6 +707,14 @@ CREATE FUNCTION ixn_session_take(p_session_id text, p_node_id text) RETURNS SETO
     AS $$ -- the body: sql/functions/ixn_session_take.sql $$;
 
 --
+-- Name: ixn_sessions_assign(text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_sessions_assign(p_session_ids text[], p_node_ids text[]) RETURNS TABLE(session_id text, node_id text)
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_sessions_assign.sql $$;
+
+--
 -- Name: ixn_single_step_conference(text, bigint, text, text, text, text, party_state, party_role, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
