@@ -361,4 +361,3 @@ const (
 	assignChunk   = 100
 	assignWorkers = 4
 )
-
