@@ -358,6 +358,6 @@ func (s *Store) AssignOrphans(ctx context.Context, limit int) (int, error) {
 // (the node died, the session was claimed, ended or is being written) is passed over, not an
 // error: the next pass sees how things are then.
 const (
-	assignChunk   = 100
+	assignChunk   = 250
 	assignWorkers = 4
 )

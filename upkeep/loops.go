@@ -19,8 +19,10 @@ func RequestTimeouts(store *service.Store, every time.Duration, logger *slog.Log
 
 // OrphanAssignment gives the sessions whose node died or left to live nodes by spare
 // capacity, for a cluster that asks ixnstore to do it rather than the nodes claiming them.
+// A pass takes a whole page of orphans at a time: after a node with thousands of sessions
+// dies, each pass's fixed costs (the orphans' page, the nodes' loads) are paid per thousand.
 func OrphanAssignment(store *service.Store, every time.Duration, logger *slog.Logger) Config {
-	return Config{Name: "orphan assignment", Interval: every, Batch: Batch, Work: store.AssignOrphans, Logger: logger}
+	return Config{Name: "orphan assignment", Interval: every, Batch: service.MaxSessionsPage, Work: store.AssignOrphans, Logger: logger}
 }
 
 // Retention removes published events (and the interaction origins they start from) written
