@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const partyAdd = `-- name: PartyAdd :many
@@ -215,6 +216,88 @@ func (q *Queries) PartyStateChange(ctx context.Context, arg PartyStateChangePara
 	for rows.Next() {
 		var i Outbox
 		if err := rows.Scan(
+			&i.ID,
+			&i.SessionID,
+			&i.Seq,
+			&i.Name,
+			&i.Attrs,
+			&i.NodeID,
+			&i.Epoch,
+			&i.Txid,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const partyStateChanges = `-- name: PartyStateChanges :many
+SELECT c.item::int AS item,
+       coalesce(c.err_code, '')::text AS err_code, coalesce(c.err_message, '')::text AS err_message,
+       coalesce(c.err_constraint, '')::text AS err_constraint,
+       coalesce((c.ev).id, 0)::bigint AS id, coalesce((c.ev).session_id, '')::text AS session_id,
+       coalesce((c.ev).seq, 0)::bigint AS seq, coalesce((c.ev).name::text, '')::text AS name,
+       coalesce((c.ev).attrs, 'null')::jsonb AS attrs, coalesce((c.ev).node_id, '')::text AS node_id,
+       coalesce((c.ev).epoch, 0)::bigint AS epoch, coalesce((c.ev).txid, '0')::xid8 AS txid,
+       coalesce((c.ev).created_at, 'epoch')::timestamptz AS created_at
+  FROM ixn_party_state_changes($1::text[], $2::bigint[], $3::text[],
+    $4::text[], $5::text[], $6::jsonb[]) AS c
+`
+
+type PartyStateChangesParams struct {
+	SessionIds     []string
+	Epochs         []int64
+	InteractionIds []string
+	PartyIds       []string
+	States         []string
+	Hints          [][]byte
+}
+
+type PartyStateChangesRow struct {
+	Item          int32
+	ErrCode       string
+	ErrMessage    string
+	ErrConstraint string
+	ID            int64
+	SessionID     string
+	Seq           int64
+	Name          string
+	Attrs         []byte
+	NodeID        string
+	Epoch         int64
+	Txid          uint64
+	CreatedAt     time.Time
+}
+
+// PartyStateChanges applies several party state changes in one statement and one commit, each
+// with its own outcome (see ixn_party_state_changes): a row per event written, or one row with
+// the refusal of a change that was refused (err_code not empty; the event's columns zero).
+func (q *Queries) PartyStateChanges(ctx context.Context, arg PartyStateChangesParams) ([]PartyStateChangesRow, error) {
+	rows, err := q.db.Query(ctx, partyStateChanges,
+		arg.SessionIds,
+		arg.Epochs,
+		arg.InteractionIds,
+		arg.PartyIds,
+		arg.States,
+		arg.Hints,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PartyStateChangesRow
+	for rows.Next() {
+		var i PartyStateChangesRow
+		if err := rows.Scan(
+			&i.Item,
+			&i.ErrCode,
+			&i.ErrMessage,
+			&i.ErrConstraint,
 			&i.ID,
 			&i.SessionID,
 			&i.Seq,

@@ -60,7 +60,7 @@ func (s *Store) Idempotent(ctx context.Context, k IdempotencyKey, write func(ctx
 			return Answer{Status: int(*prior[0].Status), Body: prior[0].Body}, nil
 		}
 		st := *s
-		st.q, st.conn = q, nestedTx{tx}
+		st.q, st.conn, st.shared = q, nestedTx{tx}, nil
 		st.written = func() { wrote = true }
 		a, err := write(ctx, &st)
 		if err != nil {

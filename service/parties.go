@@ -30,10 +30,14 @@ func (s *Store) DeleteParty(ctx context.Context, t Target, interactionID, partyI
 // released leaves the interaction: interaction.partydeleted follows.
 func (s *Store) ChangePartyState(ctx context.Context, t Target, interactionID, partyID string, in PartyStateChange) ([]Event, error) {
 	return s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
-		return s.q.PartyStateChange(ctx, db.PartyStateChangeParams{
+		p := db.PartyStateChangeParams{
 			SessionID: t.SessionID, Epoch: t.Epoch, InteractionID: interactionID, PartyID: partyID,
 			State: db.PartyState(in.State), Hints: hintsOrEmpty(in.Hints),
-		})
+		}
+		if s.shared != nil {
+			return s.shared.changePartyState(ctx, p)
+		}
+		return s.q.PartyStateChange(ctx, p)
 	})
 }
 

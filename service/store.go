@@ -31,6 +31,9 @@ type Store struct {
 	checkpointKeep     int
 	checkpointMaxBytes int
 	idempotencyTTL     time.Duration
+	// shared applies party state changes with others in shared commits; nil when they are
+	// off, and in a Store bound to one transaction (whose changes commit with it).
+	shared *sharedCommits
 }
 
 // Config is how a Store behaves. The zero Config is valid: each zero field takes its default.
@@ -52,6 +55,10 @@ type Config struct {
 	// Written is called after each committed change that wrote events: the dispatcher's
 	// wake-up.
 	Written func()
+	// SharedCommits is how many shared commits may be written at once (service/shared.go):
+	// party state changes that arrive while that many are being written wait for the next
+	// and commit together. 0 turns sharing off: each change is a transaction of its own.
+	SharedCommits int
 }
 
 // Validate says what is wrong with c, in the words of its fields.
@@ -67,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if c.CheckpointMaxBytes < 0 || c.CheckpointMaxBytes > MaxCheckpointMaxBytes {
 		return fmt.Errorf("the checkpoint size limit must be at most %d bytes", MaxCheckpointMaxBytes)
+	}
+	if c.SharedCommits < 0 || c.SharedCommits > MaxSharedCommits {
+		return fmt.Errorf("the shared commits at once must be from 0 (off) to %d", MaxSharedCommits)
 	}
 	if c.IdempotencyTTL < 0 || c.IdempotencyTTL > MaxIdempotencyTTL {
 		return fmt.Errorf("the idempotency key time must be at most %s (0 takes the default)", MaxIdempotencyTTL)
@@ -93,6 +103,9 @@ func New(pool *pgxpool.Pool, cfg Config) *Store {
 	}
 	if s.nodeLease == 0 {
 		s.nodeLease = DefaultNodeLease
+	}
+	if cfg.SharedCommits > 0 {
+		s.shared = newSharedCommits(s.q, cfg.SharedCommits)
 	}
 	s.checkpointKeep, s.checkpointMaxBytes = cfg.CheckpointKeep, cfg.CheckpointMaxBytes
 	if s.checkpointKeep == 0 {

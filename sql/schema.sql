@@ -493,6 +493,14 @@ CREATE FUNCTION ixn_party_state_change(p_session_id text, p_epoch bigint, p_inte
     AS $$ -- the body: sql/functions/ixn_party_state_change.sql $$;
 
 --
+-- Name: ixn_party_state_changes(text[], bigint[], text[], text[], text[], jsonb[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_party_state_changes(p_session_ids text[], p_epochs bigint[], p_interaction_ids text[], p_party_ids text[], p_states text[], p_hints jsonb[]) RETURNS TABLE(item integer, err_code text, err_message text, err_constraint text, ev outbox)
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_party_state_changes.sql $$;
+
+--
 -- Name: ixn_party_transition_allowed(party_state, party_state); Type: FUNCTION; Schema: public; Owner: -
 --
 

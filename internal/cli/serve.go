@@ -34,6 +34,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		idempotencyTTL            time.Duration
 		assignOrphans             bool
 		checkpointKeep, ckptBytes int
+		sharedCommits             int
 		db                        DatabaseFlags
 		dispatch                  dispatchFlags
 		streams                   streamFlags
@@ -56,6 +57,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"how many versions of each session's checkpoint are kept: 1, the current one alone; more keeps those before it for audit, at the cost of a history row per write")
 	f.EnvInt(&ckptBytes, "checkpoint-max-bytes", "IXNSTORE_CHECKPOINT_MAX_BYTES", service.DefaultCheckpointMaxBytes,
 		"the largest session checkpoint taken, in bytes of its JSON (larger: 413 checkpoint_too_large)")
+	f.EnvInt(&sharedCommits, "shared-commits", "IXNSTORE_SHARED_COMMITS", 0,
+		"party state changes: how many commits shared by several changes may be written at once; changes that arrive while they are wait for the next and commit together (0: each change commits alone)")
 	f.EnvBool(&assignOrphans, "assign-orphans", "IXNSTORE_ASSIGN_ORPHANS", false,
 		"give sessions whose node died or left to live nodes by spare capacity (else nodes claim them)")
 	f.EnvDuration(&assignEvery, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
@@ -75,7 +78,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--checkpoint-versions and --checkpoint-max-bytes must be 1 or more")
 	}
 	storeConfig := service.Config{RequestTimeout: requestTimeout, NodeLease: nodeLease,
-		CheckpointKeep: checkpointKeep, CheckpointMaxBytes: ckptBytes, IdempotencyTTL: idempotencyTTL}
+		CheckpointKeep: checkpointKeep, CheckpointMaxBytes: ckptBytes, IdempotencyTTL: idempotencyTTL,
+		SharedCommits: sharedCommits}
 	if idempotencyTTL <= 0 {
 		return fmt.Errorf("--idempotency-ttl must be more than 0")
 	}

@@ -126,3 +126,10 @@ func IsKind(err, kind error) bool {
 	var e *fault.Error
 	return err != nil && errors.As(err, &e) && e.Kind == kind
 }
+
+// TranslateReported is Translate for an error the database reported as values rather than
+// raised: a refusal caught inside a statement that went on (ixn_party_state_changes), given
+// by its SQLSTATE, message and constraint.
+func TranslateReported(code, message, constraint string) error {
+	return Translate(&pgconn.PgError{Severity: "ERROR", Code: code, Message: message, ConstraintName: constraint})
+}
