@@ -141,6 +141,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	v1.GET("/sessions/:sid/checkpoint/history", h.checkpointHistory)
 	v1.GET("/events", h.listPublished)
 	v1.GET("/events/stream", h.stream)
+	v1.GET("/overview", h.overview)
+	v1.GET("/sessions/:sid/requests", h.listSessionRequests)
+	v1.GET("/sessions/:sid/owners", h.sessionOwners)
 
 	v1.POST("/sessions/:sid/interactions", h.addInteraction)
 	ix := v1.Group("/sessions/:sid/interactions/:iid")

@@ -1098,6 +1098,12 @@ CREATE INDEX interactions_deleted_at_idx ON interactions USING btree (deleted_at
 CREATE INDEX interactions_interaction_id_idx ON interactions USING btree (interaction_id);
 
 --
+-- Name: interactions_live_media_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX interactions_live_media_idx ON interactions USING btree (media, state) WHERE (state <> 'deleted'::interaction_state);
+
+--
 -- Name: interactions_live_uq; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1132,6 +1138,12 @@ CREATE INDEX parties_resource_idx ON parties USING btree (resource);
 --
 
 CREATE INDEX publication_node_idx ON publication USING btree (node_id, pub_seq);
+
+--
+-- Name: sessions_active_owner_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_active_owner_idx ON sessions USING btree (owner_node) WHERE (state = 'active'::session_state);
 
 --
 -- Name: sessions_owner_node_idx; Type: INDEX; Schema: public; Owner: -

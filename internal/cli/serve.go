@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/console"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
@@ -170,9 +171,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	stopping := make(chan struct{})
+	handler := api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
+		Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline, Access: checks})
 	server := &http.Server{
-		Handler: api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
-			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline, Access: checks}),
+		Handler:           console.New(handler, consoleConfig(checks, access.tlsCert != "")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -195,4 +197,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// consoleConfig: the console checks its logins with the API's verifier (none with access
+// off), and marks its cookie Secure when the server speaks TLS.
+func consoleConfig(checks *api.Access, tls bool) console.Config {
+	cfg := console.Config{Secure: tls}
+	if checks != nil {
+		cfg.Verifier = checks.Verifier
+	}
+	return cfg
 }
