@@ -13,5 +13,5 @@ import "embed"
 // Files are the code files. They are applied in lexical order of their paths, so a file that
 // another one needs when it is created comes first.
 //
-//go:embed functions/*.sql triggers/*.sql views/*.sql
+//go:embed functions/*.sql views/*.sql
 var Files embed.FS
