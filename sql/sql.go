@@ -15,3 +15,9 @@ import "embed"
 //
 //go:embed functions/*.sql views/*.sql
 var Files embed.FS
+
+// CitusLayout distributes the schema on a Citus cluster (citus/layout.sql). It is not code the
+// migrations apply: `ixnstore migrate --citus` runs it once, on the coordinator.
+//
+//go:embed citus/layout.sql
+var CitusLayout string
