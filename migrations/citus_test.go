@@ -201,3 +201,37 @@ func detail(err error) string {
 	}
 	return ""
 }
+
+// TestLiveInteractionsFromTheLiveOnes: migration 00023 records every interaction that was live
+// before it, in its session, and no other.
+func TestLiveInteractionsFromTheLiveOnes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := scratchDB(t)
+	m, err := migrations.NewMigratorFS(pool, nil, migrations.Files, migrations.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.UpTo(ctx, 22); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, baselineSeed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var live, recorded, differ int
+	if err := pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM interactions WHERE state <> 'deleted'),
+		       (SELECT count(*) FROM live_interactions),
+		       (SELECT count(*) FROM (SELECT interaction_id, session_id FROM interactions WHERE state <> 'deleted'
+		                              EXCEPT SELECT interaction_id, session_id FROM live_interactions) d)`).
+		Scan(&live, &recorded, &differ); err != nil {
+		t.Fatal(err)
+	}
+	if live == 0 || recorded != live || differ != 0 {
+		t.Fatalf("%d live interactions, %d recorded in live_interactions, %d not as they were", live, recorded, differ)
+	}
+}
