@@ -34,7 +34,8 @@ func ApplyCitusLayout(ctx context.Context, pool *pgxpool.Pool) (map[string]Place
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	// After a commit the rollback does nothing; after an error it is the error that matters.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if _, err := tx.Exec(ctx, citusStub); err != nil {
 		return nil, fmt.Errorf("the citus stand-ins: %w", err)
 	}
