@@ -268,6 +268,22 @@ func TestWritesStayInOneSession(t *testing.T) {
 		t.Fatalf("key expiry: %d keys, %v; want some", n, err)
 	}
 
+	// The guard of "live in at most one session" agrees with the interactions after every
+	// path that brings an interaction into a session or takes it out.
+	var differ int
+	if err := server.pool.QueryRow(ctx, `
+		SELECT count(*) FROM (
+		  (SELECT interaction_id, session_id FROM interactions WHERE state <> 'deleted'
+		   EXCEPT SELECT interaction_id, session_id FROM live_interactions)
+		  UNION ALL
+		  (SELECT interaction_id, session_id FROM live_interactions
+		   EXCEPT SELECT interaction_id, session_id FROM interactions WHERE state <> 'deleted')) d`).Scan(&differ); err != nil {
+		t.Fatal(err)
+	}
+	if differ != 0 {
+		t.Errorf("live_interactions and the live interactions differ by %d rows", differ)
+	}
+
 	// One session per transaction, but for those named.
 	seen := map[string]int{}
 	var reachingLiveness, total int
