@@ -715,6 +715,11 @@ type InteractionResource struct {
 	InteractionCreatedAt time.Time
 }
 
+type LiveInteraction struct {
+	InteractionID string
+	SessionID     string
+}
+
 type Node struct {
 	NodeID         string
 	Address        *string

@@ -25,7 +25,15 @@ var seeds = map[int64]string{
 	2:  checkpointsSeed,
 	7:  idempotencySeed,
 	10: tokensSeed,
+	23: liveInteractionsSeed,
 }
+
+// liveInteractionsSeed: an interaction added to a session, live there.
+const liveInteractionsSeed = `
+INSERT INTO interactions (session_id, interaction_id, media, type, owner_node)
+VALUES ('s-1', 'i-23', 'chat', 'inbound', NULL);
+INSERT INTO live_interactions (interaction_id, session_id) VALUES ('i-23', 's-1');
+`
 
 // idempotencySeed: the answers kept for two Idempotency-Keys, one of them expired.
 const idempotencySeed = `
