@@ -36,6 +36,14 @@ var multiSession = []struct {
 	{"node leave", "an orderly shutdown releases every session of the node with the node, at once; on Citus " +
 		"a transaction over the shards of those sessions",
 		func(tx auditedTx) bool { return slices.Contains(tx.tables, "nodes") }},
+	{"orphan assignment in bulk", "the assigner gives up to 250 orphans in one statement (ixn_sessions_assign), " +
+		"each session fenced and restored on its own; on Citus a transaction over the shards of those sessions, " +
+		"or chunks made per shard",
+		func(tx auditedTx) bool {
+			return tx.wroteEvent("interaction.restored") && !slices.ContainsFunc(tx.events, func(e string) bool {
+				return e != "interaction.restored"
+			})
+		}},
 	{"housekeeping", "retention and key expiry delete old rows of many sessions and change no state; on Citus " +
 		"a DELETE on every shard",
 		func(tx auditedTx) bool { return tx.onlyDeletes }},
