@@ -212,4 +212,3 @@ func sctx2(t *testing.T, ctx context.Context) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-

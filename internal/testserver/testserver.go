@@ -140,3 +140,15 @@ func (s *syncBuffer) String() string {
 
 // String names the instance in test messages.
 func (s *Server) String() string { return fmt.Sprintf("ixnstore at %s", s.URL) }
+
+// WaitLog waits until the instance has logged want (up to 60s).
+func (s *Server) WaitLog(want string) {
+	s.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.log.String(), want) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s did not log %q in 60s:\n%s", s, want, s.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
