@@ -88,8 +88,14 @@ func (f *opsFlags) parse(args []string, want int) ([]string, error) {
 	return pos, nil
 }
 
-func (f *opsFlags) client() (*client.Client, error) {
-	return client.New(f.url, client.Config{Token: f.token})
+// start parses the command line and makes the client of the server it names.
+func (f *opsFlags) start(args []string, want int) ([]string, *client.Client, error) {
+	pos, err := f.parse(args, want)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := client.New(f.url, client.Config{Token: f.token})
+	return pos, c, err
 }
 
 // operate runs an operator command and says how it ended as its exit code.
@@ -177,10 +183,7 @@ func opTail(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	f.StringVar(&names, "event", "", "only events of these names, comma-separated")
 	f.IntVar(&count, "n", 0, "stop after this many events (0: never)")
 	f.BoolVar(&noWait, "no-follow", false, "stop once the events published so far are printed")
-	if _, err := f.parse(args, 0); err != nil {
-		return err
-	}
-	c, err := f.client()
+	_, c, err := f.start(args, 0)
 	if err != nil {
 		return err
 	}
@@ -251,11 +254,7 @@ func lastPublished(ctx context.Context, c *client.Client, opts client.StreamOpti
 
 func opSession(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newOpsFlags("ixnstore session SID [flags]", "Prints a session's state, read in one snapshot: owner and epoch, its interactions, their parties and user data.", stderr)
-	pos, err := f.parse(args, 1)
-	if err != nil {
-		return err
-	}
-	c, err := f.client()
+	pos, c, err := f.start(args, 1)
 	if err != nil {
 		return err
 	}
@@ -334,24 +333,21 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// allPages reads every page of a session list.
-func allPages(read func(after *string) (*client.SessionPage, error)) ([]client.Session, error) {
-	var all []client.Session
+// printSessions reads every page of a session list and prints it.
+func printSessions(stdout io.Writer, output string, read func(after *string) (*client.SessionPage, error)) error {
+	var sessions []client.Session
 	var after *string
 	for {
 		page, err := read(after)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, page.Sessions...)
+		sessions = append(sessions, page.Sessions...)
 		if page.Next == "" || len(page.Sessions) == 0 {
-			return all, nil
+			break
 		}
 		after = client.Ptr(page.Next)
 	}
-}
-
-func printSessions(stdout io.Writer, output string, sessions []client.Session) error {
 	if output == "json" {
 		if sessions == nil {
 			sessions = []client.Session{}
@@ -371,18 +367,15 @@ func opSessions(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var node, state string
 	f.StringVar(&node, "node", "", "the node (required)")
 	f.StringVar(&state, "state", "active", "active, ended, or all")
-	if _, err := f.parse(args, 0); err != nil {
+	_, c, err := f.start(args, 0)
+	if err != nil {
 		return err
 	}
 	if node == "" {
 		f.Usage()
 		return ErrUsage
 	}
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
-	sessions, err := allPages(func(after *string) (*client.SessionPage, error) {
+	return printSessions(stdout, f.output, func(after *string) (*client.SessionPage, error) {
 		p := client.ListSessionsParams{OwnerNode: node, After: after}
 		if state != "all" {
 			p.State = client.Ptr(client.ListSessionsParamsState(state))
@@ -393,40 +386,26 @@ func opSessions(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return res.JSON200, nil
 	})
-	if err != nil {
-		return err
-	}
-	return printSessions(stdout, f.output, sessions)
 }
 
 func opOrphans(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newOpsFlags("ixnstore orphans [flags]", "Lists the active sessions whose owner is gone: none, not registered, left, or its lease lapsed.", stderr)
-	if _, err := f.parse(args, 0); err != nil {
-		return err
-	}
-	c, err := f.client()
+	_, c, err := f.start(args, 0)
 	if err != nil {
 		return err
 	}
-	sessions, err := allPages(func(after *string) (*client.SessionPage, error) {
+	return printSessions(stdout, f.output, func(after *string) (*client.SessionPage, error) {
 		res, err := c.ListOrphanedSessionsWithResponse(ctx, &client.ListOrphanedSessionsParams{After: after})
 		if err != nil {
 			return nil, err
 		}
 		return res.JSON200, nil
 	})
-	if err != nil {
-		return err
-	}
-	return printSessions(stdout, f.output, sessions)
 }
 
 func opNodes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newOpsFlags("ixnstore nodes [flags]", "Lists the registered routing nodes, alive or not, with the sessions each owns.", stderr)
-	if _, err := f.parse(args, 0); err != nil {
-		return err
-	}
-	c, err := f.client()
+	_, c, err := f.start(args, 0)
 	if err != nil {
 		return err
 	}
@@ -466,17 +445,13 @@ func opClaim(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	f := newOpsFlags("ixnstore claim SID --node N [flags]", "Gives an orphaned session to a live node (as if it claimed it): epoch + 1, interaction.restored for each interaction.", stderr)
 	var node string
 	f.StringVar(&node, "node", "", "the live node that takes it (required)")
-	pos, err := f.parse(args, 1)
+	pos, c, err := f.start(args, 1)
 	if err != nil {
 		return err
 	}
 	if node == "" {
 		f.Usage()
 		return ErrUsage
-	}
-	c, err := f.client()
-	if err != nil {
-		return err
 	}
 	res, err := c.ClaimSessionWithResponse(ctx, pos[0], nil, client.ClaimSessionJSONRequestBody{NodeID: node})
 	if err != nil {
@@ -491,11 +466,7 @@ func opRelease(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var epoch int
 	f.StringVar(&to, "to", "", "the node that takes it (none: orphaned)")
 	f.IntVar(&epoch, "epoch", 0, "refuse unless the session is at this epoch (0: whatever it is)")
-	pos, err := f.parse(args, 1)
-	if err != nil {
-		return err
-	}
-	c, err := f.client()
+	pos, c, err := f.start(args, 1)
 	if err != nil {
 		return err
 	}
@@ -516,16 +487,13 @@ func opRequests(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var pending bool
 	f.BoolVar(&pending, "pending", true, "the pending requests (the only ones listed: an ended request is read with its session)")
 	f.StringVar(&media, "media", "", "only requests on interactions of this media")
-	if _, err := f.parse(args, 0); err != nil {
+	_, c, err := f.start(args, 0)
+	if err != nil {
 		return err
 	}
 	if !pending {
 		f.Usage()
 		return ErrUsage
-	}
-	c, err := f.client()
-	if err != nil {
-		return err
 	}
 	var all []client.Request
 	p := client.ListPendingRequestsParams{}

@@ -97,7 +97,12 @@ func (s *Server) Stop() {
 		return
 	}
 	s.stop()
-	<-s.done
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		// A stop that hangs is the server's bug to see, not a test run to hang on.
+		s.t.Errorf("%s did not stop within 60s:\n%s", s, s.log.String())
+	}
 	s.stop = nil
 }
 
