@@ -50,9 +50,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(rest) > 0 && rest[0] != "help" {
 			return Main(ctx, []string{rest[0], "--help"}, stdout, stderr)
 		}
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+opsUsage)
 		return 0
 	default:
+		if isOpsCommand(cmd) {
+			return operate(ctx, cmd, rest, stdout, stderr)
+		}
 		fmt.Fprintf(stderr, "ixnstore: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
