@@ -715,6 +715,13 @@ type InteractionResource struct {
 	InteractionCreatedAt time.Time
 }
 
+type NatsBridgeState struct {
+	Stream     string
+	LastPubSeq int64
+	Leader     *string
+	UpdatedAt  time.Time
+}
+
 type Node struct {
 	NodeID         string
 	Address        *string

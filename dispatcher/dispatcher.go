@@ -129,33 +129,17 @@ func (d *Dispatcher) session(ctx context.Context) error {
 	// Closing the connection releases the lock, if the server hears it; if it does not (a
 	// partition), its idle_session_timeout does.
 	defer closeConn()
-	q := db.New(conn)
-	for waited := false; ; waited = true {
-		got, err := d.tryLock(ctx, q)
-		if err != nil {
-			return err
-		}
-		if got {
-			break
-		}
-		if !waited {
-			d.cfg.Logger.Info("another instance is dispatching; standing by")
-		}
-		if !sleep(ctx, d.cfg.LockRetry) {
-			return ctx.Err()
-		}
+	// The lock is taken within Takeover: a connection that does not answer for that long is
+	// abandoned.
+	err = database.AwaitLock(ctx, db.New(conn).DispatcherTryLock, d.cfg.Takeover, d.cfg.LockRetry, func() {
+		d.cfg.Logger.Info("another instance is dispatching; standing by")
+	})
+	if err != nil {
+		return err
 	}
 	d.leader.Store(true)
 	defer d.leader.Store(false)
 	return d.lead(ctx, conn)
-}
-
-// tryLock takes the lock if it is free, within Takeover: a connection that does not answer
-// for that long is abandoned.
-func (d *Dispatcher) tryLock(ctx context.Context, q *db.Queries) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.Takeover)
-	defer cancel()
-	return q.DispatcherTryLock(ctx)
 }
 
 // position is where the dispatcher is: the last outbox row taken and the last publication

@@ -848,6 +848,19 @@ CREATE TABLE interaction_resources (
 );
 
 --
+-- Name: nats_bridge_state; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE nats_bridge_state (
+    stream text NOT NULL,
+    last_pub_seq bigint DEFAULT 0 NOT NULL,
+    leader text,
+    updated_at timestamptz DEFAULT now() NOT NULL,
+    CONSTRAINT nats_bridge_state_last_pub_seq_check CHECK ((last_pub_seq >= 0)),
+    CONSTRAINT nats_bridge_state_stream_check CHECK (((stream <> ''::text) AND (length(stream) <= 255)))
+);
+
+--
 -- Name: outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -971,6 +984,13 @@ ALTER TABLE ONLY interaction_resources
 
 ALTER TABLE ONLY interactions
     ADD CONSTRAINT interactions_pkey PRIMARY KEY (session_id, interaction_id);
+
+--
+-- Name: nats_bridge_state nats_bridge_state_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY nats_bridge_state
+    ADD CONSTRAINT nats_bridge_state_pkey PRIMARY KEY (stream);
 
 --
 -- Name: nodes nodes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
