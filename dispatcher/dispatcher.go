@@ -120,23 +120,15 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // session is one connection's life: wait for the lock, then dispatch until an error. Its
 // server session ends when its client has been silent for Takeover, which frees the lock.
 func (d *Dispatcher) session(ctx context.Context) error {
-	t := d.cfg.Timeouts
-	t.IdleSession, t.IdleInTransaction = d.cfg.Takeover, d.cfg.Takeover
-	conn, closeConn, err := database.Connect(ctx, d.cfg.ConnString, t)
+	conn, closeConn, err := database.Leader{
+		ConnString: d.cfg.ConnString, Timeouts: d.cfg.Timeouts, Takeover: d.cfg.Takeover, Retry: d.cfg.LockRetry,
+		TryLock:    func(ctx context.Context, q *db.Queries) (bool, error) { return q.DispatcherTryLock(ctx) },
+		StandingBy: func() { d.cfg.Logger.Info("another instance is dispatching; standing by") },
+	}.Lead(ctx)
 	if err != nil {
 		return err
 	}
-	// Closing the connection releases the lock, if the server hears it; if it does not (a
-	// partition), its idle_session_timeout does.
 	defer closeConn()
-	// The lock is taken within Takeover: a connection that does not answer for that long is
-	// abandoned.
-	err = database.AwaitLock(ctx, db.New(conn).DispatcherTryLock, d.cfg.Takeover, d.cfg.LockRetry, func() {
-		d.cfg.Logger.Info("another instance is dispatching; standing by")
-	})
-	if err != nil {
-		return err
-	}
 	d.leader.Store(true)
 	defer d.leader.Store(false)
 	return d.lead(ctx, conn)

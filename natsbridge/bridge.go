@@ -293,21 +293,18 @@ func (b *Bridge) Run(ctx context.Context) {
 
 // session is one database connection's life: wait for the lock, then bridge until an error.
 func (b *Bridge) session(ctx context.Context) error {
-	t := b.cfg.Timeouts
-	t.IdleSession, t.IdleInTransaction = b.cfg.Takeover, b.cfg.Takeover
-	conn, closeConn, err := database.Connect(ctx, b.cfg.ConnString, t)
+	conn, closeConn, err := database.Leader{
+		ConnString: b.cfg.ConnString, Timeouts: b.cfg.Timeouts, Takeover: b.cfg.Takeover, Retry: b.cfg.Retry,
+		TryLock: func(ctx context.Context, q *db.Queries) (bool, error) { return q.NatsBridgeTryLock(ctx, b.cfg.Stream) },
+		StandingBy: func() {
+			b.cfg.Logger.Info("another instance bridges to NATS; standing by", "stream", b.cfg.Stream)
+		},
+	}.Lead(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeConn()
 	q := db.New(conn)
-	tryLock := func(ctx context.Context) (bool, error) { return q.NatsBridgeTryLock(ctx, b.cfg.Stream) }
-	err = database.AwaitLock(ctx, tryLock, b.cfg.Takeover, b.cfg.Retry, func() {
-		b.cfg.Logger.Info("another instance bridges to NATS; standing by", "stream", b.cfg.Stream)
-	})
-	if err != nil {
-		return err
-	}
 	b.leader.Store(true)
 	defer b.leader.Store(false)
 
