@@ -308,9 +308,11 @@ func (b *Bridge) session(ctx context.Context) error {
 	b.leader.Store(true)
 	defer b.leader.Store(false)
 
+	// A lost connection ends the run at once (the acknowledgements in flight will not come);
+	// the next run connects anew.
+	closed := make(chan struct{})
 	opts := []nats.Option{nats.Name("ixnstore " + b.cfg.Instance), nats.Timeout(b.cfg.Takeover),
-		// A lost connection ends the run; the next one connects anew.
-		nats.NoReconnect()}
+		nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(closed) })}
 	if b.cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(b.cfg.CredsFile))
 	}
@@ -337,7 +339,7 @@ func (b *Bridge) session(ctx context.Context) error {
 		return err
 	}
 	b.cfg.Logger.Info("bridging to NATS", "instance", b.cfg.Instance, "stream", b.cfg.Stream, "last_pub_seq", st.LastPubSeq)
-	r := &run{b: b, q: q, js: js, saved: st.LastPubSeq, acked: st.LastPubSeq, sent: st.LastPubSeq}
+	r := &run{b: b, q: q, js: js, closed: closed, saved: st.LastPubSeq, acked: st.LastPubSeq, sent: st.LastPubSeq}
 	return r.lead(ctx)
 }
 
@@ -412,9 +414,10 @@ var errMoved = errors.New("the NATS bridge's position was moved by another bridg
 // run is one leadership's publishing: events are sent as they are read, up to Window of them
 // unacknowledged, each expecting the one sent before it to be the stream's last message.
 type run struct {
-	b  *Bridge
-	q  *db.Queries
-	js jetstream.JetStream
+	b      *Bridge
+	q      *db.Queries
+	js     jetstream.JetStream
+	closed <-chan struct{} // closed with the connection to NATS
 
 	// saved ≤ acked ≤ sent: the position in the database; the last event such that it and
 	// every one before it are acknowledged; the last event sent.
@@ -481,6 +484,9 @@ func (r *run) lead(ctx context.Context) error {
 			r.acknowledged(ack)
 		case err := <-failed:
 			return r.stop(ctx, r.notStored(err))
+		case <-r.closed:
+			_ = r.settle() // what was acknowledged before the loss still counts
+			return r.stop(ctx, errors.New("the connection to NATS was lost"))
 		case <-wake:
 			stale = true
 		case <-poll.C:
