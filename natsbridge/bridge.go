@@ -11,7 +11,6 @@ package natsbridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -524,10 +523,7 @@ func (r *run) send() error {
 	cfg := &r.b.cfg
 	for len(r.buf) > 0 && len(r.inflight) < cfg.Window {
 		e := r.buf[0]
-		data, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
+		data := e.AppendJSON(make([]byte, 0, 256+len(e.Data)))
 		id := strconv.FormatInt(e.ID, 10)
 		msg := &nats.Msg{Subject: Subject(cfg.SubjectPrefix, e.NodeID, e.SessionID, e.Name), Data: data, Header: nats.Header{}}
 		// No retries inside the client: a message sent again by the client after the next
