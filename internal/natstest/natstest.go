@@ -146,7 +146,9 @@ func Consume(t testing.TB, js jetstream.JetStream, stream, filter string, n int)
 	}
 	var got []Received
 	for len(got) <= n {
-		batch, err := c.Fetch(min(500, n+1-len(got)), jetstream.FetchMaxWait(time.Second))
+		// A short wait: once all n are in, the next fetch's wait is what checks that no more
+		// come, and every consume pays it.
+		batch, err := c.Fetch(min(500, n+1-len(got)), jetstream.FetchMaxWait(300*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
