@@ -720,6 +720,13 @@ type LiveInteraction struct {
 	SessionID     string
 }
 
+type NatsBridgeState struct {
+	Stream     string
+	LastPubSeq int64
+	Leader     *string
+	UpdatedAt  time.Time
+}
+
 type Node struct {
 	NodeID         string
 	Address        *string

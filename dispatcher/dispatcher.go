@@ -120,42 +120,18 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // session is one connection's life: wait for the lock, then dispatch until an error. Its
 // server session ends when its client has been silent for Takeover, which frees the lock.
 func (d *Dispatcher) session(ctx context.Context) error {
-	t := d.cfg.Timeouts
-	t.IdleSession, t.IdleInTransaction = d.cfg.Takeover, d.cfg.Takeover
-	conn, closeConn, err := database.Connect(ctx, d.cfg.ConnString, t)
+	conn, closeConn, err := database.Leader{
+		ConnString: d.cfg.ConnString, Timeouts: d.cfg.Timeouts, Takeover: d.cfg.Takeover, Retry: d.cfg.LockRetry,
+		TryLock:    func(ctx context.Context, q *db.Queries) (bool, error) { return q.DispatcherTryLock(ctx) },
+		StandingBy: func() { d.cfg.Logger.Info("another instance is dispatching; standing by") },
+	}.Lead(ctx)
 	if err != nil {
 		return err
 	}
-	// Closing the connection releases the lock, if the server hears it; if it does not (a
-	// partition), its idle_session_timeout does.
 	defer closeConn()
-	q := db.New(conn)
-	for waited := false; ; waited = true {
-		got, err := d.tryLock(ctx, q)
-		if err != nil {
-			return err
-		}
-		if got {
-			break
-		}
-		if !waited {
-			d.cfg.Logger.Info("another instance is dispatching; standing by")
-		}
-		if !sleep(ctx, d.cfg.LockRetry) {
-			return ctx.Err()
-		}
-	}
 	d.leader.Store(true)
 	defer d.leader.Store(false)
 	return d.lead(ctx, conn)
-}
-
-// tryLock takes the lock if it is free, within Takeover: a connection that does not answer
-// for that long is abandoned.
-func (d *Dispatcher) tryLock(ctx context.Context, q *db.Queries) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.Takeover)
-	defer cancel()
-	return q.DispatcherTryLock(ctx)
 }
 
 // position is where the dispatcher is: the last outbox row taken and the last publication

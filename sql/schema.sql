@@ -849,6 +849,19 @@ CREATE TABLE live_interactions (
 );
 
 --
+-- Name: nats_bridge_state; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE nats_bridge_state (
+    stream text NOT NULL,
+    last_pub_seq bigint DEFAULT 0 NOT NULL,
+    leader text,
+    updated_at timestamptz DEFAULT now() NOT NULL,
+    CONSTRAINT nats_bridge_state_last_pub_seq_check CHECK ((last_pub_seq >= 0)),
+    CONSTRAINT nats_bridge_state_stream_check CHECK (((stream <> ''::text) AND (length(stream) <= 255)))
+);
+
+--
 -- Name: outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -979,6 +992,13 @@ ALTER TABLE ONLY interactions
 
 ALTER TABLE ONLY live_interactions
     ADD CONSTRAINT live_interactions_pkey PRIMARY KEY (interaction_id);
+
+--
+-- Name: nats_bridge_state nats_bridge_state_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY nats_bridge_state
+    ADD CONSTRAINT nats_bridge_state_pkey PRIMARY KEY (stream);
 
 --
 -- Name: nodes nodes_pkey; Type: CONSTRAINT; Schema: public; Owner: -

@@ -39,12 +39,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		dispatch                  dispatchFlags
 		streams                   streamFlags
 		access                    accessFlags
+		bridge                    natsFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.Register(f)
 	dispatch.register(f)
 	streams.register(f)
 	access.register(f)
+	bridge.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
@@ -98,6 +100,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := access.validate(); err != nil {
 		return err
 	}
+	if err := bridge.validate(); err != nil {
+		return err
+	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
 	}
@@ -136,11 +141,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	published, written, waitDispatch := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger)
 	var background sync.WaitGroup
-	closeStreamsPool := func() {}
+	closeStreamsPool, stopBridge := func() {}, func() {}
 	defer func() {
 		stopBackground()
 		waitDispatch()
 		background.Wait()
+		stopBridge()
 		closeStreamsPool() // after the stream hub stopped reading through it
 	}()
 	storeConfig.Written = written
@@ -150,6 +156,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	closeStreamsPool = streamsPool.Close
 	background.Go(func() { hub.Run(backgroundCtx) })
+	if stopBridge, err = bridge.start(backgroundCtx, pool, db.Timeouts(), dispatch.instance, dispatch.takeover, published.C, logger); err != nil {
+		return err
+	}
 	store := service.New(pool, storeConfig)
 	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger),
 		upkeep.IdempotencyExpiry(store, retentionEvery, logger)}

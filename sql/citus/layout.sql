@@ -40,7 +40,9 @@ SELECT create_distributed_table('live_interactions', 'interaction_id', colocate_
 -- a copy on every worker. Written by registrations and heartbeats, a few a second.
 SELECT create_reference_table('nodes');
 
--- The dispatcher's and the API's, on the coordinator.
+-- The dispatcher's, the NATS bridge's (its position in publication) and the API's, on the
+-- coordinator.
 SELECT citus_add_local_table_to_metadata('publication');
 SELECT citus_add_local_table_to_metadata('dispatcher_state');
+SELECT citus_add_local_table_to_metadata('nats_bridge_state');
 SELECT citus_add_local_table_to_metadata('api_tokens');
