@@ -121,6 +121,7 @@ func (h *handlers) sendStream(c echo.Context, sub *streamhub.Stream) error {
 					buf = buf[:0]
 				}
 			}
+			h.opts.Observer.EventsSent(len(events))
 			if cap(buf) > 2*streamChunk {
 				buf = nil // one large event: not kept
 			}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/reporting"
@@ -38,12 +40,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		dispatch                  dispatchFlags
 		streams                   streamFlags
 		access                    accessFlags
+		observe                   observeFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.Register(f)
 	dispatch.register(f)
 	streams.register(f)
 	access.register(f)
+	observe.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
@@ -97,6 +101,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := access.validate(); err != nil {
 		return err
 	}
+	if err := observe.validate(); err != nil {
+		return err
+	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
 	}
@@ -104,6 +111,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var ob observability
+	if ob.tracing, logger, err = observe.startTracing(ctx, logger); err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := ob.tracing.Shutdown(flushCtx); err != nil {
+			logger.Warn("sending the last spans failed", "err", err)
+		}
+	}()
+	db.tracer = ob.pgTracer()
 
 	migrationPool, closeDB, err := db.Open(ctx, logger)
 	if err != nil {
@@ -133,23 +152,30 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer reportsPool.Close()
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	published, written, waitDispatch := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger)
+	pub := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger, ob.batches(), ob.pgTracer())
 	var background sync.WaitGroup
 	closeStreamsPool := func() {}
 	defer func() {
 		stopBackground()
-		waitDispatch()
+		pub.Wait()
 		background.Wait()
 		closeStreamsPool() // after the stream hub stopped reading through it
 	}()
-	storeConfig.Written = written
-	hub, streamsPool, err := streams.open(ctx, pool, db.Timeouts(), published.C, logger)
+	storeConfig.Written = pub.Written
+	hub, streamsPool, err := streams.open(ctx, pool, db.Timeouts(), pub.Published.C, logger)
 	if err != nil {
 		return err
 	}
 	closeStreamsPool = streamsPool.Close
 	background.Go(func() { hub.Run(backgroundCtx) })
 	store := service.New(pool, storeConfig)
+	ob.metrics = observe.startMetrics(store, pub.IsDispatcher, hub.Streams,
+		map[string]*pgxpool.Pool{"serving": pool, "reporting": reportsPool, "streams": streamsPool}, logger)
+	stopMetrics, err := observe.serveMetrics(ctx, &ob, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger),
 		upkeep.IdempotencyExpiry(store, retentionEvery, logger)}
 	if retention > 0 {
@@ -159,6 +185,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		loops = append(loops, upkeep.OrphanAssignment(store, assignEvery, logger))
 	}
 	for _, cfg := range loops {
+		cfg.Passed = ob.passed(cfg)
 		loop, err := upkeep.New(cfg)
 		if err != nil {
 			return err
@@ -169,10 +196,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	latest, err := migrations.Latest()
+	if err != nil {
+		return err
+	}
 	stopping := make(chan struct{})
 	server := &http.Server{
 		Handler: api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
-			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline, Access: checks}),
+			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline, Access: checks,
+			Observer: ob.apiObserver(), Metrics: ob.metricsHandler(&observe), Tracer: ob.tracing.Tracer,
+			ReadyChecks: []api.ReadyCheck{migrationsCurrent(func(ctx context.Context) (int64, error) {
+				return migrations.Applied(ctx, pool)
+			}, latest)}}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -187,7 +222,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "grace", shutdownGrace)
-	close(stopping) // event streams end; other requests may finish
+	// Unready, and the event streams end with a comment that says to resume; the other
+	// requests may finish. The dispatcher's lead goes to a standby now, not after the
+	// grace: publication does not wait for this instance's requests to drain.
+	close(stopping)
+	pub.Resign()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
