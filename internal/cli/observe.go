@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +65,9 @@ func (o *observeFlags) validate() error {
 type observability struct {
 	metrics *metrics.Metrics
 	tracing tracing.Tracing
+	// batchMetrics is metrics for the dispatcher's goroutine, which starts before they are
+	// made (they read the store, which needs the dispatcher's wake-up).
+	batchMetrics atomic.Pointer[metrics.Metrics]
 }
 
 // startTracing sets up the traces and returns the logger that puts trace ids in its lines.
@@ -132,9 +136,10 @@ func (ob *observability) metricsHandler(o *observeFlags) http.Handler {
 }
 
 // batches sees each dispatcher batch: its span (its statements are the span's children) and
-// its metrics. Nil when both are off.
-func (ob *observability) batches() func(context.Context) (context.Context, func(dispatcher.Batch)) {
-	if ob.metrics == nil && !ob.tracing.Enabled() {
+// its metrics (made after the dispatcher starts, so read at each batch). Nil when both are
+// off.
+func (ob *observability) batches(metricsOn bool) func(context.Context) (context.Context, func(dispatcher.Batch)) {
+	if !metricsOn && !ob.tracing.Enabled() {
 		return nil
 	}
 	return func(ctx context.Context) (context.Context, func(dispatcher.Batch)) {
@@ -143,8 +148,8 @@ func (ob *observability) batches() func(context.Context) (context.Context, func(
 			ctx, span = ob.tracing.Tracer.Start(ctx, "dispatcher batch")
 		}
 		return ctx, func(b dispatcher.Batch) {
-			if ob.metrics != nil {
-				ob.metrics.Batch(b.Published, b.WrittenAt, b.Err)
+			if m := ob.batchMetrics.Load(); m != nil {
+				m.Batch(b.Published, b.WrittenAt, b.Err)
 			}
 			if span != nil {
 				span.SetAttributes(attribute.Int("ixnstore.events_published", b.Published))

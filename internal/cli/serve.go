@@ -152,7 +152,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer reportsPool.Close()
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	pub := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger, ob.batches(), ob.pgTracer())
+	pub := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger, ob.batches(observe.metrics), ob.pgTracer())
 	var background sync.WaitGroup
 	closeStreamsPool := func() {}
 	defer func() {
@@ -171,6 +171,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	store := service.New(pool, storeConfig)
 	ob.metrics = observe.startMetrics(store, pub.IsDispatcher, hub.Streams,
 		map[string]*pgxpool.Pool{"serving": pool, "reporting": reportsPool, "streams": streamsPool}, logger)
+	ob.batchMetrics.Store(ob.metrics)
 	stopMetrics, err := observe.serveMetrics(ctx, &ob, logger)
 	if err != nil {
 		return err
