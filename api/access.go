@@ -77,6 +77,7 @@ var (
 var accessRules = map[string]Rule{
 	"GET /healthz":          {Public: true},
 	"GET /readyz":           {Public: true},
+	"GET /metrics":          {Public: true},
 	"GET /v1/openapi.json":  {Public: true},
 	"GET /v1/openapi.yaml":  {Public: true},
 	"POST /v1/sessions":     {Roles: nodeAdmin, node: nodeSelfBody, field: "owner_node"},

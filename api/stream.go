@@ -121,6 +121,9 @@ func (h *handlers) sendStream(c echo.Context, sub *streamhub.Stream) error {
 					buf = buf[:0]
 				}
 			}
+			if h.opts.Observer != nil {
+				h.opts.Observer.EventsSent(len(events))
+			}
 			if cap(buf) > 2*streamChunk {
 				buf = nil // one large event: not kept
 			}

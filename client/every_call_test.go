@@ -36,6 +36,7 @@ func TestEveryOperation(t *testing.T) {
 	must[*client.GetReadyResponse](t, "ready")(c.GetReadyWithResponse(ctx))
 	must[*client.GetOpenAPIJSONResponse](t, "openapi.json")(c.GetOpenAPIJSONWithResponse(ctx))
 	must[*client.GetOpenAPIYAMLResponse](t, "openapi.yaml")(c.GetOpenAPIYAMLWithResponse(ctx))
+	must[*client.GetMetricsResponse](t, "metrics")(c.GetMetricsWithResponse(ctx))
 
 	// A node with a session, through the node's calls.
 	node := must[*client.Node](t, "node")(c.Node(client.NodeConfig{ID: "n1", Lease: 10 * time.Second}))

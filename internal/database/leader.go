@@ -24,6 +24,10 @@ type Leader struct {
 	TryLock func(ctx context.Context, q *db.Queries) (bool, error)
 	// StandingBy is called once, when the lock is first found taken.
 	StandingBy func()
+	// Tracer traces the connection's statements; nil: none.
+	Tracer pgx.QueryTracer
+	// Freed, when the leader resigns, wakes a standby before its next try (nil: none).
+	Freed <-chan struct{}
 }
 
 // Lead connects and waits until the connection holds the lock, then returns it with the
@@ -32,7 +36,7 @@ type Leader struct {
 func (l Leader) Lead(ctx context.Context) (*pgx.Conn, func(), error) {
 	t := l.Timeouts
 	t.IdleSession, t.IdleInTransaction = l.Takeover, l.Takeover
-	conn, closeConn, err := Connect(ctx, l.ConnString, t)
+	conn, closeConn, err := Connect(ctx, l.ConnString, t, l.Tracer)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -58,6 +62,8 @@ func (l Leader) Lead(ctx context.Context) (*pgx.Conn, func(), error) {
 			closeConn()
 			return nil, nil, ctx.Err()
 		case <-t.C:
+		case <-l.Freed:
+			t.Stop()
 		}
 	}
 }
