@@ -77,6 +77,7 @@ var (
 var accessRules = map[string]Rule{
 	"GET /healthz":          {Public: true},
 	"GET /readyz":           {Public: true},
+	"GET /metrics":          {Public: true},
 	"GET /v1/openapi.json":  {Public: true},
 	"GET /v1/openapi.yaml":  {Public: true},
 	"POST /v1/sessions":     {Roles: nodeAdmin, node: nodeSelfBody, field: "owner_node"},
@@ -98,6 +99,10 @@ var accessRules = map[string]Rule{
 	"GET /v1/sessions/:sid/checkpoint/history": {Roles: readers, node: nodeReads},
 	"GET /v1/events":                           {Roles: readers, node: nodeFeed},
 	"GET /v1/events/stream":                    {Roles: readers, node: nodeFeed, stream: true},
+	// The console's overview: every node and session at once, so not a node's to read.
+	"GET /v1/overview":               {Roles: reportReader},
+	"GET /v1/sessions/:sid/requests": {Roles: readers, node: nodeReads},
+	"GET /v1/sessions/:sid/owners":   {Roles: readers, node: nodeReads},
 
 	"POST /v1/sessions/:sid/interactions":                                   {Roles: mediaWrite, node: nodeWrites},
 	"GET /v1/sessions/:sid/interactions/:iid":                               {Roles: allReaders, node: nodeReads},
@@ -170,7 +175,11 @@ func (a *Access) middleware() echo.MiddlewareFunc {
 			if !ok || rule.Public {
 				return next(c)
 			}
-			p, err := a.Verifier.Verify(c.Request().Context(), bearer(c.Request()))
+			secret, fromCookie := credential(c.Request())
+			if fromCookie && !safeMethod(c.Request().Method) && c.Request().Header.Get(ConsoleHeader) == "" {
+				return fault.Errorf(fault.ErrForbidden, "a change authenticated by the console's cookie must carry the %s header, which a page of another site cannot send", ConsoleHeader)
+			}
+			p, err := a.Verifier.Verify(c.Request().Context(), secret)
 			if err != nil {
 				if errors.Is(err, fault.ErrUnauthenticated) {
 					challenge(c, err)
@@ -195,6 +204,33 @@ func (a *Access) middleware() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// ConsoleCookie is the cookie the console's login sets (package console): the token itself,
+// HttpOnly and SameSite=Strict, so that the console's own requests carry it where a browser
+// cannot add a header (an EventSource, a download link).
+const ConsoleCookie = "ixnstore_console"
+
+// ConsoleHeader must be on a change (any method but GET, HEAD, OPTIONS) authenticated by the
+// cookie alone: SameSite=Strict keeps the cookie off requests from other sites already, and a
+// custom header is what a form or a link of another site cannot add (a script could only with
+// a CORS preflight, which this server never grants).
+const ConsoleHeader = "X-Ixnstore-Console"
+
+// credential is the request's token: the Authorization header's, else the console's cookie
+// (fromCookie then true). A request that carries both is judged by its header.
+func credential(r *http.Request) (secret string, fromCookie bool) {
+	if t := bearer(r); t != "" || r.Header.Get(echo.HeaderAuthorization) != "" {
+		return t, false
+	}
+	if ck, err := r.Cookie(ConsoleCookie); err == nil && ck.Value != "" {
+		return ck.Value, true
+	}
+	return "", false
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // bearer is the token of an Authorization: Bearer header; empty without one.

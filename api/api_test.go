@@ -28,6 +28,8 @@ type client struct {
 	t    *testing.T
 	base string
 	pool *pgxpool.Pool
+	// calls, when set, gets each request sent and the status it was answered with.
+	calls func(method, path string, status int)
 }
 
 func newServer(t *testing.T) *client {
@@ -55,6 +57,9 @@ func (c *client) do(method, path string, body io.Reader, header http.Header, out
 		c.t.Fatal(err)
 	}
 	defer res.Body.Close()
+	if c.calls != nil {
+		c.calls(method, req.URL.Path, res.StatusCode)
+	}
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
 		c.t.Fatal(err)

@@ -27,230 +27,12 @@ var notYetCovered = map[string]string{}
 // documented extras). This is what a session written against the Genesys reference relies on.
 func TestEventCatalogConformance(t *testing.T) {
 	t.Parallel()
-	scenarios := []struct {
-		name string
-		run  func(r *conformance)
-	}{
-		{"interaction lifecycle", func(r *conformance) {
-			r.session("lifecycle")
-			r.call("POST", "/v1/sessions/lifecycle/interactions", `{"interaction_id":"i1","media":"voice","type":"inbound",
-				"parties":[`+partyJSON("p1", "+15550001", "established")+`],"udata":{"lang":"en"}}`,
-				http.StatusCreated, emits("interaction.added"))
-			r.call("POST", "/v1/sessions/lifecycle/interactions/i1/present", "", http.StatusOK, emits("interaction.present"))
-			r.call("PATCH", "/v1/sessions/lifecycle/interactions/i1/udata", `{"origin":"media","data":{"vip":true}}`,
-				http.StatusOK, emits("interaction.udata.changed"))
-			r.call("PUT", "/v1/sessions/lifecycle/interactions/i1/udata", `{"origin":"media","data":{"lang":"fr"}}`,
-				http.StatusOK, emits("interaction.udata.changed"))
-			r.call("DELETE", "/v1/sessions/lifecycle/interactions/i1/udata/lang", "", http.StatusOK,
-				emits("interaction.udata.changed"))
-			// The session knows its own changes: telling it about them would echo them back.
-			r.call("PATCH", "/v1/sessions/lifecycle/interactions/i1/udata", `{"origin":"session","data":{"score":3}}`, http.StatusOK)
-			r.call("POST", "/v1/sessions/lifecycle/interactions/i1/notcontrolled", `{"resultof":"detach"}`, http.StatusOK,
-				emits("interaction.notcontrolled", "resultof", "detach"))
-			// Control was already given up, so the deletion is the only news.
-			r.call("DELETE", "/v1/sessions/lifecycle/interactions/i1", "", http.StatusOK, emits("interaction.deleted"))
-
-			r.interaction("lifecycle", "i2", true, partyJSON("p1", "+15550002", "established"))
-			r.call("DELETE", "/v1/sessions/lifecycle/interactions/i2", "", http.StatusOK,
-				emits("interaction.notcontrolled", "resultof", "deletion"), emits("interaction.deleted"))
-		}},
-		{"session end", func(r *conformance) {
-			r.session("ending")
-			r.interaction("ending", "i1", true, partyJSON("p1", "+15550001", "established"))
-			r.interaction("ending", "i2", false, partyJSON("p2", "+15550002", "alerting"))
-			r.ask("ending", `{"request_id":"r1","action":"terminate","interaction_id":"i1"}`)
-			// Every request ends in an answer, even when its session ends first.
-			r.call("POST", "/v1/sessions/ending/end", "", http.StatusOK,
-				emits("error.interaction.terminate", "requestid", "r1", "error", "unknown"),
-				emits("interaction.notcontrolled", "interactionid", "i1", "resultof", "detach"),
-				emits("interaction.deleted", "interactionid", "i1"),
-				emits("interaction.deleted", "interactionid", "i2"))
-		}},
-		{"parties", func(r *conformance) {
-			r.session("parties")
-			r.interaction("parties", "i1", true, partyJSON("p1", "+15550001", "established"))
-			r.call("POST", "/v1/sessions/parties/interactions/i1/parties",
-				`{"party_id":"p2","resource":"7001","state":"alerting","role":"agent"}`, http.StatusCreated,
-				emits("interaction.partyadded", "partyid", "p2", "focusresource", "7001", "partystate", "alerting"))
-			r.call("PATCH", "/v1/sessions/parties/interactions/i1/parties/p2", `{"state":"established","hints":{"answered":true}}`,
-				http.StatusOK, emits("interaction.partystatechanged", "partyid", "p2", "focusresource", "7001",
-					"partystate", "established", "hints", `{"answered":true}`))
-			// hints is an attribute of the event whether or not the media side gave any.
-			r.call("PATCH", "/v1/sessions/parties/interactions/i1/parties/p2", `{"state":"held"}`, http.StatusOK,
-				emits("interaction.partystatechanged", "partyid", "p2", "partystate", "held", "hints", `{}`))
-			r.call("DELETE", "/v1/sessions/parties/interactions/i1/parties/p2", "", http.StatusOK,
-				emits("interaction.partydeleted", "partyid", "p2", "focusresource", "7001", "partystate", "held"))
-		}},
-		{"divert and single-step transfer reports", func(r *conformance) {
-			r.session("diverts")
-			r.interaction("diverts", "i1", true, partyJSON("p1", "+15550001", "established"),
-				partyJSON("p2", "7001", "alerting"), partyJSON("p3", "7002", "established"))
-			r.call("POST", "/v1/sessions/diverts/interactions/i1/reports/divert",
-				`{"party_id":"p2","new_destination":"7100","hints":{"cause":"noanswer"}}`, http.StatusOK,
-				emits("interaction.ondivert", "divertingpartyid", "p2", "divertingresource", "7001",
-					"divertingpartystate", "alerting", "newdestination", "7100", "hints", `{"cause":"noanswer"}`),
-				emits("interaction.partydeleted", "partyid", "p2"))
-			r.call("POST", "/v1/sessions/diverts/interactions/i1/reports/singlesteptransfer",
-				`{"party_id":"p3","new_destination":"7200","hints":{"blind":true}}`, http.StatusOK,
-				emits("interaction.onsinglesteptransfer", "transferringpartyid", "p3", "transferringresource", "7002",
-					"transferringpartystate", "established", "newdestination", "7200", "hints", `{"blind":true}`),
-				emits("interaction.partydeleted", "partyid", "p3"))
-		}},
-		{"single-step conference report", func(r *conformance) {
-			r.session("conferences")
-			r.interaction("conferences", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
-			r.call("POST", "/v1/sessions/conferences/interactions/i1/reports/singlestepconference",
-				`{"party_id":"p2","added_party":`+partyJSON("p4", "7300", "alerting")+`,"hints":{"coach":true}}`,
-				http.StatusOK,
-				emits("interaction.onsinglestepconference", "conferencingpartyid", "p2", "conferencingresource", "7001",
-					"conferencingpartystate", "established", "addedpartyid", "p4", "addedresource", "7300",
-					"addedpartystate", "alerting", "hints", `{"coach":true}`),
-				emits("interaction.partyadded", "partyid", "p4", "focusresource", "7300"))
-		}},
-		{"merge report", func(r *conformance) {
-			r.session("merges")
-			r.interaction("merges", "i1", true, partyJSON("p1", "+15550001", "held"), partyJSON("p2", "7001", "established"))
-			r.interaction("merges", "i2", true, partyJSON("p2", "7001", "established"), partyJSON("p3", "7002", "established"))
-			// The consultation's own agent (p3) moves to the primary; p2 is there already.
-			r.call("POST", "/v1/sessions/merges/interactions/i2/reports/merge",
-				`{"into_interaction_id":"i1","active_party_id":"p3","held_party_id":"p1","hints":{"via":"console"}}`,
-				http.StatusOK,
-				emits("interaction.onmerge", "frominteractionid", "i2", "tointeractionid", "i1",
-					"activepartyid", "p3", "activeresource", "7002", "activepartystate", "established",
-					"heldpartyid", "p1", "heldresource", "+15550001", "heldpartystate", "held", "hints", `{"via":"console"}`),
-				emits("interaction.partyadded", "interactionid", "i1", "partyid", "p3"),
-				emits("interaction.notcontrolled", "resultof", "deletion"),
-				emits("interaction.deleted"))
-		}},
-		{"abandoned report", func(r *conformance) {
-			r.session("abandons")
-			r.interaction("abandons", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "alerting"))
-			r.call("POST", "/v1/sessions/abandons/interactions/i1/reports/abandoned",
-				`{"focus_resource":"+15550001","reason":"hangup","hints":{"queued":"42s"}}`, http.StatusOK,
-				emits("interaction.abandoned", "focusresource", "+15550001", "reason", "hangup", "hints", `{"queued":"42s"}`),
-				emits("interaction.partydeleted", "partyid", "p1", "focusresource", "+15550001"))
-		}},
-
-		// One scenario per action: the media side does it, and the session is told the action
-		// could not be done, by a refusal when it is asked for or by the media side's report.
-		{"terminate", func(r *conformance) {
-			r.session("terminate")
-			r.interaction("terminate", "i1", true, partyJSON("p1", "+15550001", "established"))
-			r.ask("terminate", `{"request_id":"r1","action":"terminate","interaction_id":"i1","reason":"closing"}`)
-			r.report("terminate", "r1", `{"result":"done"}`,
-				emits("interaction.terminate.done"),
-				emits("interaction.partydeleted", "partyid", "p1"),
-				emits("interaction.notcontrolled", "resultof", "deletion"),
-				emits("interaction.deleted"))
-			r.refused("terminate", `{"request_id":"r2","action":"terminate","interaction_id":"i1"}`, "invalidinteraction")
-		}},
-		{"redirect", func(r *conformance) {
-			r.session("redirect")
-			r.interaction("redirect", "i1", true, partyJSON("p1", "+15550001", "established"))
-			r.refused("redirect", `{"request_id":"r1","action":"redirect","interaction_id":"i1","destination":"7100"}`,
-				"invalidstate.routed")
-			r.call("POST", "/v1/sessions/redirect/interactions/i1/parties", partyJSON("p2", "7001", "alerting"),
-				http.StatusCreated, emits("interaction.partyadded", "partyid", "p2"))
-			r.ask("redirect", `{"request_id":"r2","action":"redirect","interaction_id":"i1","destination":"7100"}`)
-			r.report("redirect", "r2", `{"result":"done","party":{"party_id":"p3"}}`,
-				emits("interaction.redirect.done"),
-				emits("interaction.partydeleted", "partyid", "p2", "partystate", "alerting"),
-				emits("interaction.partyadded", "partyid", "p3", "focusresource", "7100", "partystate", "alerting"))
-		}},
-		{"associate", func(r *conformance) {
-			r.session("associate")
-			r.session("associate-to")
-			r.interaction("associate", "i1", true, partyJSON("p1", "+15550001", "established"))
-			r.ask("associate", `{"request_id":"r1","action":"associate","interaction_id":"i1","target_session_id":"associate-to"}`)
-			r.report("associate", "r1", `{"result":"failed","error":"remote","description":"the switch refused"}`,
-				emits("error.interaction.associate", "error", "remote", "description", "the switch refused"))
-			r.ask("associate", `{"request_id":"r2","action":"associate","interaction_id":"i1","target_session_id":"associate-to"}`)
-			r.report("associate", "r2", `{"result":"done"}`,
-				emits("interaction.associate.done"),
-				emits("interaction.deleted"),
-				emits("interaction.notcontrolled", "resultof", "detach"),
-				emits("interaction.added").in("associate-to"),
-				emits("interaction.present").in("associate-to"))
-		}},
-		{"pick", func(r *conformance) {
-			r.session("pick")
-			r.interaction("pick", "i1", false, partyJSON("p1", "+15550001", "established"))
-			r.ask("pick", `{"request_id":"r1","action":"pick","interaction_id":"i1"}`)
-			r.report("pick", "r1", `{"result":"done"}`, emits("interaction.pick.done"), emits("interaction.present"))
-			r.refused("pick", `{"request_id":"r2","action":"pick","interaction_id":"i1"}`, "alreadycontrolled")
-		}},
-		{"accept", func(r *conformance) {
-			r.session("accept")
-			r.interaction("accept", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "alerting"))
-			r.ask("accept", `{"request_id":"r1","action":"accept","interaction_id":"i1","resource":"7001"}`)
-			r.report("accept", "r1", `{"result":"failed","error":"invalidparty"}`,
-				emits("error.interaction.accept", "error", "invalidparty"))
-			r.ask("accept", `{"request_id":"r2","action":"accept","interaction_id":"i1","resource":"7001"}`)
-			r.report("accept", "r2", `{"result":"done","hints":{"desk":4}}`,
-				emits("interaction.accept.done"),
-				emits("interaction.partystatechanged", "partyid", "p2", "partystate", "established", "hints", `{"desk":4}`))
-		}},
-		{"clear", func(r *conformance) {
-			r.session("clear")
-			r.interaction("clear", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
-			r.refused("clear", `{"request_id":"r1","action":"clear","interaction_id":"i1","resource":"7999"}`, "invalidresource")
-			r.ask("clear", `{"request_id":"r2","action":"clear","interaction_id":"i1","resource":"7001"}`)
-			r.report("clear", "r2", `{"result":"done"}`,
-				emits("interaction.clear.done", "resource", "7001"),
-				emits("interaction.partydeleted", "partyid", "p2", "focusresource", "7001"))
-		}},
-		{"singlesteptransfer", func(r *conformance) {
-			r.session("transfer")
-			r.interaction("transfer", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
-			r.ask("transfer", `{"request_id":"r1","action":"singlesteptransfer","interaction_id":"i1","destination":"7200","resource":"7001"}`)
-			r.report("transfer", "r1", `{"result":"failed","error":"invaliddestination","description":"7200 is out of service"}`,
-				emits("error.interaction.singlesteptransfer", "error", "invaliddestination", "description", "7200 is out of service"))
-			r.ask("transfer", `{"request_id":"r2","action":"singlesteptransfer","interaction_id":"i1","destination":"7200","resource":"7001"}`)
-			r.report("transfer", "r2", `{"result":"done","party":{"party_id":"p5"}}`,
-				emits("interaction.singlesteptransfer.done"),
-				emits("interaction.partydeleted", "partyid", "p2"),
-				emits("interaction.partyadded", "partyid", "p5", "focusresource", "7200"))
-		}},
-		{"singlestepconference", func(r *conformance) {
-			r.session("conference")
-			r.interaction("conference", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
-			r.ask("conference", `{"request_id":"r1","action":"singlestepconference","interaction_id":"i1","destination":"7300"}`)
-			r.report("conference", "r1", `{"result":"failed","error":"badtranslation"}`,
-				emits("error.interaction.singlestepconference", "error", "badtranslation"))
-			r.ask("conference", `{"request_id":"r2","action":"singlestepconference","interaction_id":"i1","destination":"7300"}`)
-			r.report("conference", "r2", `{"result":"done","party":{"party_id":"p6","state":"established","role":"supervisor"}}`,
-				emits("interaction.singlestepconference.done"),
-				emits("interaction.partyadded", "partyid", "p6", "focusresource", "7300", "partystate", "established"))
-		}},
-		{"failover", func(r *conformance) {
-			// The sessions of these scenarios are owned by n1; here n1 dies (a lease of 100 ms,
-			// no heartbeat) and n2 claims its session.
-			r.call("POST", "/v1/nodes", `{"node_id":"n1","lease":"100ms"}`, http.StatusOK)
-			r.call("POST", "/v1/nodes", `{"node_id":"n2","lease":"1m"}`, http.StatusOK)
-			r.session("failover")
-			r.interaction("failover", "i1", true, partyJSON("p1", "+15550001", "established"))
-			r.interaction("failover", "i2", false)
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				var page struct{ Sessions []service.Session }
-				r.decode(r.call("GET", "/v1/sessions/orphaned", "", http.StatusOK), &page)
-				if slices.ContainsFunc(page.Sessions, func(s service.Session) bool { return s.SessionID == "failover" }) {
-					break
-				}
-				if time.Now().After(deadline) {
-					r.t.Fatal("the session is not orphaned 10 s after its node's lease of 100 ms")
-				}
-			}
-			r.call("POST", "/v1/sessions/failover/claim", `{"node_id":"n2"}`, http.StatusOK,
-				emits("interaction.restored", "interactionid", "i1"), emits("interaction.restored", "interactionid", "i2"))
-		}},
-	}
-
 	// One server for all the scenarios: a database each would cost more than the scenarios
 	// themselves. They run one after another because they reuse interaction ids, which may be
 	// live in one session at a time; each ends its sessions when it is done.
 	server := newServer(t)
 	observed := map[string]int{}
-	for _, sc := range scenarios {
+	for _, sc := range conformanceScenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			r := newConformance(t, &client{t: t, base: server.base, pool: server.pool}, observed)
 			t.Cleanup(r.endSessions)
@@ -276,6 +58,226 @@ func TestEventCatalogConformance(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("no scenario produced these catalog events: %s", strings.Join(missing, ", "))
 	}
+}
+
+// conformanceScenarios produce every event of the catalog through the API. They are also
+// the write paths that TestWritesStayInOneSession follows row by row.
+var conformanceScenarios = []struct {
+	name string
+	run  func(r *conformance)
+}{
+	{"interaction lifecycle", func(r *conformance) {
+		r.session("lifecycle")
+		r.call("POST", "/v1/sessions/lifecycle/interactions", `{"interaction_id":"i1","media":"voice","type":"inbound",
+			"parties":[`+partyJSON("p1", "+15550001", "established")+`],"udata":{"lang":"en"}}`,
+			http.StatusCreated, emits("interaction.added"))
+		r.call("POST", "/v1/sessions/lifecycle/interactions/i1/present", "", http.StatusOK, emits("interaction.present"))
+		r.call("PATCH", "/v1/sessions/lifecycle/interactions/i1/udata", `{"origin":"media","data":{"vip":true}}`,
+			http.StatusOK, emits("interaction.udata.changed"))
+		r.call("PUT", "/v1/sessions/lifecycle/interactions/i1/udata", `{"origin":"media","data":{"lang":"fr"}}`,
+			http.StatusOK, emits("interaction.udata.changed"))
+		r.call("DELETE", "/v1/sessions/lifecycle/interactions/i1/udata/lang", "", http.StatusOK,
+			emits("interaction.udata.changed"))
+		// The session knows its own changes: telling it about them would echo them back.
+		r.call("PATCH", "/v1/sessions/lifecycle/interactions/i1/udata", `{"origin":"session","data":{"score":3}}`, http.StatusOK)
+		r.call("POST", "/v1/sessions/lifecycle/interactions/i1/notcontrolled", `{"resultof":"detach"}`, http.StatusOK,
+			emits("interaction.notcontrolled", "resultof", "detach"))
+		// Control was already given up, so the deletion is the only news.
+		r.call("DELETE", "/v1/sessions/lifecycle/interactions/i1", "", http.StatusOK, emits("interaction.deleted"))
+
+		r.interaction("lifecycle", "i2", true, partyJSON("p1", "+15550002", "established"))
+		r.call("DELETE", "/v1/sessions/lifecycle/interactions/i2", "", http.StatusOK,
+			emits("interaction.notcontrolled", "resultof", "deletion"), emits("interaction.deleted"))
+	}},
+	{"session end", func(r *conformance) {
+		r.session("ending")
+		r.interaction("ending", "i1", true, partyJSON("p1", "+15550001", "established"))
+		r.interaction("ending", "i2", false, partyJSON("p2", "+15550002", "alerting"))
+		r.ask("ending", `{"request_id":"r1","action":"terminate","interaction_id":"i1"}`)
+		// Every request ends in an answer, even when its session ends first.
+		r.call("POST", "/v1/sessions/ending/end", "", http.StatusOK,
+			emits("error.interaction.terminate", "requestid", "r1", "error", "unknown"),
+			emits("interaction.notcontrolled", "interactionid", "i1", "resultof", "detach"),
+			emits("interaction.deleted", "interactionid", "i1"),
+			emits("interaction.deleted", "interactionid", "i2"))
+	}},
+	{"parties", func(r *conformance) {
+		r.session("parties")
+		r.interaction("parties", "i1", true, partyJSON("p1", "+15550001", "established"))
+		r.call("POST", "/v1/sessions/parties/interactions/i1/parties",
+			`{"party_id":"p2","resource":"7001","state":"alerting","role":"agent"}`, http.StatusCreated,
+			emits("interaction.partyadded", "partyid", "p2", "focusresource", "7001", "partystate", "alerting"))
+		r.call("PATCH", "/v1/sessions/parties/interactions/i1/parties/p2", `{"state":"established","hints":{"answered":true}}`,
+			http.StatusOK, emits("interaction.partystatechanged", "partyid", "p2", "focusresource", "7001",
+				"partystate", "established", "hints", `{"answered":true}`))
+		// hints is an attribute of the event whether or not the media side gave any.
+		r.call("PATCH", "/v1/sessions/parties/interactions/i1/parties/p2", `{"state":"held"}`, http.StatusOK,
+			emits("interaction.partystatechanged", "partyid", "p2", "partystate", "held", "hints", `{}`))
+		r.call("DELETE", "/v1/sessions/parties/interactions/i1/parties/p2", "", http.StatusOK,
+			emits("interaction.partydeleted", "partyid", "p2", "focusresource", "7001", "partystate", "held"))
+	}},
+	{"divert and single-step transfer reports", func(r *conformance) {
+		r.session("diverts")
+		r.interaction("diverts", "i1", true, partyJSON("p1", "+15550001", "established"),
+			partyJSON("p2", "7001", "alerting"), partyJSON("p3", "7002", "established"))
+		r.call("POST", "/v1/sessions/diverts/interactions/i1/reports/divert",
+			`{"party_id":"p2","new_destination":"7100","hints":{"cause":"noanswer"}}`, http.StatusOK,
+			emits("interaction.ondivert", "divertingpartyid", "p2", "divertingresource", "7001",
+				"divertingpartystate", "alerting", "newdestination", "7100", "hints", `{"cause":"noanswer"}`),
+			emits("interaction.partydeleted", "partyid", "p2"))
+		r.call("POST", "/v1/sessions/diverts/interactions/i1/reports/singlesteptransfer",
+			`{"party_id":"p3","new_destination":"7200","hints":{"blind":true}}`, http.StatusOK,
+			emits("interaction.onsinglesteptransfer", "transferringpartyid", "p3", "transferringresource", "7002",
+				"transferringpartystate", "established", "newdestination", "7200", "hints", `{"blind":true}`),
+			emits("interaction.partydeleted", "partyid", "p3"))
+	}},
+	{"single-step conference report", func(r *conformance) {
+		r.session("conferences")
+		r.interaction("conferences", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
+		r.call("POST", "/v1/sessions/conferences/interactions/i1/reports/singlestepconference",
+			`{"party_id":"p2","added_party":`+partyJSON("p4", "7300", "alerting")+`,"hints":{"coach":true}}`,
+			http.StatusOK,
+			emits("interaction.onsinglestepconference", "conferencingpartyid", "p2", "conferencingresource", "7001",
+				"conferencingpartystate", "established", "addedpartyid", "p4", "addedresource", "7300",
+				"addedpartystate", "alerting", "hints", `{"coach":true}`),
+			emits("interaction.partyadded", "partyid", "p4", "focusresource", "7300"))
+	}},
+	{"merge report", func(r *conformance) {
+		r.session("merges")
+		r.interaction("merges", "i1", true, partyJSON("p1", "+15550001", "held"), partyJSON("p2", "7001", "established"))
+		r.interaction("merges", "i2", true, partyJSON("p2", "7001", "established"), partyJSON("p3", "7002", "established"))
+		// The consultation's own agent (p3) moves to the primary; p2 is there already.
+		r.call("POST", "/v1/sessions/merges/interactions/i2/reports/merge",
+			`{"into_interaction_id":"i1","active_party_id":"p3","held_party_id":"p1","hints":{"via":"console"}}`,
+			http.StatusOK,
+			emits("interaction.onmerge", "frominteractionid", "i2", "tointeractionid", "i1",
+				"activepartyid", "p3", "activeresource", "7002", "activepartystate", "established",
+				"heldpartyid", "p1", "heldresource", "+15550001", "heldpartystate", "held", "hints", `{"via":"console"}`),
+			emits("interaction.partyadded", "interactionid", "i1", "partyid", "p3"),
+			emits("interaction.notcontrolled", "resultof", "deletion"),
+			emits("interaction.deleted"))
+	}},
+	{"abandoned report", func(r *conformance) {
+		r.session("abandons")
+		r.interaction("abandons", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "alerting"))
+		r.call("POST", "/v1/sessions/abandons/interactions/i1/reports/abandoned",
+			`{"focus_resource":"+15550001","reason":"hangup","hints":{"queued":"42s"}}`, http.StatusOK,
+			emits("interaction.abandoned", "focusresource", "+15550001", "reason", "hangup", "hints", `{"queued":"42s"}`),
+			emits("interaction.partydeleted", "partyid", "p1", "focusresource", "+15550001"))
+	}},
+
+	// One scenario per action: the media side does it, and the session is told the action
+	// could not be done, by a refusal when it is asked for or by the media side's report.
+	{"terminate", func(r *conformance) {
+		r.session("terminate")
+		r.interaction("terminate", "i1", true, partyJSON("p1", "+15550001", "established"))
+		r.ask("terminate", `{"request_id":"r1","action":"terminate","interaction_id":"i1","reason":"closing"}`)
+		r.report("terminate", "r1", `{"result":"done"}`,
+			emits("interaction.terminate.done"),
+			emits("interaction.partydeleted", "partyid", "p1"),
+			emits("interaction.notcontrolled", "resultof", "deletion"),
+			emits("interaction.deleted"))
+		r.refused("terminate", `{"request_id":"r2","action":"terminate","interaction_id":"i1"}`, "invalidinteraction")
+	}},
+	{"redirect", func(r *conformance) {
+		r.session("redirect")
+		r.interaction("redirect", "i1", true, partyJSON("p1", "+15550001", "established"))
+		r.refused("redirect", `{"request_id":"r1","action":"redirect","interaction_id":"i1","destination":"7100"}`,
+			"invalidstate.routed")
+		r.call("POST", "/v1/sessions/redirect/interactions/i1/parties", partyJSON("p2", "7001", "alerting"),
+			http.StatusCreated, emits("interaction.partyadded", "partyid", "p2"))
+		r.ask("redirect", `{"request_id":"r2","action":"redirect","interaction_id":"i1","destination":"7100"}`)
+		r.report("redirect", "r2", `{"result":"done","party":{"party_id":"p3"}}`,
+			emits("interaction.redirect.done"),
+			emits("interaction.partydeleted", "partyid", "p2", "partystate", "alerting"),
+			emits("interaction.partyadded", "partyid", "p3", "focusresource", "7100", "partystate", "alerting"))
+	}},
+	{"associate", func(r *conformance) {
+		r.session("associate")
+		r.session("associate-to")
+		r.interaction("associate", "i1", true, partyJSON("p1", "+15550001", "established"))
+		r.ask("associate", `{"request_id":"r1","action":"associate","interaction_id":"i1","target_session_id":"associate-to"}`)
+		r.report("associate", "r1", `{"result":"failed","error":"remote","description":"the switch refused"}`,
+			emits("error.interaction.associate", "error", "remote", "description", "the switch refused"))
+		r.ask("associate", `{"request_id":"r2","action":"associate","interaction_id":"i1","target_session_id":"associate-to"}`)
+		r.report("associate", "r2", `{"result":"done"}`,
+			emits("interaction.associate.done"),
+			emits("interaction.deleted"),
+			emits("interaction.notcontrolled", "resultof", "detach"),
+			emits("interaction.added").in("associate-to"),
+			emits("interaction.present").in("associate-to"))
+	}},
+	{"pick", func(r *conformance) {
+		r.session("pick")
+		r.interaction("pick", "i1", false, partyJSON("p1", "+15550001", "established"))
+		r.ask("pick", `{"request_id":"r1","action":"pick","interaction_id":"i1"}`)
+		r.report("pick", "r1", `{"result":"done"}`, emits("interaction.pick.done"), emits("interaction.present"))
+		r.refused("pick", `{"request_id":"r2","action":"pick","interaction_id":"i1"}`, "alreadycontrolled")
+	}},
+	{"accept", func(r *conformance) {
+		r.session("accept")
+		r.interaction("accept", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "alerting"))
+		r.ask("accept", `{"request_id":"r1","action":"accept","interaction_id":"i1","resource":"7001"}`)
+		r.report("accept", "r1", `{"result":"failed","error":"invalidparty"}`,
+			emits("error.interaction.accept", "error", "invalidparty"))
+		r.ask("accept", `{"request_id":"r2","action":"accept","interaction_id":"i1","resource":"7001"}`)
+		r.report("accept", "r2", `{"result":"done","hints":{"desk":4}}`,
+			emits("interaction.accept.done"),
+			emits("interaction.partystatechanged", "partyid", "p2", "partystate", "established", "hints", `{"desk":4}`))
+	}},
+	{"clear", func(r *conformance) {
+		r.session("clear")
+		r.interaction("clear", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
+		r.refused("clear", `{"request_id":"r1","action":"clear","interaction_id":"i1","resource":"7999"}`, "invalidresource")
+		r.ask("clear", `{"request_id":"r2","action":"clear","interaction_id":"i1","resource":"7001"}`)
+		r.report("clear", "r2", `{"result":"done"}`,
+			emits("interaction.clear.done", "resource", "7001"),
+			emits("interaction.partydeleted", "partyid", "p2", "focusresource", "7001"))
+	}},
+	{"singlesteptransfer", func(r *conformance) {
+		r.session("transfer")
+		r.interaction("transfer", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
+		r.ask("transfer", `{"request_id":"r1","action":"singlesteptransfer","interaction_id":"i1","destination":"7200","resource":"7001"}`)
+		r.report("transfer", "r1", `{"result":"failed","error":"invaliddestination","description":"7200 is out of service"}`,
+			emits("error.interaction.singlesteptransfer", "error", "invaliddestination", "description", "7200 is out of service"))
+		r.ask("transfer", `{"request_id":"r2","action":"singlesteptransfer","interaction_id":"i1","destination":"7200","resource":"7001"}`)
+		r.report("transfer", "r2", `{"result":"done","party":{"party_id":"p5"}}`,
+			emits("interaction.singlesteptransfer.done"),
+			emits("interaction.partydeleted", "partyid", "p2"),
+			emits("interaction.partyadded", "partyid", "p5", "focusresource", "7200"))
+	}},
+	{"singlestepconference", func(r *conformance) {
+		r.session("conference")
+		r.interaction("conference", "i1", true, partyJSON("p1", "+15550001", "established"), partyJSON("p2", "7001", "established"))
+		r.ask("conference", `{"request_id":"r1","action":"singlestepconference","interaction_id":"i1","destination":"7300"}`)
+		r.report("conference", "r1", `{"result":"failed","error":"badtranslation"}`,
+			emits("error.interaction.singlestepconference", "error", "badtranslation"))
+		r.ask("conference", `{"request_id":"r2","action":"singlestepconference","interaction_id":"i1","destination":"7300"}`)
+		r.report("conference", "r2", `{"result":"done","party":{"party_id":"p6","state":"established","role":"supervisor"}}`,
+			emits("interaction.singlestepconference.done"),
+			emits("interaction.partyadded", "partyid", "p6", "focusresource", "7300", "partystate", "established"))
+	}},
+	{"failover", func(r *conformance) {
+		// The sessions of these scenarios are owned by n1; here n1 dies (a lease of 100 ms,
+		// no heartbeat) and n2 claims its session.
+		r.call("POST", "/v1/nodes", `{"node_id":"n1","lease":"100ms"}`, http.StatusOK)
+		r.call("POST", "/v1/nodes", `{"node_id":"n2","lease":"1m"}`, http.StatusOK)
+		r.session("failover")
+		r.interaction("failover", "i1", true, partyJSON("p1", "+15550001", "established"))
+		r.interaction("failover", "i2", false)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var page struct{ Sessions []service.Session }
+			r.decode(r.call("GET", "/v1/sessions/orphaned", "", http.StatusOK), &page)
+			if slices.ContainsFunc(page.Sessions, func(s service.Session) bool { return s.SessionID == "failover" }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				r.t.Fatal("the session is not orphaned 10 s after its node's lease of 100 ms")
+			}
+		}
+		r.call("POST", "/v1/sessions/failover/claim", `{"node_id":"n2"}`, http.StatusOK,
+			emits("interaction.restored", "interactionid", "i1"), emits("interaction.restored", "interactionid", "i2"))
+	}},
 }
 
 // conformance drives one scenario and checks every event each of its calls writes, in every

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -31,22 +32,49 @@ func (h *handlers) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers within a second: a database that does not answer within readyTimeout makes
-// the instance unready (503 unavailable), whatever the reason.
+// readyz answers within a second: unready (503 unavailable, its message saying why) while the
+// server is stopping, while the database does not answer within readyTimeout, or while a
+// ReadyCheck fails (migrations behind the binary).
 func (h *handlers) readyz(c echo.Context) error {
+	select {
+	case <-h.opts.Stopping:
+		return fault.Errorf(fault.ErrUnavailable, "not ready: shutting down")
+	default:
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {
 		if clientGone(c) {
 			return err
 		}
-		return fault.Errorf(fault.ErrUnavailable, "the database did not answer within %s: %v", readyTimeout, err)
+		return fault.Errorf(fault.ErrUnavailable, "not ready: the database did not answer within %s: %v", readyTimeout, err)
+	}
+	var why []string
+	for _, check := range h.opts.ReadyChecks {
+		if err := check.Check(ctx); err != nil {
+			why = append(why, check.Name+": "+err.Error())
+		}
+	}
+	if clientGone(c) {
+		return c.Request().Context().Err()
+	}
+	if len(why) > 0 {
+		return fault.Errorf(fault.ErrUnavailable, "not ready: %s", strings.Join(why, "; "))
 	}
 	ready := map[string]string{"status": "ready", "auth": "on"}
 	if h.opts.Access == nil {
 		ready["auth"] = "off" // anyone who reaches the port may do anything: say so
 	}
 	return c.JSON(http.StatusOK, ready)
+}
+
+// metrics serves the metrics, when they are served on this listener.
+func (h *handlers) metrics(c echo.Context) error {
+	if h.opts.Metrics == nil {
+		return fault.Errorf(fault.ErrNotFound, "metrics are off, or served on --metrics-addr")
+	}
+	h.opts.Metrics.ServeHTTP(c.Response(), c.Request())
+	return nil
 }
 
 // target is the session a write is for, with the epoch the writer holds.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
@@ -42,6 +43,22 @@ type Options struct {
 	// RequestDeadline bounds every request but the event streams (DefaultRequestDeadline):
 	// when it passes, the request's statement is abandoned and it answers 503.
 	RequestDeadline time.Duration
+	// Observer hears of every request, state change and refusal (the metrics); nil: none.
+	Observer Observer
+	// Metrics answers GET /metrics; nil: it answers 404 (metrics off, or on their own
+	// listener).
+	Metrics http.Handler
+	// Tracer makes a span of every request; nil: none.
+	Tracer trace.Tracer
+	// ReadyChecks are what /readyz asks besides the database answering and the server not
+	// stopping; each failing one makes it unready, and its answer says which.
+	ReadyChecks []ReadyCheck
+}
+
+// ReadyCheck is one condition of readiness: Check returns why the instance is not ready.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
 }
 
 // DefaultRequestDeadline is the deadline of a request when Options give none: long enough for
@@ -96,9 +113,17 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(logger)
-	// The request log is outermost so that every failure, a recovered panic included, is
-	// logged there once, with its status; the error handler only answers.
-	e.Use(requestLog(logger))
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
+	}
+	// The span is outermost, so that the request's log line carries its trace id; the
+	// request log next, so that every failure, a recovered panic included, is logged there
+	// once, with its status; the error handler only answers.
+	if opts.Tracer != nil {
+		e.Use(traced(opts.Tracer))
+	}
+	kinds := map[string]string{}
+	e.Use(requestLog(logger, opts.Observer, kinds))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll:     true,
 		DisableErrorHandler: true,
@@ -141,6 +166,9 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	v1.GET("/sessions/:sid/checkpoint/history", h.checkpointHistory)
 	v1.GET("/events", h.listPublished)
 	v1.GET("/events/stream", h.stream)
+	v1.GET("/overview", h.overview)
+	v1.GET("/sessions/:sid/requests", h.listSessionRequests)
+	v1.GET("/sessions/:sid/owners", h.sessionOwners)
 
 	v1.POST("/sessions/:sid/interactions", h.addInteraction)
 	ix := v1.Group("/sessions/:sid/interactions/:iid")
@@ -175,41 +203,10 @@ func New(store *service.Store, logger *slog.Logger, opts Options) *echo.Echo {
 	v1.POST("/sessions/:sid/requests/:rid/outcome", h.reportRequest)
 	v1.GET("/requests", h.listPendingRequests)
 	v1.GET("/requests/stream", h.streamPendingRequests)
+	e.GET("/metrics", h.metrics)
 	checkRules(e)
-	return e
-}
-
-// requestLog logs every request at debug level and failed ones higher, with what a person
-// needs to find it again.
-func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				status, _ = classify(err)
-			}
-			if clientGone(c) {
-				status = statusClientClosed
-			}
-			level := slog.LevelDebug
-			switch {
-			case status == statusClientClosed:
-			case status >= 500:
-				level = slog.LevelError
-			case status >= 400 && status != http.StatusNotFound && status != http.StatusConflict:
-				level = slog.LevelInfo
-			}
-			if logger.Enabled(c.Request().Context(), level) {
-				attrs := []any{"method", c.Request().Method, "path", c.Request().URL.Path,
-					"status", status, "duration", time.Since(start)}
-				if err != nil {
-					attrs = append(attrs, "err", err.Error())
-				}
-				logger.Log(c.Request().Context(), level, "request", attrs...)
-			}
-			return err
-		}
+	for k, v := range changeKinds(e) {
+		kinds[k] = v
 	}
+	return e
 }

@@ -75,6 +75,9 @@ func (h *handlers) idle(ctx context.Context, woken <-chan struct{}, retry, keepA
 	case <-ctx.Done():
 		return false
 	case <-h.opts.Stopping:
+		// The last message: the stream ends because this instance stops, not for anything
+		// the client did, and the client loses nothing by reconnecting where it was.
+		write([]byte(": shutting down; reconnect with Last-Event-ID (the last id received) to resume\n\n"))
 		return false
 	case <-woken:
 	case <-retry:

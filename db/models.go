@@ -715,6 +715,18 @@ type InteractionResource struct {
 	InteractionCreatedAt time.Time
 }
 
+type LiveInteraction struct {
+	InteractionID string
+	SessionID     string
+}
+
+type NatsBridgeState struct {
+	Stream     string
+	LastPubSeq int64
+	Leader     *string
+	UpdatedAt  time.Time
+}
+
 type Node struct {
 	NodeID         string
 	Address        *string

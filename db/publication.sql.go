@@ -10,6 +10,17 @@ import (
 	"time"
 )
 
+const dispatcherResign = `-- name: DispatcherResign :exec
+SELECT pg_advisory_unlock(hashtext('ixnstore dispatcher')), pg_notify('ixn_dispatcher', 'resigned')
+`
+
+// The leader gives the lock up at once as it stops, and says so: a standby listening takes
+// over now rather than at its next try.
+func (q *Queries) DispatcherResign(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, dispatcherResign)
+	return err
+}
+
 const dispatcherStateAdvance = `-- name: DispatcherStateAdvance :execrows
 UPDATE dispatcher_state
    SET cursor_txid = $1, cursor_id = $2, last_pub_seq = $3,
@@ -68,6 +79,15 @@ func (q *Queries) DispatcherTryLock(ctx context.Context) (bool, error) {
 	var pg_try_advisory_lock bool
 	err := row.Scan(&pg_try_advisory_lock)
 	return pg_try_advisory_lock, err
+}
+
+const listenDispatcher = `-- name: ListenDispatcher :exec
+LISTEN ixn_dispatcher
+`
+
+func (q *Queries) ListenDispatcher(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, listenDispatcher)
+	return err
 }
 
 const listenOutbox = `-- name: ListenOutbox :exec
@@ -139,7 +159,7 @@ func (q *Queries) OutboxDeleteExpired(ctx context.Context, arg OutboxDeleteExpir
 }
 
 const outboxListSessionRange = `-- name: OutboxListSessionRange :many
-SELECT id, session_id, seq, node_id, txid FROM outbox
+SELECT id, session_id, seq, node_id, txid, created_at FROM outbox
  WHERE session_id = $1 AND seq > $2 AND seq < $3
  ORDER BY seq
 `
@@ -156,6 +176,7 @@ type OutboxListSessionRangeRow struct {
 	Seq       int64
 	NodeID    *string
 	Txid      uint64
+	CreatedAt time.Time
 }
 
 // A session's events numbered after after_seq and before before_seq, in order.
@@ -174,6 +195,7 @@ func (q *Queries) OutboxListSessionRange(ctx context.Context, arg OutboxListSess
 			&i.Seq,
 			&i.NodeID,
 			&i.Txid,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -186,7 +208,7 @@ func (q *Queries) OutboxListSessionRange(ctx context.Context, arg OutboxListSess
 }
 
 const outboxListSettled = `-- name: OutboxListSettled :many
-SELECT id, session_id, seq, node_id, txid FROM outbox
+SELECT id, session_id, seq, node_id, txid, created_at FROM outbox
  WHERE (txid, id) > ($1::xid8, $2::bigint)
    AND txid < pg_snapshot_xmin(pg_current_snapshot())
  ORDER BY txid, id
@@ -205,6 +227,7 @@ type OutboxListSettledRow struct {
 	Seq       int64
 	NodeID    *string
 	Txid      uint64
+	CreatedAt time.Time
 }
 
 // The next outbox rows in (txid, id) order whose transactions have all ended.
@@ -223,6 +246,7 @@ func (q *Queries) OutboxListSettled(ctx context.Context, arg OutboxListSettledPa
 			&i.Seq,
 			&i.NodeID,
 			&i.Txid,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}

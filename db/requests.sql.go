@@ -233,6 +233,71 @@ func (q *Queries) RequestGet(ctx context.Context, arg RequestGetParams) (ActionR
 	return i, err
 }
 
+const requestListBySession = `-- name: RequestListBySession :many
+SELECT session_id, request_id, action, interaction_id, media, params, state, refused, error, description, outcome, answer_first_seq, answer_last_seq, node_id, epoch, timeout_ms, deadline, txid, id, created_at, answered_at FROM action_requests
+ WHERE session_id = $1
+   AND id > $2
+   AND ($3::request_state IS NULL OR state = $3::request_state)
+ ORDER BY id
+ LIMIT $4
+`
+
+type RequestListBySessionParams struct {
+	SessionID string
+	AfterID   int64
+	State     *RequestState
+	MaxRows   int32
+}
+
+// RequestListBySession lists a session's action requests in the order they were made, of
+// one state when @state is given, after the request numbered @after_id (keyset paging).
+func (q *Queries) RequestListBySession(ctx context.Context, arg RequestListBySessionParams) ([]ActionRequest, error) {
+	rows, err := q.db.Query(ctx, requestListBySession,
+		arg.SessionID,
+		arg.AfterID,
+		arg.State,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ActionRequest
+	for rows.Next() {
+		var i ActionRequest
+		if err := rows.Scan(
+			&i.SessionID,
+			&i.RequestID,
+			&i.Action,
+			&i.InteractionID,
+			&i.Media,
+			&i.Params,
+			&i.State,
+			&i.Refused,
+			&i.Error,
+			&i.Description,
+			&i.Outcome,
+			&i.AnswerFirstSeq,
+			&i.AnswerLastSeq,
+			&i.NodeID,
+			&i.Epoch,
+			&i.TimeoutMs,
+			&i.Deadline,
+			&i.Txid,
+			&i.ID,
+			&i.CreatedAt,
+			&i.AnsweredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const requestListExpired = `-- name: RequestListExpired :many
 SELECT session_id, request_id FROM action_requests
  WHERE state = 'pending' AND deadline <= now()

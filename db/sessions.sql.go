@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const sessionCreate = `-- name: SessionCreate :one
@@ -139,6 +140,51 @@ func (q *Queries) SessionListByOwner(ctx context.Context, arg SessionListByOwner
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.EndedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sessionOwnerHistory = `-- name: SessionOwnerHistory :many
+SELECT epoch, node_id, min(seq)::bigint AS first_seq, min(created_at)::timestamptz AS since,
+       count(*)::bigint AS events
+  FROM outbox
+ WHERE session_id = $1
+ GROUP BY epoch, node_id
+ ORDER BY epoch, min(seq)
+`
+
+type SessionOwnerHistoryRow struct {
+	Epoch    int64
+	NodeID   *string
+	FirstSeq int64
+	Since    time.Time
+	Events   int64
+}
+
+// SessionOwnerHistory is who owned the session at each lease epoch, as its events recorded
+// it: the node and epoch every event carries, with the first event written under each.
+func (q *Queries) SessionOwnerHistory(ctx context.Context, sessionID string) ([]SessionOwnerHistoryRow, error) {
+	rows, err := q.db.Query(ctx, sessionOwnerHistory, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionOwnerHistoryRow
+	for rows.Next() {
+		var i SessionOwnerHistoryRow
+		if err := rows.Scan(
+			&i.Epoch,
+			&i.NodeID,
+			&i.FirstSeq,
+			&i.Since,
+			&i.Events,
 		); err != nil {
 			return nil, err
 		}

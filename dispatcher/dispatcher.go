@@ -54,6 +54,23 @@ type Config struct {
 	Logger   *slog.Logger
 	// Published is called after each batch commits, with the last publication sequence.
 	Published func(lastPubSeq int64)
+	// Observe, when set, is called as each batch starts; what it returns is the batch's
+	// context and is called when the batch has ended. It is how the batches are traced
+	// and measured without this package knowing by what; it must be quick.
+	Observe func(ctx context.Context) (context.Context, func(Batch))
+	// Tracer, when set, hears of every statement on the dispatcher's connection.
+	Tracer pgx.QueryTracer
+}
+
+// Batch is what one batch did, for Config.Observe.
+type Batch struct {
+	// Published is how many events it published; WrittenAt when each was written (its
+	// transaction began), in the order published: with the time it ended, the lag from
+	// commit to publication. WrittenAt is the batcher's: valid during the call only.
+	Published int
+	WrittenAt []time.Time
+	// Err is why it failed; nil when it committed (with or without events).
+	Err error
 }
 
 func (c *Config) defaults() {
@@ -79,17 +96,30 @@ func (c *Config) defaults() {
 	if c.Published == nil {
 		c.Published = func(int64) {}
 	}
+	if c.Observe == nil {
+		c.Observe = func(ctx context.Context) (context.Context, func(Batch)) { return ctx, func(Batch) {} }
+	}
 }
 
 type Dispatcher struct {
 	cfg    Config
 	wake   chan struct{}
+	free   chan struct{} // the leader resigned: try the lock now
 	leader atomic.Bool
 }
 
 func New(cfg Config) *Dispatcher {
 	cfg.defaults()
-	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Dispatcher{cfg: cfg, wake: make(chan struct{}, 1), free: make(chan struct{}, 1)}
+}
+
+// Resigned tells a standing-by dispatcher that the leader gave the lock up: it tries to take
+// it now rather than at its next LockRetry. It never blocks.
+func (d *Dispatcher) Resigned() {
+	select {
+	case d.free <- struct{}{}:
+	default:
+	}
 }
 
 // Wake tells the dispatcher that events may be waiting. It never blocks.
@@ -120,43 +150,42 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // session is one connection's life: wait for the lock, then dispatch until an error. Its
 // server session ends when its client has been silent for Takeover, which frees the lock.
 func (d *Dispatcher) session(ctx context.Context) error {
-	t := d.cfg.Timeouts
-	t.IdleSession, t.IdleInTransaction = d.cfg.Takeover, d.cfg.Takeover
-	conn, closeConn, err := database.Connect(ctx, d.cfg.ConnString, t)
+	conn, closeConn, err := database.Leader{
+		ConnString: d.cfg.ConnString, Timeouts: d.cfg.Timeouts, Takeover: d.cfg.Takeover, Retry: d.cfg.LockRetry,
+		Tracer: d.cfg.Tracer, Freed: d.free,
+		TryLock:    func(ctx context.Context, q *db.Queries) (bool, error) { return q.DispatcherTryLock(ctx) },
+		StandingBy: func() { d.cfg.Logger.Info("another instance is dispatching; standing by") },
+	}.Lead(ctx)
 	if err != nil {
 		return err
 	}
-	// Closing the connection releases the lock, if the server hears it; if it does not (a
-	// partition), its idle_session_timeout does.
 	defer closeConn()
 	q := db.New(conn)
-	for waited := false; ; waited = true {
-		got, err := d.tryLock(ctx, q)
-		if err != nil {
-			return err
-		}
-		if got {
-			break
-		}
-		if !waited {
-			d.cfg.Logger.Info("another instance is dispatching; standing by")
-		}
-		if !sleep(ctx, d.cfg.LockRetry) {
-			return ctx.Err()
-		}
-	}
 	d.leader.Store(true)
 	defer d.leader.Store(false)
-	return d.lead(ctx, conn)
+	err = d.lead(ctx, conn)
+	if ctx.Err() != nil {
+		d.resign(ctx, q)
+	}
+	return err
 }
 
-// tryLock takes the lock if it is free, within Takeover: a connection that does not answer
-// for that long is abandoned.
-func (d *Dispatcher) tryLock(ctx context.Context, q *db.Queries) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.Takeover)
+// resign gives the lock up as this instance stops, and tells the standbys, so that one
+// takes over at once instead of at its next try. Closing the connection would free the lock
+// as well, but tell no one. Bounded by resignTimeout: a database that does not answer frees
+// the lock by itself when the session ends.
+func (d *Dispatcher) resign(ctx context.Context, q *db.Queries) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resignTimeout)
 	defer cancel()
-	return q.DispatcherTryLock(ctx)
+	if err := q.DispatcherResign(ctx); err != nil {
+		d.cfg.Logger.Warn("could not resign the dispatcher's lead; it ends with the connection", "err", err)
+		return
+	}
+	d.cfg.Logger.Info("resigned the dispatcher's lead")
 }
+
+// resignTimeout bounds the resignation at shutdown.
+const resignTimeout = time.Second
 
 // position is where the dispatcher is: the last outbox row taken and the last publication
 // sequence given.
@@ -227,6 +256,7 @@ type batcher struct {
 	cfg       Config
 	conn      *pgx.Conn
 	published map[string]int64 // session → last published seq; a cache of the publication table
+	writtenAt []time.Time      // the published events' write times, kept for the next batch's use
 }
 
 const maxCachedSessions = 200_000
@@ -234,16 +264,20 @@ const maxCachedSessions = 200_000
 // publish publishes the next batch of settled events in one transaction and moves pos. A
 // batch that takes longer than Takeover is abandoned with its connection: by then the server
 // may have ended the session, and a standby may lead.
-func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
+func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Takeover)
 	defer cancel()
+	ctx, observed := b.cfg.Observe(ctx)
+	b.writtenAt = b.writtenAt[:0]
+	defer func() { observed(Batch{Published: n, WrittenAt: b.writtenAt[:n], Err: err}) }()
 	var (
 		out  []db.PublicationInsertParams
 		next position
 		seen map[string]int64
 	)
-	err := database.WithTx(ctx, b.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
+	err = database.WithTx(ctx, b.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
 		out, seen = out[:0], map[string]int64{}
+		b.writtenAt = b.writtenAt[:0]
 		rows, err := q.OutboxListSettled(ctx, db.OutboxListSettledParams{
 			CursorTxid: pos.txid, CursorID: pos.id, MaxRows: int32(b.cfg.BatchSize),
 		})
@@ -254,8 +288,9 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 			return err
 		}
 		next = *pos
-		add := func(txid uint64, id int64, session string, seq int64, node *string) {
+		add := func(txid uint64, id int64, session string, seq int64, node *string, writtenAt time.Time) {
 			next.pubSeq++
+			b.writtenAt = append(b.writtenAt, writtenAt)
 			out = append(out, db.PublicationInsertParams{
 				PubSeq: next.pubSeq, Txid: txid, OutboxID: id, SessionID: session, Seq: seq, NodeID: node,
 			})
@@ -267,7 +302,7 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 			case r.Seq <= last:
 				// Published already, ahead of its turn, by the gap filling below.
 			case r.Seq == last+1:
-				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID)
+				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
 			default:
 				// The session's earlier events committed before this one (they held the
 				// session's lock first) but come later in (txid, id) order: publish them now.
@@ -278,9 +313,9 @@ func (b *batcher) publish(ctx context.Context, pos *position) (int, error) {
 					return err
 				}
 				for _, g := range gap {
-					add(g.Txid, g.ID, g.SessionID, g.Seq, g.NodeID)
+					add(g.Txid, g.ID, g.SessionID, g.Seq, g.NodeID, g.CreatedAt)
 				}
-				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID)
+				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
 			}
 		}
 		lastRow := rows[len(rows)-1]

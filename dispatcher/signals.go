@@ -11,13 +11,14 @@ import (
 	"github.com/ixnstore/ixnstore/internal/database"
 )
 
-// Listen keeps a connection that LISTENs to the dispatcher's two channels, reconnecting after
-// failures, until ctx ends: ixn_outbox (events were written: wake the dispatcher) and
-// ixn_published (events were published: wake the streams).
+// Listen keeps a connection that LISTENs to the dispatcher's channels, reconnecting after
+// failures, until ctx ends: ixn_outbox (events were written: wake the dispatcher),
+// ixn_published (events were published: wake the streams) and ixn_dispatcher (the leader
+// resigned: a standby tries the lock now).
 // Its connection has the connect timeout and keep-alives of timeouts.
-func Listen(ctx context.Context, connString string, timeouts database.Timeouts, logger *slog.Logger, written, published func()) {
+func Listen(ctx context.Context, connString string, timeouts database.Timeouts, logger *slog.Logger, written, published, resigned func()) {
 	for ctx.Err() == nil {
-		err := listen(ctx, connString, timeouts, written, published)
+		err := listen(ctx, connString, timeouts, written, published, resigned)
 		if ctx.Err() != nil {
 			return
 		}
@@ -29,11 +30,11 @@ func Listen(ctx context.Context, connString string, timeouts database.Timeouts, 
 	}
 }
 
-func listen(ctx context.Context, connString string, timeouts database.Timeouts, written, published func()) error {
+func listen(ctx context.Context, connString string, timeouts database.Timeouts, written, published, resigned func()) error {
 	// The listener waits for notifications without a statement for as long as there are none:
 	// only the connection's own timeouts apply, not those of statements or idle sessions.
 	conn, closeConn, err := database.Connect(ctx, connString, database.Timeouts{
-		Connect: timeouts.Connect, KeepAlive: timeouts.KeepAlive, UserTimeout: timeouts.UserTimeout})
+		Connect: timeouts.Connect, KeepAlive: timeouts.KeepAlive, UserTimeout: timeouts.UserTimeout}, nil)
 	if err != nil {
 		return err
 	}
@@ -43,6 +44,9 @@ func listen(ctx context.Context, connString string, timeouts database.Timeouts, 
 		return err
 	}
 	if err := q.ListenPublished(ctx); err != nil {
+		return err
+	}
+	if err := q.ListenDispatcher(ctx); err != nil {
 		return err
 	}
 	for {
@@ -55,6 +59,8 @@ func listen(ctx context.Context, connString string, timeouts database.Timeouts, 
 			written()
 		case "ixn_published":
 			published()
+		case "ixn_dispatcher":
+			resigned()
 		}
 	}
 }

@@ -136,3 +136,28 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (int, erro
 	defer m.Close()
 	return m.Up(ctx)
 }
+
+// Latest is the newest migration this binary has.
+func Latest() (int64, error) {
+	sources, err := fs.Glob(Files, "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, name := range sources {
+		v, err := goose.NumericComponent(name)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: %w", name, err)
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
+}
+
+// Applied is the newest migration applied to the database behind pool (0: none). It reads
+// goose's table directly: one small statement, for /readyz.
+func Applied(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	var v int64
+	err := pool.QueryRow(ctx, "SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&v)
+	return v, err
+}

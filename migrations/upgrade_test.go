@@ -25,7 +25,16 @@ var seeds = map[int64]string{
 	2:  checkpointsSeed,
 	7:  idempotencySeed,
 	10: tokensSeed,
+	20: natsBridgeSeed,
+	23: liveInteractionsSeed,
 }
+
+// liveInteractionsSeed: an interaction added to a session, live there.
+const liveInteractionsSeed = `
+INSERT INTO interactions (session_id, interaction_id, media, type, owner_node)
+VALUES ('s-1', 'i-23', 'chat', 'inbound', NULL);
+INSERT INTO live_interactions (interaction_id, session_id) VALUES ('i-23', 's-1');
+`
 
 // idempotencySeed: the answers kept for two Idempotency-Keys, one of them expired.
 const idempotencySeed = `
@@ -43,6 +52,11 @@ INSERT INTO api_tokens (name, role, node_id, secret_hash, expires_at, revoked_at
   ('n1', 'node', 'n1', sha256('n'), NULL, NULL),
   ('media', 'adapter', NULL, sha256('m'), '2030-01-01', NULL),
   ('old', 'reporting', NULL, sha256('r'), '2020-01-01', '2020-01-02');
+`
+
+// natsBridgeSeed: two bridges' positions, one of them never moved.
+const natsBridgeSeed = `
+INSERT INTO nats_bridge_state (stream, last_pub_seq, leader) VALUES ('IXNSTORE', 42, 'a'), ('OTHER', 0, NULL);
 `
 
 // checkpointsSeed: three versions of the checkpoint of some sessions, with a timer each.

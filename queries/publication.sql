@@ -10,7 +10,7 @@ UPDATE dispatcher_state
 
 -- name: OutboxListSettled :many
 -- The next outbox rows in (txid, id) order whose transactions have all ended.
-SELECT id, session_id, seq, node_id, txid FROM outbox
+SELECT id, session_id, seq, node_id, txid, created_at FROM outbox
  WHERE (txid, id) > (@cursor_txid::xid8, @cursor_id::bigint)
    AND txid < pg_snapshot_xmin(pg_current_snapshot())
  ORDER BY txid, id
@@ -18,7 +18,7 @@ SELECT id, session_id, seq, node_id, txid FROM outbox
 
 -- name: OutboxListSessionRange :many
 -- A session's events numbered after after_seq and before before_seq, in order.
-SELECT id, session_id, seq, node_id, txid FROM outbox
+SELECT id, session_id, seq, node_id, txid, created_at FROM outbox
  WHERE session_id = @session_id AND seq > @after_seq AND seq < @before_seq
  ORDER BY seq;
 
@@ -98,3 +98,11 @@ DELETE FROM interaction_origins
  WHERE (session_id, interaction_id, seq) IN (
        SELECT o.session_id, o.interaction_id, o.seq FROM interaction_origins o
         WHERE o.created_at < @before LIMIT @max_rows);
+
+-- name: DispatcherResign :exec
+-- The leader gives the lock up at once as it stops, and says so: a standby listening takes
+-- over now rather than at its next try.
+SELECT pg_advisory_unlock(hashtext('ixnstore dispatcher')), pg_notify('ixn_dispatcher', 'resigned');
+
+-- name: ListenDispatcher :exec
+LISTEN ixn_dispatcher;

@@ -36,3 +36,13 @@ SELECT * FROM action_requests
    AND (sqlc.narg(media)::text IS NULL OR media = sqlc.narg(media)::text)
  ORDER BY txid, id
  LIMIT @max_rows;
+
+-- RequestListBySession lists a session's action requests in the order they were made, of
+-- one state when @state is given, after the request numbered @after_id (keyset paging).
+-- name: RequestListBySession :many
+SELECT * FROM action_requests
+ WHERE session_id = @session_id
+   AND id > @after_id
+   AND (sqlc.narg(state)::request_state IS NULL OR state = sqlc.narg(state)::request_state)
+ ORDER BY id
+ LIMIT @max_rows;

@@ -17,3 +17,13 @@ SELECT * FROM sessions WHERE session_id = @session_id;
 
 -- name: SessionEnd :many
 SELECT * FROM ixn_session_end(@session_id, sqlc.narg(epoch)::bigint);
+
+-- SessionOwnerHistory is who owned the session at each lease epoch, as its events recorded
+-- it: the node and epoch every event carries, with the first event written under each.
+-- name: SessionOwnerHistory :many
+SELECT epoch, node_id, min(seq)::bigint AS first_seq, min(created_at)::timestamptz AS since,
+       count(*)::bigint AS events
+  FROM outbox
+ WHERE session_id = @session_id
+ GROUP BY epoch, node_id
+ ORDER BY epoch, min(seq);

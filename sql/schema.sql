@@ -333,14 +333,6 @@ CREATE FUNCTION ixn_interaction_outcome(p_state interaction_state, p_abandoned_a
     AS $$ -- the body: sql/views/report_interactions.sql $$;
 
 --
--- Name: ixn_interaction_owner(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION ixn_interaction_owner() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$ -- the body: sql/triggers/ixn_interaction_owner.sql $$;
-
---
 -- Name: ixn_interaction_present(text, bigint, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -355,6 +347,14 @@ CREATE FUNCTION ixn_interaction_present(p_session_id text, p_epoch bigint, p_int
 CREATE FUNCTION ixn_interaction_properties(p_session_id text, p_epoch bigint, p_interaction_id text, p_properties jsonb) RETURNS interactions
     LANGUAGE plpgsql
     AS $$ -- the body: sql/functions/ixn_interaction_properties.sql $$;
+
+--
+-- Name: ixn_live_enter(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_live_enter(p_session_id text, p_interaction_id text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_live_enter.sql $$;
 
 --
 -- Name: ixn_merge(text, bigint, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
@@ -731,14 +731,6 @@ CREATE FUNCTION ixn_single_step_conference(p_session_id text, p_epoch bigint, p_
     AS $$ -- the body: sql/functions/ixn_single_step_conference.sql $$;
 
 --
--- Name: ixn_track_connect(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION ixn_track_connect() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$ -- the body: sql/triggers/ixn_track_connect.sql $$;
-
---
 -- Name: ixn_track_event(text, bigint, ixn_event); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -747,28 +739,20 @@ CREATE FUNCTION ixn_track_event(p_session_id text, p_seq bigint, e ixn_event) RE
     AS $$ -- the body: sql/functions/ixn_track_event.sql $$;
 
 --
--- Name: ixn_track_party_insert(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ixn_track_parties(text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION ixn_track_party_insert() RETURNS trigger
+CREATE FUNCTION ixn_track_parties(p_session_id text, p_interaction_id text) RETURNS void
     LANGUAGE plpgsql
-    AS $$ -- the body: sql/triggers/ixn_track_party_insert.sql $$;
+    AS $$ -- the body: sql/functions/ixn_track_parties.sql $$;
 
 --
--- Name: ixn_track_party_move(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ixn_track_party(parties); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION ixn_track_party_move() RETURNS trigger
+CREATE FUNCTION ixn_track_party(p parties) RETURNS void
     LANGUAGE plpgsql
-    AS $$ -- the body: sql/triggers/ixn_track_party_move.sql $$;
-
---
--- Name: ixn_track_readd(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION ixn_track_readd() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$ -- the body: sql/triggers/ixn_track_readd.sql $$;
+    AS $$ -- the body: sql/functions/ixn_track_party.sql $$;
 
 --
 -- Name: ixn_udata_write(text, bigint, text, jsonb, boolean, boolean); Type: FUNCTION; Schema: public; Owner: -
@@ -864,6 +848,28 @@ CREATE TABLE interaction_resources (
 );
 
 --
+-- Name: live_interactions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE live_interactions (
+    interaction_id ixn_id NOT NULL,
+    session_id ixn_id NOT NULL
+);
+
+--
+-- Name: nats_bridge_state; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE nats_bridge_state (
+    stream text NOT NULL,
+    last_pub_seq bigint DEFAULT 0 NOT NULL,
+    leader text,
+    updated_at timestamptz DEFAULT now() NOT NULL,
+    CONSTRAINT nats_bridge_state_last_pub_seq_check CHECK ((last_pub_seq >= 0)),
+    CONSTRAINT nats_bridge_state_stream_check CHECK (((stream <> ''::text) AND (length(stream) <= 255)))
+);
+
+--
 -- Name: outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -884,9 +890,9 @@ CREATE TABLE publication (
     pub_seq bigint NOT NULL,
     txid xid8 NOT NULL,
     outbox_id bigint NOT NULL,
-    session_id text NOT NULL COLLATE pg_catalog."C",
+    session_id ixn_id NOT NULL,
     seq bigint NOT NULL,
-    node_id text COLLATE pg_catalog."C",
+    node_id ixn_id,
     published_at timestamptz DEFAULT now() NOT NULL
 );
 
@@ -987,6 +993,20 @@ ALTER TABLE ONLY interaction_resources
 
 ALTER TABLE ONLY interactions
     ADD CONSTRAINT interactions_pkey PRIMARY KEY (session_id, interaction_id);
+
+--
+-- Name: live_interactions live_interactions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY live_interactions
+    ADD CONSTRAINT live_interactions_pkey PRIMARY KEY (interaction_id);
+
+--
+-- Name: nats_bridge_state nats_bridge_state_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY nats_bridge_state
+    ADD CONSTRAINT nats_bridge_state_pkey PRIMARY KEY (stream);
 
 --
 -- Name: nodes nodes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1106,10 +1126,10 @@ CREATE INDEX interactions_deleted_at_idx ON interactions USING btree (deleted_at
 CREATE INDEX interactions_interaction_id_idx ON interactions USING btree (interaction_id);
 
 --
--- Name: interactions_live_uq; Type: INDEX; Schema: public; Owner: -
+-- Name: interactions_live_media_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE UNIQUE INDEX interactions_live_uq ON interactions USING btree (interaction_id) WHERE (state <> 'deleted'::interaction_state);
+CREATE INDEX interactions_live_media_idx ON interactions USING btree (media, state) WHERE (state <> 'deleted'::interaction_state);
 
 --
 -- Name: interactions_owner_node_idx; Type: INDEX; Schema: public; Owner: -
@@ -1142,6 +1162,12 @@ CREATE INDEX parties_resource_idx ON parties USING btree (resource);
 CREATE INDEX publication_node_idx ON publication USING btree (node_id, pub_seq);
 
 --
+-- Name: sessions_active_owner_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_active_owner_idx ON sessions USING btree (owner_node) WHERE (state = 'active'::session_state);
+
+--
 -- Name: sessions_owner_node_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1158,42 +1184,6 @@ CREATE INDEX sessions_unowned_idx ON sessions USING btree (session_id) WHERE ((s
 --
 
 CREATE INDEX user_data_key_value_hash_idx ON user_data USING btree (key, jsonb_hash_extended(value, (0)::bigint));
-
---
--- Name: interactions interactions_owner_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER interactions_owner_insert BEFORE INSERT ON interactions FOR EACH ROW WHEN ((new.owner_node IS NULL)) EXECUTE FUNCTION ixn_interaction_owner();
-
---
--- Name: interactions interactions_owner_readd; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER interactions_owner_readd BEFORE UPDATE OF state ON interactions FOR EACH ROW WHEN (((old.state = 'deleted'::interaction_state) AND (new.state <> 'deleted'::interaction_state))) EXECUTE FUNCTION ixn_interaction_owner();
-
---
--- Name: interactions interactions_track_readd; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER interactions_track_readd BEFORE UPDATE OF state ON interactions FOR EACH ROW WHEN (((old.state = 'deleted'::interaction_state) AND (new.state <> 'deleted'::interaction_state))) EXECUTE FUNCTION ixn_track_readd();
-
---
--- Name: parties parties_track_connect; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER parties_track_connect AFTER UPDATE OF state ON parties FOR EACH ROW WHEN (((old.state = 'alerting'::party_state) AND (new.state = 'established'::party_state))) EXECUTE FUNCTION ixn_track_connect();
-
---
--- Name: parties parties_track_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER parties_track_insert AFTER INSERT ON parties REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ixn_track_party_insert();
-
---
--- Name: parties parties_track_move; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER parties_track_move AFTER UPDATE OF interaction_id ON parties FOR EACH ROW WHEN (((old.interaction_id)::text IS DISTINCT FROM (new.interaction_id)::text)) EXECUTE FUNCTION ixn_track_party_move();
 
 --
 -- Name: action_requests action_requests_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -13,5 +13,11 @@ import "embed"
 // Files are the code files. They are applied in lexical order of their paths, so a file that
 // another one needs when it is created comes first.
 //
-//go:embed functions/*.sql triggers/*.sql views/*.sql
+//go:embed functions/*.sql views/*.sql
 var Files embed.FS
+
+// CitusLayout distributes the schema on a Citus cluster (citus/layout.sql). It is not code the
+// migrations apply: `ixnstore migrate --citus` runs it once, on the coordinator.
+//
+//go:embed citus/layout.sql
+var CitusLayout string

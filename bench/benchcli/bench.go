@@ -52,6 +52,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		failoverSessions                   int
 		nodeLease, assignInterval          time.Duration
 		backlog                            int
+		natsURL                            string
 		pacedRates                         string
 		cpuProfile                         string
 		checkpointBytes                    int
@@ -72,6 +73,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.BoolVar(&withPgbench, "pgbench", false, "also run pgbench -N (TPC-B without branch updates) in each round")
 	f.BoolVar(&publish, "publish", false, "measure publication instead: from a backlog, latency at a fixed rate, writers with the dispatcher on and off")
 	f.EnvInt(&backlog, "backlog", "IXNSTORE_BENCH_BACKLOG", 200000, "with --publish: events in the backlog")
+	f.EnvString(&natsURL, "nats-url", "IXNSTORE_BENCH_NATS_URL", "",
+		"with --publish: also measure through a NATS JetStream bridge to this server (nats://127.0.0.1:4222), on a stream of the bench's own, deleted after")
 	f.EnvString(&pacedRates, "rates", "IXNSTORE_BENCH_RATES", "500 1000 2000",
 		"with --publish: events/s at which to measure commit → subscriber latency, space-separated")
 	f.BoolVar(&failoverMode, "failover", false,
@@ -178,6 +181,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if publish {
 		return benchPublish(ctx, stdout, inproc, load, target, benchPublishConfig{
 			backlog: backlog, rates: pacedRates, duration: duration, rounds: rounds, clients: clients[len(clients)-1],
+			natsURL: natsURL,
 		})
 	}
 

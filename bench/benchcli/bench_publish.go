@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ixnstore/ixnstore/api"
 	"github.com/ixnstore/ixnstore/bench"
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/dispatcher"
+	"github.com/ixnstore/ixnstore/natsbridge"
 	"github.com/ixnstore/ixnstore/service"
 	"github.com/ixnstore/ixnstore/streamhub"
 )
@@ -99,6 +102,7 @@ type benchPublishConfig struct {
 	backlog, rounds, clients int
 	rates                    string
 	duration                 time.Duration
+	natsURL                  string // with it, the same figures through a JetStream bridge
 }
 
 func benchPublish(ctx context.Context, stdout io.Writer, p *inProcess, load *bench.Load, target string, cfg benchPublishConfig) error {
@@ -143,6 +147,32 @@ func benchPublish(ctx context.Context, stdout io.Writer, p *inProcess, load *ben
 		return err
 	}
 	fmt.Fprintf(stdout, "published from a backlog to one stream subscriber: %d events: %.0f events/s\n", n, both)
+	var js *jetStreamBridge
+	if cfg.natsURL != "" {
+		// The bridge starts once the stream's figure is taken, and catches up before its own.
+		if js, err = startJetStreamBridge(ctx, p, cfg.natsURL); err != nil {
+			return err
+		}
+		defer js.stop()
+		last += int64(n)
+		if err := js.signals.WaitSaved(last, 10*time.Minute); err != nil {
+			return err
+		}
+		viaJS, n, err := publishBacklog(ctx, stdout, p, cfg.backlog, last, func(start time.Time, target int64) error {
+			subCtx, cancelSub := context.WithCancel(ctx)
+			defer cancelSub()
+			sub, err := bench.SubscribeJetStream(subCtx, cfg.natsURL, js.stream)
+			if err != nil {
+				return err
+			}
+			return sub.WaitFor(ctx, int(target-last), 10*time.Minute)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "published from a backlog through JetStream to one consumer: %d events: %.0f events/s (%.2f× the stream's)\n",
+			n, viaJS, viaJS/both)
+	}
 
 	// 2. Commit → subscriber latency at fixed rates.
 	for _, r := range strings.Fields(cfg.rates) {
@@ -154,23 +184,35 @@ func benchPublish(ctx context.Context, stdout io.Writer, p *inProcess, load *ben
 			return err
 		}
 		subCtx, cancelSub := context.WithCancel(ctx)
-		sub, err := bench.Subscribe(subCtx, target, last)
-		if err != nil {
+		subs := map[string]*bench.Subscriber{}
+		if subs["subscriber"], err = bench.Subscribe(subCtx, target, last); err != nil {
 			cancelSub()
 			return err
 		}
+		if js != nil {
+			if subs["JetStream consumer"], err = bench.SubscribeJetStream(subCtx, cfg.natsURL, js.stream); err != nil {
+				cancelSub()
+				return err
+			}
+		}
 		acks, err := load.Paced(ctx, p.store, rate, cfg.duration)
-		if err == nil {
-			err = sub.WaitFor(ctx, len(acks), 30*time.Second)
+		for _, sub := range subs {
+			if err == nil {
+				err = sub.WaitFor(ctx, len(acks), 30*time.Second)
+			}
 		}
 		cancelSub()
 		if err != nil {
 			return err
 		}
-		p50, p99, missing := bench.Latencies(acks, sub)
-		fmt.Fprintf(stdout, "commit → subscriber at %d events/s (asked %d) for %s: p50 %s, p99 %s (%d events, %d not received)\n",
-			int(float64(len(acks))/cfg.duration.Seconds()), rate, cfg.duration, p50.Round(10*time.Microsecond),
-			p99.Round(10*time.Microsecond), len(acks), missing)
+		for _, name := range []string{"subscriber", "JetStream consumer"} {
+			if sub := subs[name]; sub != nil {
+				p50, p99, missing := bench.Latencies(acks, sub)
+				fmt.Fprintf(stdout, "commit → %s at %d events/s (asked %d) for %s: p50 %s, p99 %s (%d events, %d not received)\n",
+					name, int(float64(len(acks))/cfg.duration.Seconds()), rate, cfg.duration, p50.Round(10*time.Microsecond),
+					p99.Round(10*time.Microsecond), len(acks), missing)
+			}
+		}
 	}
 
 	// 3. Writers with the dispatcher (and a subscriber) on, and off.
@@ -247,3 +289,47 @@ func (p *inProcess) waitPublished(ctx context.Context, target int64) error {
 }
 
 func onOff(on bool) string { return map[bool]string{true: "on", false: "off"}[on] }
+
+// jetStreamBridge is a NATS bridge of the bench's own: a stream and subjects no one else uses,
+// deleted when the bench is done.
+type jetStreamBridge struct {
+	stream  string
+	signals *natsbridge.Signals
+	js      jetstream.JetStream
+	nc      *nats.Conn
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func startJetStreamBridge(ctx context.Context, p *inProcess, url string) (*jetStreamBridge, error) {
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	b := &jetStreamBridge{stream: "IXNSTORE_BENCH_" + suffix, signals: &natsbridge.Signals{Saved: make(chan int64, 1)}}
+	bridge, err := natsbridge.New(natsbridge.Config{
+		ConnString: p.pool.Config().ConnString(), Instance: "bench", URL: url,
+		Stream: b.stream, SubjectPrefix: "ixnbench" + suffix,
+		Read: p.store.ListPublished, Wake: p.published.C, Logger: p.logger, Signals: b.signals,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if b.nc, err = nats.Connect(url); err != nil {
+		return nil, err
+	}
+	if b.js, err = jetstream.New(b.nc); err != nil {
+		b.nc.Close()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	b.cancel = cancel
+	b.wg.Go(func() { bridge.Run(runCtx) })
+	return b, nil
+}
+
+func (b *jetStreamBridge) stop() {
+	b.cancel()
+	b.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = b.js.DeleteStream(ctx, b.stream)
+	b.nc.Close()
+}

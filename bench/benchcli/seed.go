@@ -261,6 +261,7 @@ func seedChunk(ctx context.Context, pool *pgxpool.Pool, p seeddb.SeedStageParams
 			{"derivation", func() (int64, error) { return q.SeedStage(ctx, p) }, nil},
 			{"sessions", func() (int64, error) { return q.SeedSessions(ctx) }, &c.sessions},
 			{"interactions", func() (int64, error) { return q.SeedInteractions(ctx) }, &c.interactions},
+			{"live interactions", func() (int64, error) { return q.SeedLiveInteractions(ctx) }, nil},
 			{"user data", func() (int64, error) { return q.SeedUserData(ctx) }, &c.userData},
 			{"events", func() (int64, error) { return q.SeedOutbox(ctx) }, &c.events},
 			{"resources", func() (int64, error) { return q.SeedResources(ctx) }, &c.resources},

@@ -31,12 +31,11 @@
 --   then, for all but the live 15% of those not abandoned: interaction.notcontrolled
 --               (resultof deletion) and interaction.deleted at t100. The parties stay, as
 --               ixn_interaction_delete leaves them.
--- After SeedStage, the chunk's statements write the tables in this order, around the
--- triggers of sql/triggers/: sessions, interactions (with their transfer and
--- conference counts), user data, then the outbox, interaction_resources with their historical
--- join times, the parties (whose statement trigger then finds its resources there and
--- first_established_at set), the origins, and last the sessions' last_seq and end from the
--- events written.
+-- After SeedStage, the chunk's statements write the tables in this order: sessions,
+-- interactions (with their owner, first connection, transfer and conference counts, the
+-- facts the SQL functions keep), where the live ones are live (live_interactions), user
+-- data, then the outbox, interaction_resources with their historical join times, the
+-- parties, the origins, and last the sessions' last_seq and end from the events written.
 
 -- name: SeedTune :exec
 -- For the chunk's transaction: sorts of a chunk's events in memory, plans for the chunk's
@@ -122,7 +121,8 @@ SELECT sid, 'active', min(node), 1, 0, min(c), min(c)
 
 -- name: SeedInteractions :execrows
 INSERT INTO interactions (session_id, interaction_id, media, type, state, controlled, abandoned_at,
-                          created_at, updated_at, deleted_at, first_established_at, transfers, conferences)
+                          created_at, updated_at, deleted_at, first_established_at, transfers, conferences,
+                          owner_node)
 SELECT sid, iid, media, itype::interaction_type,
        CASE WHEN live THEN 'present' ELSE 'deleted' END::interaction_state, live,
        CASE WHEN kind = 'abandoned' THEN t90 END,
@@ -130,8 +130,13 @@ SELECT sid, iid, media, itype::interaction_type,
        CASE WHEN NOT live THEN t100 WHEN kind = 'plain' THEN t15 ELSE t55 END,
        CASE WHEN NOT live THEN t100 END,
        CASE WHEN kind <> 'abandoned' THEN t15 END,
-       (kind = 'transfer')::int, (kind = 'conference')::int
+       (kind = 'transfer')::int, (kind = 'conference')::int,
+       (SELECT s.owner_node FROM sessions s WHERE s.session_id = g.sid)
   FROM seed_chunk AS g;
+
+-- name: SeedLiveInteractions :execrows
+INSERT INTO live_interactions (interaction_id, session_id)
+SELECT iid, sid FROM seed_chunk AS g WHERE live;
 
 -- name: SeedUserData :execrows
 -- It came with the interaction: no interaction.udata.changed.
@@ -220,8 +225,7 @@ SELECT ev.sid, row_number() OVER (PARTITION BY ev.sid ORDER BY ev.at, ev.n, ev.s
  ORDER BY ev.at, ev.sid, ev.n, ev.step;
 
 -- name: SeedResources :execrows
--- Every resource that was ever a party, at the time its party joined; written before the
--- parties so that their trigger finds them there and adds nothing.
+-- Every resource that was ever a party, at the time its party joined.
 INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, joined_at, interaction_created_at)
 SELECT g.sid, g.iid, g.cust, g.iid || '-c', 'customer'::party_role, g.c, g.c FROM seed_chunk AS g
  UNION ALL

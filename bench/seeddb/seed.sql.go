@@ -30,7 +30,8 @@ func (q *Queries) SeedExisting(ctx context.Context, idPrefix string) (SeedExisti
 
 const seedInteractions = `-- name: SeedInteractions :execrows
 INSERT INTO interactions (session_id, interaction_id, media, type, state, controlled, abandoned_at,
-                          created_at, updated_at, deleted_at, first_established_at, transfers, conferences)
+                          created_at, updated_at, deleted_at, first_established_at, transfers, conferences,
+                          owner_node)
 SELECT sid, iid, media, itype::interaction_type,
        CASE WHEN live THEN 'present' ELSE 'deleted' END::interaction_state, live,
        CASE WHEN kind = 'abandoned' THEN t90 END,
@@ -38,12 +39,26 @@ SELECT sid, iid, media, itype::interaction_type,
        CASE WHEN NOT live THEN t100 WHEN kind = 'plain' THEN t15 ELSE t55 END,
        CASE WHEN NOT live THEN t100 END,
        CASE WHEN kind <> 'abandoned' THEN t15 END,
-       (kind = 'transfer')::int, (kind = 'conference')::int
+       (kind = 'transfer')::int, (kind = 'conference')::int,
+       (SELECT s.owner_node FROM sessions s WHERE s.session_id = g.sid)
   FROM seed_chunk AS g
 `
 
 func (q *Queries) SeedInteractions(ctx context.Context) (int64, error) {
 	result, err := q.db.Exec(ctx, seedInteractions)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const seedLiveInteractions = `-- name: SeedLiveInteractions :execrows
+INSERT INTO live_interactions (interaction_id, session_id)
+SELECT iid, sid FROM seed_chunk AS g WHERE live
+`
+
+func (q *Queries) SeedLiveInteractions(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, seedLiveInteractions)
 	if err != nil {
 		return 0, err
 	}
@@ -259,8 +274,7 @@ SELECT g.sid, g.iid, g.agent_b, g.iid || '-a2', 'agent'::party_role,
   FROM seed_chunk AS g WHERE g.kind IN ('transfer', 'conference')
 `
 
-// Every resource that was ever a party, at the time its party joined; written before the
-// parties so that their trigger finds them there and adds nothing.
+// Every resource that was ever a party, at the time its party joined.
 func (q *Queries) SeedResources(ctx context.Context) (int64, error) {
 	result, err := q.db.Exec(ctx, seedResources)
 	if err != nil {
@@ -484,12 +498,11 @@ SELECT set_config('work_mem', '256MB', true) AS work_mem,
 //	            (resultof deletion) and interaction.deleted at t100. The parties stay, as
 //	            ixn_interaction_delete leaves them.
 //
-// After SeedStage, the chunk's statements write the tables in this order, around the
-// triggers of sql/triggers/: sessions, interactions (with their transfer and
-// conference counts), user data, then the outbox, interaction_resources with their historical
-// join times, the parties (whose statement trigger then finds its resources there and
-// first_established_at set), the origins, and last the sessions' last_seq and end from the
-// events written.
+// After SeedStage, the chunk's statements write the tables in this order: sessions,
+// interactions (with their owner, first connection, transfer and conference counts, the
+// facts the SQL functions keep), where the live ones are live (live_interactions), user
+// data, then the outbox, interaction_resources with their historical join times, the
+// parties, the origins, and last the sessions' last_seq and end from the events written.
 // For the chunk's transaction: sorts of a chunk's events in memory, plans for the chunk's
 // bounds rather than a generic plan that guesses 1000 rows of generate_series, and commits
 // that do not wait for the WAL flush (a chunk lost to a crash is simply not there).

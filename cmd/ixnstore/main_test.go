@@ -351,3 +351,31 @@ func TestEmbeddedDatabaseSurvivesRestart(t *testing.T) {
 	}
 	p.stop()
 }
+
+// Run as root from a directory the PostgreSQL user cannot reach (a clone under /root, a 0700
+// temporary folder), serve with no database URL still starts: the embedded PostgreSQL's data
+// is kept where that user can reach it, and the log says where.
+func TestEmbeddedDatabaseFromAnUnreachableDirectory(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("only root runs PostgreSQL as another user")
+	}
+	dir := t.TempDir() // 0700, root's
+	port := fmt.Sprint(freePort(t))
+	p := start(t, "--data-dir", filepath.Join(dir, "ixnstore-data"), "--embedded-port", port)
+	p.call("GET", "/healthz", "", 200)
+	log := p.log.String()
+	i := strings.Index(log, "kept_in=")
+	if i < 0 {
+		t.Fatalf("the log does not say where the data is kept:\n%s", log)
+	}
+	kept := strings.Fields(log[i+len("kept_in="):])[0]
+	t.Cleanup(func() { os.RemoveAll(kept) })
+	if _, err := os.Stat(filepath.Join(kept, "PG_VERSION")); err != nil {
+		t.Errorf("no PostgreSQL data where the log says: %v", err)
+	}
+	p.stop()
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ Usage:
   ixnstore migrate up|down|status     manage the database schema
   ixnstore token   create|list|revoke manage the API's bearer tokens
   ixnstore help    [command]          show help for a command
+  ixnstore version                    show the module version and VCS revision (also --version)
 
 Every flag can also be set by an environment variable, named in its help.
 Run 'ixnstore <command> --help' for a command's flags. Benchmarks and the reporting seed
@@ -46,17 +48,44 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, rest, stdout, stderr)
 	case "token":
 		err = token(ctx, rest, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, Version())
+		return 0
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return Main(ctx, []string{rest[0], "--help"}, stdout, stderr)
 		}
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+opsUsage)
 		return 0
 	default:
+		if isOpsCommand(cmd) {
+			return operate(ctx, cmd, rest, stdout, stderr)
+		}
 		fmt.Fprintf(stderr, "ixnstore: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
 	return ExitCode("ixnstore "+cmd, err, stderr)
+}
+
+// Version is the module's version and the VCS revision it was built from, as the Go
+// toolchain recorded them (a build outside a module or VCS says "(devel)" or "unknown").
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "ixnstore (no build information)"
+	}
+	setting := map[string]string{"vcs.revision": "unknown", "vcs.time": "", "vcs.modified": ""}
+	for _, s := range info.Settings {
+		setting[s.Key] = s.Value
+	}
+	v := fmt.Sprintf("ixnstore %s revision %s", info.Main.Version, setting["vcs.revision"])
+	if setting["vcs.modified"] == "true" {
+		v += " (modified)"
+	}
+	if setting["vcs.time"] != "" {
+		v += " " + setting["vcs.time"]
+	}
+	return v + " " + info.GoVersion
 }
 
 // ExitCode says how a command ended: 0 done (or help shown), 2 a wrong command line (already
@@ -78,9 +107,13 @@ func ExitCode(command string, err error, stderr io.Writer) int {
 // ErrUsage: the command line was wrong and the flag package already said how.
 var ErrUsage = errors.New("usage")
 
-// Flags is a flag set whose flags fall back to environment variables.
+// Flags is a flag set whose flags fall back to environment variables. An environment value
+// that does not parse is kept, not dropped: ParseArgs refuses to start with it, naming the
+// variable and what it expected, rather than running on the default the operator did not ask
+// for.
 type Flags struct {
 	*flag.FlagSet
+	envErrs map[string]error // by flag name
 }
 
 // NewFlags makes the flags of one command; usage is how it is called ("ixnstore serve
@@ -90,7 +123,7 @@ func NewFlags(usage, synopsis string, stderr io.Writer) *Flags {
 	fs.SetOutput(stderr)
 	f := &Flags{FlagSet: fs}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\n%s\n\nFlags:\n", usage, synopsis)
+		fmt.Fprintf(stderr, "Usage: %s\n\n%s\n\nFlags (each also set by the environment variable named in its help):\n", usage, synopsis)
 		fs.PrintDefaults()
 	}
 	return f
@@ -101,34 +134,45 @@ func (f *Flags) EnvString(p *string, name, envVar, def, help string) {
 	f.StringVar(p, name, envOr(envVar, def), help+" ($"+envVar+")")
 }
 
-// EnvInt is an int flag whose default is envVar's value when it is a number.
+// EnvInt is an int flag whose default is envVar's value; a value that is not a whole number
+// stops ParseArgs.
 func (f *Flags) EnvInt(p *int, name, envVar string, def int, help string) {
-	d := def
-	if v, err := strconv.Atoi(os.Getenv(envVar)); err == nil {
-		d = v
-	}
-	f.IntVar(p, name, d, help+" ($"+envVar+")")
+	f.IntVar(p, name, envValue(f, name, envVar, def, "a whole number", strconv.Atoi), help+" ($"+envVar+")")
 }
 
-// EnvBool is a bool flag whose default is envVar's value when it is a boolean.
+// EnvBool is a bool flag whose default is envVar's value; a value that is not a boolean stops
+// ParseArgs.
 func (f *Flags) EnvBool(p *bool, name, envVar string, def bool, help string) {
-	d := def
-	if v, err := strconv.ParseBool(os.Getenv(envVar)); err == nil {
-		d = v
-	}
-	f.BoolVar(p, name, d, help+" ($"+envVar+")")
+	f.BoolVar(p, name, envValue(f, name, envVar, def, "true or false", strconv.ParseBool), help+" ($"+envVar+")")
 }
 
-// EnvDuration is a duration flag whose default is envVar's value when it is a duration.
+// EnvDuration is a duration flag whose default is envVar's value; a value that is not a
+// duration with its unit stops ParseArgs.
 func (f *Flags) EnvDuration(p *time.Duration, name, envVar string, def time.Duration, help string) {
-	d := def
-	if v, err := time.ParseDuration(os.Getenv(envVar)); err == nil {
-		d = v
+	f.DurationVar(p, name, envValue(f, name, envVar, def, "a duration with its unit, such as 500ms, 30s or 2m", time.ParseDuration), help+" ($"+envVar+")")
+}
+
+// envValue is envVar's value parsed, def when it is unset; one that does not parse is noted
+// for ParseArgs, which refuses to start with it.
+func envValue[T any](f *Flags, name, envVar string, def T, expected string, parse func(string) (T, error)) T {
+	raw, ok := os.LookupEnv(envVar)
+	if !ok {
+		return def
 	}
-	f.DurationVar(p, name, d, help+" ($"+envVar+")")
+	v, err := parse(strings.TrimSpace(raw))
+	if err != nil {
+		if f.envErrs == nil {
+			f.envErrs = map[string]error{}
+		}
+		f.envErrs[name] = fmt.Errorf("$%s is %q: expected %s", envVar, raw, expected)
+		return def
+	}
+	return v
 }
 
 // ParseArgs parses args; a wrong command line is ErrUsage once the flag package has said why.
+// An environment value that did not parse is an error naming the variable, unless the command
+// line sets its flag (the flag wins, and was parsed on its own).
 func (f *Flags) ParseArgs(args []string) error {
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,7 +180,15 @@ func (f *Flags) ParseArgs(args []string) error {
 		}
 		return ErrUsage
 	}
-	return nil
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var errs []error
+	f.VisitAll(func(fl *flag.Flag) { // in the order of the names: the same message every time
+		if err, bad := f.envErrs[fl.Name]; bad && !set[fl.Name] {
+			errs = append(errs, err)
+		}
+	})
+	return errors.Join(errs...)
 }
 
 func envOr(name, def string) string {

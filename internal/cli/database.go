@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/internal/database"
@@ -22,6 +23,8 @@ type DatabaseFlags struct {
 	maxConns     int
 	wait         time.Duration
 	timeouts     database.Timeouts
+	// tracer, when set, traces the statements of the serving and reporting pools.
+	tracer pgx.QueryTracer
 	// borrow: a short command (token) leaves an embedded PostgreSQL it found running to the
 	// process that runs it (serve), instead of stopping it under that process on exit.
 	borrow bool
@@ -110,7 +113,7 @@ func (d *DatabaseFlags) Open(ctx context.Context, logger *slog.Logger) (*pgxpool
 // OpenServing opens the pool the API writes and reads with, on main's database, with every
 // timeout of the flags.
 func (d *DatabaseFlags) OpenServing(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
-	return database.Open(ctx, main.Config().ConnString(), database.PoolOptions{MaxConns: d.maxConns, Timeouts: d.Timeouts()})
+	return database.Open(ctx, main.Config().ConnString(), database.PoolOptions{MaxConns: d.maxConns, Timeouts: d.Timeouts(), Tracer: d.tracer})
 }
 
 // Timeouts are the database timeouts the flags give. A session idle inside a transaction
@@ -130,6 +133,7 @@ func (d *DatabaseFlags) OpenReporting(ctx context.Context, main *pgxpool.Pool) (
 	}
 	opts := reporting.PoolOptions(8)
 	opts.Timeouts = d.Timeouts()
+	opts.Tracer = d.tracer
 	pool, err := database.Open(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("--reporting-database-url: %w", err)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/api"
@@ -54,22 +55,40 @@ func (d *dispatchFlags) validate() error {
 	return nil
 }
 
+// publication is what start set running.
+type publication struct {
+	// Published is what the streams wait on; Written what the store calls after each write
+	// that made events.
+	Published *api.Signal
+	Written   func()
+	// Resign stops this instance's dispatcher now, giving its lead to a standby, and waits
+	// for it to stop; the notifier and the listener go on until ctx ends.
+	Resign func()
+	// Wait waits for all of it to stop once ctx ended.
+	Wait func()
+	// IsDispatcher says whether this instance dispatches now.
+	IsDispatcher func() bool
+}
+
 // start runs the dispatcher, the write notifier and the notification listener until ctx
-// ends. It returns what streams wait on, what the store calls after each write that made
-// events, and a function that waits for all of it to stop.
-func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, timeouts database.Timeouts, logger *slog.Logger) (published *api.Signal, written func(), wait func()) {
+// ends; obs sees the dispatcher's batches (metrics, traces), and tracer its statements.
+func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, timeouts database.Timeouts, logger *slog.Logger,
+	obs func(context.Context) (context.Context, func(dispatcher.Batch)), tracer pgx.QueryTracer) publication {
 	connString := pool.Config().ConnString()
-	published = api.NewSignal()
+	published := api.NewSignal()
 	var wg sync.WaitGroup
 	var local *dispatcher.Dispatcher
+	dispatchCtx, stopDispatch := context.WithCancel(ctx)
+	var dispatching sync.WaitGroup
 	if d.enabled {
 		local = dispatcher.New(dispatcher.Config{
 			ConnString: connString, Instance: d.instance, BatchSize: d.batch, PollInterval: d.poll, BatchGap: d.gap,
 			Timeouts: timeouts, Takeover: d.takeover,
 			Logger:    logger.With("part", "dispatcher"),
 			Published: func(int64) { published.Raise() },
+			Observe:   obs, Tracer: tracer,
 		})
-		wg.Go(func() { local.Run(ctx) })
+		dispatching.Go(func() { local.Run(dispatchCtx) })
 	} else {
 		logger.Info("dispatcher off: this instance writes and streams, another one publishes")
 	}
@@ -81,7 +100,20 @@ func (d *dispatchFlags) start(ctx context.Context, pool *pgxpool.Pool, timeouts 
 				local.Wake()
 			}
 		}
-		dispatcher.Listen(ctx, connString, timeouts, logger.With("part", "listener"), wake, published.Raise)
+		resigned := func() {
+			if local != nil {
+				local.Resigned()
+			}
+		}
+		dispatcher.Listen(ctx, connString, timeouts, logger.With("part", "listener"), wake, published.Raise, resigned)
 	})
-	return published, notifier.Written, wg.Wait
+	resign := func() {
+		stopDispatch()
+		dispatching.Wait()
+	}
+	return publication{
+		Published: published, Written: notifier.Written, Resign: resign,
+		Wait:         func() { resign(); wg.Wait() },
+		IsDispatcher: func() bool { return local != nil && local.IsLeader() },
+	}
 }

@@ -11,15 +11,19 @@ import (
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := NewFlags("ixnstore migrate [flags] up|down|status",
-		"up applies every pending migration and then the changed SQL code of sql/, down rolls back the latest "+
+		"up applies every pending migration and then the changed SQL code of sql/ (with --citus, then "+
+			"distributes the schema on the Citus coordinator, once), down rolls back the latest "+
 			"migration, status lists the migrations and the code files.", stderr)
 	var (
 		db                  DatabaseFlags
 		logLevel, logFormat string
+		citus               bool
 	)
 	db.Register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
+	f.EnvBool(&citus, "citus", "IXNSTORE_CITUS", false,
+		"with up: distribute the schema by session on the Citus coordinator of --database-url (sql/citus/layout.sql, docs/scale-out.md)")
 	// The action may come before or after the flags.
 	var action string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -59,6 +63,17 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+		if citus {
+			distributed, err := migrations.ApplyCitusLayout(ctx, pool, logger)
+			if err != nil {
+				return err
+			}
+			if distributed {
+				fmt.Fprintln(stdout, "distributed the schema on citus")
+			} else {
+				fmt.Fprintln(stdout, "the schema was already distributed on citus")
+			}
+		}
 	case "down":
 		return m.Down(ctx)
 	case "status":

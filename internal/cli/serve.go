@@ -10,7 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/ixnstore/ixnstore/api"
+	"github.com/ixnstore/ixnstore/console"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/reporting"
 	"github.com/ixnstore/ixnstore/service"
@@ -39,12 +42,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		dispatch                  dispatchFlags
 		streams                   streamFlags
 		access                    accessFlags
+		bridge                    natsFlags
+		observe                   observeFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.Register(f)
 	dispatch.register(f)
 	streams.register(f)
 	access.register(f)
+	bridge.register(f)
+	observe.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
@@ -101,6 +108,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := access.validate(); err != nil {
 		return err
 	}
+	if err := bridge.validate(); err != nil {
+		return err
+	}
+	if err := observe.validate(); err != nil {
+		return err
+	}
 	if sweep <= 0 || assignEvery <= 0 {
 		return fmt.Errorf("--request-sweep and --assign-interval must be more than 0")
 	}
@@ -108,6 +121,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var ob observability
+	if ob.tracing, logger, err = observe.startTracing(ctx, logger); err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := ob.tracing.Shutdown(flushCtx); err != nil {
+			logger.Warn("sending the last spans failed", "err", err)
+		}
+	}()
+	db.tracer = ob.pgTracer()
 
 	migrationPool, closeDB, err := db.Open(ctx, logger)
 	if err != nil {
@@ -137,23 +162,35 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer reportsPool.Close()
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	published, written, waitDispatch := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger)
+	pub := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger, ob.batches(observe.metrics), ob.pgTracer())
 	var background sync.WaitGroup
-	closeStreamsPool := func() {}
+	closeStreamsPool, stopBridge := func() {}, func() {}
 	defer func() {
 		stopBackground()
-		waitDispatch()
+		pub.Wait()
 		background.Wait()
+		stopBridge()
 		closeStreamsPool() // after the stream hub stopped reading through it
 	}()
-	storeConfig.Written = written
-	hub, streamsPool, err := streams.open(ctx, pool, db.Timeouts(), published.C, logger)
+	storeConfig.Written = pub.Written
+	hub, streamsPool, err := streams.open(ctx, pool, db.Timeouts(), pub.Published.C, logger)
 	if err != nil {
 		return err
 	}
 	closeStreamsPool = streamsPool.Close
 	background.Go(func() { hub.Run(backgroundCtx) })
+	if stopBridge, err = bridge.start(backgroundCtx, pool, db.Timeouts(), dispatch.instance, dispatch.takeover, pub.Published.C, logger); err != nil {
+		return err
+	}
 	store := service.New(pool, storeConfig)
+	ob.metrics = observe.startMetrics(store, pub.IsDispatcher, hub.Streams,
+		map[string]*pgxpool.Pool{"serving": pool, "reporting": reportsPool, "streams": streamsPool}, logger)
+	ob.batchMetrics.Store(ob.metrics)
+	stopMetrics, err := observe.serveMetrics(ctx, &ob, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger),
 		upkeep.IdempotencyExpiry(store, retentionEvery, logger)}
 	if retention > 0 {
@@ -163,6 +200,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		loops = append(loops, upkeep.OrphanAssignment(store, assignEvery, logger))
 	}
 	for _, cfg := range loops {
+		cfg.Passed = ob.passed(cfg)
 		loop, err := upkeep.New(cfg)
 		if err != nil {
 			return err
@@ -173,10 +211,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	latest, err := migrations.Latest()
+	if err != nil {
+		return err
+	}
 	stopping := make(chan struct{})
+	handler := api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
+		Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline, Access: checks,
+		Observer: ob.apiObserver(), Metrics: ob.metricsHandler(&observe), Tracer: ob.tracing.Tracer,
+		ReadyChecks: []api.ReadyCheck{migrationsCurrent(func(ctx context.Context) (int64, error) {
+			return migrations.Applied(ctx, pool)
+		}, latest)}})
 	server := &http.Server{
-		Handler: api.New(store, logger, api.Options{Streams: hub, Stopping: stopping,
-			Reports: reporting.New(reportsPool), RequestDeadline: requestDeadline, Access: checks}),
+		Handler:           console.New(handler, consoleConfig(checks, access.tlsCert != "")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -191,7 +238,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "grace", shutdownGrace)
-	close(stopping) // event streams end; other requests may finish
+	// Unready, and the event streams end with a comment that says to resume; the other
+	// requests may finish. The dispatcher's lead goes to a standby now, not after the
+	// grace: publication does not wait for this instance's requests to drain.
+	close(stopping)
+	pub.Resign()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -199,4 +250,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// consoleConfig: the console checks its logins with the API's verifier (none with access
+// off), and marks its cookie Secure when the server speaks TLS.
+func consoleConfig(checks *api.Access, tls bool) console.Config {
+	cfg := console.Config{Secure: tls}
+	if checks != nil {
+		cfg.Verifier = checks.Verifier
+	}
+	return cfg
 }

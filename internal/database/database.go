@@ -26,6 +26,8 @@ type PoolOptions struct {
 	CustomPlans bool
 	// Timeouts bound what the pool's connections may wait for; the zero value sets none.
 	Timeouts Timeouts
+	// Tracer, when set, hears of every statement (the trace spans of internal/tracing).
+	Tracer pgx.QueryTracer
 }
 
 // Timeouts bound every wait on the database, so that a database that does not answer (a
@@ -112,6 +114,9 @@ func PoolConfig(url string, opts PoolOptions) (*pgxpool.Config, error) {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	opts.Timeouts.apply(&cfg.ConnConfig.Config)
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
+	}
 	return cfg, nil
 }
 
@@ -119,14 +124,17 @@ func PoolConfig(url string, opts PoolOptions) (*pgxpool.Config, error) {
 const closeTimeout = time.Second
 
 // Connect opens a connection of its own (the dispatcher's, the listener's) on url with the
-// timeouts t. The returned close gives the server at most a second to hear the goodbye: a
+// timeouts t and, when not nil, the statements' tracer. The returned close gives the server at most a second to hear the goodbye: a
 // partitioned server does not, and ends the session by its own timeouts.
-func Connect(ctx context.Context, url string, t Timeouts) (*pgx.Conn, func(), error) {
+func Connect(ctx context.Context, url string, t Timeouts, tracer pgx.QueryTracer) (*pgx.Conn, func(), error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, nil, err
 	}
 	t.apply(&cfg.Config)
+	if tracer != nil {
+		cfg.Tracer = tracer
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, nil, err

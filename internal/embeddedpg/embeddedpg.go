@@ -10,6 +10,8 @@ package embeddedpg
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +99,26 @@ func (s *Server) startLocal(ctx context.Context) error {
 		}
 		s.cred = cred
 		log.Info("running as root: the embedded PostgreSQL runs as an unprivileged user", "user", name)
+		if blocked := unreachable(filepath.Dir(s.cfg.DataDir), cred); blocked != "" {
+			// A clone under /root, or a 0700 temporary folder: the server's user cannot get
+			// to the data there. Keep it where that user can, the same place for the same
+			// --data-dir every time, and say where.
+			moved := reachableDataDir(s.cfg.DataDir)
+			// The directory named stays, root's: what is not PostgreSQL's data (the admin
+			// token) is kept in it as usual.
+			if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+				return fmt.Errorf("creating the data directory: %w", err)
+			}
+			log.Warn("the PostgreSQL user cannot reach the data directory; its data is kept elsewhere",
+				"user", name, "data_dir", s.cfg.DataDir, "blocked_at", blocked, "kept_in", moved)
+			s.cfg.DataDir = moved
+		}
+	}
+	if s.cred != nil {
+		// Its parents, made here by root, are left open to pass through (0755 less umask).
+		if err := os.MkdirAll(filepath.Dir(s.cfg.DataDir), 0o755); err != nil {
+			return fmt.Errorf("creating the data directory's parent: %w", err)
+		}
 	}
 	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
@@ -201,6 +223,50 @@ func (s *Server) accessHint() string {
 	return fmt.Sprintf("\nPostgreSQL runs as uid %d here because this process is root: that user must be able to "+
 		"reach %s (every parent directory searchable). Pass --data-dir in a place it can reach (such as "+
 		"/var/tmp/ixnstore), run ixnstore as a normal user, or pass --database-url.", s.cred.Uid, s.cfg.DataDir)
+}
+
+// unreachable is the first directory on the way to dir (dir included) that cred's user may
+// not pass through; "" when it can reach dir. Only the user's own group is considered, not
+// its supplementary ones: at worst the data moves when it need not have.
+func unreachable(dir string, cred *syscall.Credential) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+				perm := st.Mode().Perm()
+				var pass bool
+				switch {
+				case sys.Uid == cred.Uid:
+					pass = perm&0o100 != 0
+				case sys.Gid == cred.Gid:
+					pass = perm&0o010 != 0
+				default:
+					pass = perm&0o001 != 0
+				}
+				if !pass {
+					return d
+				}
+			}
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
+}
+
+// movedDataRoot is where the data of a --data-dir the PostgreSQL user cannot reach is kept:
+// /var/tmp outlives reboots, unlike /tmp on many systems, and every user may reach it.
+var movedDataRoot = "/var/tmp/ixnstore-embedded"
+
+// reachableDataDir is the data directory kept under movedDataRoot for dataDir: named after
+// it, and the same for the same path every time.
+func reachableDataDir(dataDir string) string {
+	sum := sha256.Sum256([]byte(dataDir))
+	name := strings.Trim(strings.ReplaceAll(dataDir, string(filepath.Separator), "-"), "-")
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	return filepath.Join(movedDataRoot, name+"-"+hex.EncodeToString(sum[:4]))
 }
 
 func unprivilegedUser() (*syscall.Credential, string, error) {

@@ -5,26 +5,25 @@ CREATE OR REPLACE FUNCTION ixn_interaction_add(
 LANGUAGE plpgsql AS $$
 DECLARE
     s     sessions := ixn_session_lock(p_session_id, p_epoch, 1);
-    other text;
 BEGIN
-    SELECT session_id INTO other FROM interactions
-     WHERE interaction_id = p_interaction_id AND state <> 'deleted' AND session_id <> p_session_id;
-    IF FOUND THEN
-        RAISE EXCEPTION 'interaction % is live in session %', p_interaction_id, other USING ERRCODE = 'IXCF0';
-    END IF;
-    -- A deleted interaction that comes back to the same session is added anew.
-    INSERT INTO interactions AS i (session_id, interaction_id, media, type, parent_id, tenant_id, properties)
+    -- Refused when it is live in this session or another.
+    PERFORM ixn_live_enter(p_session_id, p_interaction_id);
+    -- A deleted interaction that comes back to the same session is added anew: the facts it
+    -- had there start again (owner, resources, first connection, moves and counts).
+    INSERT INTO interactions AS i (session_id, interaction_id, media, type, parent_id, tenant_id, properties, owner_node)
     VALUES (p_session_id, p_interaction_id, p_media, p_type, p_parent_id, coalesce(p_tenant_id, s.tenant_id),
-            coalesce(p_properties, '{}'))
+            coalesce(p_properties, '{}'), s.owner_node)
     ON CONFLICT (session_id, interaction_id) DO UPDATE
        SET media = EXCLUDED.media, type = EXCLUDED.type, parent_id = EXCLUDED.parent_id,
            tenant_id = EXCLUDED.tenant_id, properties = EXCLUDED.properties, state = 'added', controlled = false, merged_into = NULL,
-           abandoned_at = NULL, created_at = now(), updated_at = now(), deleted_at = NULL
+           abandoned_at = NULL, created_at = now(), updated_at = now(), deleted_at = NULL,
+           owner_node = EXCLUDED.owner_node, moved_to = NULL, first_established_at = NULL, transfers = 0, conferences = 0
      WHERE i.state = 'deleted';
     IF NOT FOUND THEN
         RAISE EXCEPTION 'interaction % is already in session %', p_interaction_id, p_session_id
             USING ERRCODE = 'IXCF0';
     END IF;
+    DELETE FROM interaction_resources WHERE session_id = p_session_id AND interaction_id = p_interaction_id;
     DELETE FROM parties WHERE session_id = p_session_id AND interaction_id = p_interaction_id;
     DELETE FROM user_data WHERE session_id = p_session_id AND interaction_id = p_interaction_id;
     -- Parties and user data the interaction had before it was added come with it, without
@@ -36,6 +35,9 @@ BEGIN
     SELECT p_session_id, p_interaction_id, d.key, d.value
       FROM jsonb_each(coalesce(p_udata, '{}')) AS d
      WHERE jsonb_typeof(d.value) <> 'null';
+    IF jsonb_array_length(coalesce(p_parties, '[]')) > 0 THEN
+        PERFORM ixn_track_parties(p_session_id, p_interaction_id);
+    END IF;
     RETURN QUERY SELECT * FROM ixn_publish(s, 1, ARRAY[
         ixn_ev('interaction.added', jsonb_build_object('interactionid', p_interaction_id))]);
 END $$;

@@ -73,6 +73,11 @@ BEGIN
            AND (xfer IS NULL OR m.resource <> ALL (xfer))
         RETURNING m.*
     LOOP
+        -- Its resource joins the primary's (but not its first connection: the primary's is
+        -- its own).
+        INSERT INTO interaction_resources (session_id, interaction_id, resource, party_id, role, interaction_created_at)
+        VALUES (moved.session_id, moved.interaction_id, moved.resource, moved.party_id, moved.role, t.created_at)
+        ON CONFLICT DO NOTHING;
         evs := evs || ixn_ev('interaction.partyadded', ixn_party_attrs(moved));
     END LOOP;
     -- A transfer: the transferring party leaves the primary, in the order the parties joined.

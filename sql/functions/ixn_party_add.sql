@@ -15,5 +15,6 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'party % is already on interaction %', p_party_id, p_interaction_id USING ERRCODE = 'IXCF0';
     END IF;
+    PERFORM ixn_track_party(p);
     RETURN QUERY SELECT * FROM ixn_publish(s, 1, ARRAY[ixn_ev('interaction.partyadded', ixn_party_attrs(p))]);
 END $$;

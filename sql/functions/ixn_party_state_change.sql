@@ -23,6 +23,12 @@ BEGIN
                             ixn_party_attrs(p) || jsonb_build_object('hints', coalesce(p_hints, '{}'))),
                      ixn_ev('interaction.partydeleted', ixn_party_attrs(p))];
     ELSE
+        -- A ringing party first connected: the interaction's first connection, for the
+        -- reports. Only this move pays for it, not a party between established and held.
+        IF p.state = 'alerting' AND p_state = 'established' THEN
+            UPDATE interactions SET first_established_at = now()
+             WHERE session_id = p_session_id AND interaction_id = p_interaction_id AND first_established_at IS NULL;
+        END IF;
         UPDATE parties SET state = p_state, updated_at = now()
          WHERE session_id = p_session_id AND interaction_id = p_interaction_id AND party_id = p_party_id
         RETURNING * INTO p;

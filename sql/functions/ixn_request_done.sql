@@ -95,6 +95,8 @@ BEGIN
         UPDATE parties SET state = 'established', updated_at = now()
          WHERE session_id = p_session_id AND interaction_id = r.interaction_id AND party_id = p.party_id
         RETURNING * INTO p;
+        UPDATE interactions SET first_established_at = now()
+         WHERE session_id = p_session_id AND interaction_id = r.interaction_id AND first_established_at IS NULL;
         evs := evs || ixn_ev('interaction.partystatechanged', ixn_party_attrs(p) || jsonb_build_object('hints', hints));
     WHEN 'associate' THEN
         UPDATE interactions SET state = 'deleted', controlled = false, moved_to = t.session_id, deleted_at = now(),
@@ -103,12 +105,19 @@ BEGIN
         evs := evs || ixn_ev('interaction.deleted', jsonb_build_object('interactionid', r.interaction_id))
                    || ixn_ev('interaction.notcontrolled',
                              jsonb_build_object('interactionid', r.interaction_id, 'resultof', 'detach'));
-        INSERT INTO interactions AS n (session_id, interaction_id, media, type, state, controlled, parent_id, tenant_id)
-        VALUES (t.session_id, i.interaction_id, i.media, i.type, 'present', true, i.parent_id, i.tenant_id)
+        -- Live in the target session now: the one row that says so moves with it.
+        UPDATE live_interactions SET session_id = t.session_id
+         WHERE interaction_id = i.interaction_id AND session_id = p_session_id;
+        INSERT INTO interactions AS n (session_id, interaction_id, media, type, state, controlled, parent_id, tenant_id,
+                                       owner_node)
+        VALUES (t.session_id, i.interaction_id, i.media, i.type, 'present', true, i.parent_id, i.tenant_id, t.owner_node)
         ON CONFLICT (session_id, interaction_id) DO UPDATE
            SET media = EXCLUDED.media, type = EXCLUDED.type, state = 'present', controlled = true,
                parent_id = EXCLUDED.parent_id, tenant_id = EXCLUDED.tenant_id, merged_into = NULL,
-               abandoned_at = NULL, created_at = now(), updated_at = now(), deleted_at = NULL;
+               abandoned_at = NULL, created_at = now(), updated_at = now(), deleted_at = NULL,
+               owner_node = EXCLUDED.owner_node, moved_to = NULL, first_established_at = NULL, transfers = 0,
+               conferences = 0;
+        DELETE FROM interaction_resources WHERE session_id = t.session_id AND interaction_id = i.interaction_id;
         DELETE FROM parties WHERE session_id = t.session_id AND interaction_id = i.interaction_id;
         DELETE FROM user_data WHERE session_id = t.session_id AND interaction_id = i.interaction_id;
         INSERT INTO parties (session_id, interaction_id, party_id, resource, state, role)
@@ -117,6 +126,7 @@ BEGIN
         INSERT INTO user_data (session_id, interaction_id, key, value)
         SELECT t.session_id, interaction_id, key, value
           FROM user_data WHERE session_id = p_session_id AND interaction_id = i.interaction_id;
+        PERFORM ixn_track_parties(t.session_id, i.interaction_id);
         there := ARRAY[ixn_ev('interaction.added', jsonb_build_object('interactionid', r.interaction_id)),
                        ixn_ev('interaction.present', jsonb_build_object('interactionid', r.interaction_id))];
     ELSE -- redirect, singlesteptransfer, singlestepconference
@@ -139,6 +149,7 @@ BEGIN
                 RAISE EXCEPTION 'party % is already on interaction %', p_party->>'party_id', r.interaction_id
                     USING ERRCODE = 'IXCF0';
             END IF;
+            PERFORM ixn_track_party(added);
             evs := evs || ixn_ev('interaction.partyadded', ixn_party_attrs(added));
         END IF;
     END CASE;

@@ -7,6 +7,7 @@ DECLARE
     evs ixn_event[] := '{}';
     i   record;
     r   action_requests;
+    ids text[] := '{}';
 BEGIN
     FOR r IN SELECT * FROM action_requests WHERE session_id = p_session_id AND state = 'pending' ORDER BY id LOOP
         evs := evs || ixn_request_error_event(r.action, r.request_id, 'unknown',
@@ -25,9 +26,13 @@ BEGIN
                                  jsonb_build_object('interactionid', i.interaction_id, 'resultof', 'detach'));
         END IF;
         evs := evs || ixn_ev('interaction.deleted', jsonb_build_object('interactionid', i.interaction_id));
+        ids := ids || i.interaction_id::text;
     END LOOP;
     UPDATE interactions SET state = 'deleted', controlled = false, deleted_at = now(), updated_at = now()
      WHERE session_id = p_session_id AND state <> 'deleted';
+    -- By interaction id: on a sharded database each id is found on its own shard, not looked
+    -- for on all of them.
+    DELETE FROM live_interactions WHERE interaction_id = ANY (ids) AND session_id = p_session_id;
     UPDATE sessions SET state = 'ended', ended_at = now() WHERE session_id = p_session_id;
     RETURN QUERY SELECT * FROM ixn_publish(s, 0, evs);
 END $$;

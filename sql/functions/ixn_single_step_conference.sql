@@ -17,6 +17,7 @@ BEGIN
         RAISE EXCEPTION 'party % is already on interaction %', p_added_party_id, p_interaction_id
             USING ERRCODE = 'IXCF0';
     END IF;
+    PERFORM ixn_track_party(a);
     RETURN QUERY SELECT * FROM ixn_publish(s, 2, ARRAY[
         ixn_ev('interaction.onsinglestepconference', jsonb_build_object(
             'interactionid', p_interaction_id,

@@ -1,4 +1,4 @@
-package api
+package service_test
 
 import (
 	"encoding/json"
@@ -9,8 +9,8 @@ import (
 	"github.com/ixnstore/ixnstore/service"
 )
 
-// The stream's hand-written JSON is what encoding/json gives for the same event.
-func TestAppendEventJSONMatchesEncodingJSON(t *testing.T) {
+// The streams' hand-written JSON is what encoding/json gives for the same event.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	node := "node-1"
 	odd := "s\"1<é>\n"
 	for _, e := range []service.PublishedEvent{
@@ -24,7 +24,7 @@ func TestAppendEventJSONMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := appendEventJSON(nil, e)
+		got := e.AppendJSON(nil)
 		var g, w any
 		if err := json.Unmarshal(got, &g); err != nil {
 			t.Fatalf("not JSON: %s (%v)", got, err)
