@@ -17,6 +17,7 @@ Usage:
   ixnstore-bench [flags]         measure (the write path by default; --publish, --failover, --reports)
   ixnstore-bench seed [flags]    fill a database with past interactions for the reporting benchmarks
   ixnstore-bench streams [flags] what event streams cost: writes/s with idle streams, memory of streams catching up
+  ixnstore-bench otlp-sink       an OTLP endpoint that discards traces: to measure tracing with its exporter at work
 
 Run 'ixnstore-bench --help', 'ixnstore-bench seed --help' or 'ixnstore-bench streams --help'
 for the flags.
@@ -30,6 +31,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cli.ExitCode("ixnstore-bench seed", runSeed(ctx, args[1:], stdout, stderr), stderr)
 		case "streams":
 			return cli.ExitCode("ixnstore-bench streams", runStreamsBench(ctx, args[1:], stdout, stderr), stderr)
+		case "otlp-sink":
+			return cli.ExitCode("ixnstore-bench otlp-sink", runOTLPSink(ctx, args[1:], stdout, stderr), stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return 0
