@@ -18,8 +18,14 @@ import (
 // There is no window to wait for: a change that finds a free slot is written at once, alone if
 // it is alone (one client waits for nothing), and the changes that arrive while all slots are
 // busy are taken together by the next slot to free, up to maxSharedCommit. Whoever takes a
-// slot leads: its request's goroutine writes the batch and hands every change its outcome.
+// slot leads: it takes the waiting changes, and a goroutine of the batch's own writes them and
+// hands every change its outcome, the leader's included.
 // Each change is answered only after the shared commit, so "answered" still means "durable".
+
+// DefaultSharedCommits is serve's: two shared commits at once. One leaves the server idle
+// while a batch's commit waits for its WAL flush; two keep it busy, and more split the
+// waiting changes into smaller batches (docs/benchmarks.md, "Shared commits").
+const DefaultSharedCommits = 2
 
 // MaxSharedCommits bounds Config.SharedCommits: each shared commit holds a connection.
 const MaxSharedCommits = 64
@@ -73,10 +79,17 @@ func (sc *sharedCommits) changePartyState(ctx context.Context, p db.PartyStateCh
 		case out := <-c.done:
 			return out.rows, out.err
 		case slot <- struct{}{}:
+			// The batch is written apart from this request, which then waits for its own
+			// outcome as every other change does: its deadline holds even while the
+			// statement takes longer (a database that stops answering).
 			if batch := sc.take(); len(batch) > 0 {
-				sc.apply(ctx, batch)
+				go func() {
+					sc.apply(ctx, batch)
+					<-sc.slots
+				}()
+			} else {
+				<-sc.slots
 			}
-			<-sc.slots
 		case <-ctx.Done():
 			if sc.withdraw(c) {
 				return nil, ctx.Err() // never sent: nothing was written

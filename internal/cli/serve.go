@@ -64,7 +64,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"how many versions of each session's checkpoint are kept: 1, the current one alone; more keeps those before it for audit, at the cost of a history row per write")
 	f.EnvInt(&ckptBytes, "checkpoint-max-bytes", "IXNSTORE_CHECKPOINT_MAX_BYTES", service.DefaultCheckpointMaxBytes,
 		"the largest session checkpoint taken, in bytes of its JSON (larger: 413 checkpoint_too_large)")
-	f.EnvInt(&sharedCommits, "shared-commits", "IXNSTORE_SHARED_COMMITS", 0,
+	f.EnvInt(&sharedCommits, "shared-commits", "IXNSTORE_SHARED_COMMITS", service.DefaultSharedCommits,
 		"party state changes: how many commits shared by several changes may be written at once; changes that arrive while they are wait for the next and commit together (0: each change commits alone)")
 	f.EnvBool(&assignOrphans, "assign-orphans", "IXNSTORE_ASSIGN_ORPHANS", false,
 		"give sessions whose node died or left to live nodes by spare capacity (else nodes claim them)")
