@@ -72,15 +72,12 @@ func runStreamsBench(ctx context.Context, args []string, stdout, stderr io.Write
 		counts = append(counts, n)
 	}
 	if binary == "" {
-		dir, err := os.MkdirTemp("", "ixnstore-bench-")
+		built, remove, err := buildIxnstore(ctx)
 		if err != nil {
 			return err
 		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		binary = filepath.Join(dir, "ixnstore")
-		if _, err := runLogged(ctx, io.Discard, exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/ixnstore")); err != nil {
-			return fmt.Errorf("building ixnstore (run from the module's directory, or give --ixnstore): %w", err)
-		}
+		defer remove()
+		binary = built
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if len(counts) > 0 {
@@ -244,6 +241,22 @@ func seedEvents(ctx context.Context, stdout io.Writer, logger *slog.Logger, dbUR
 	}
 	fmt.Fprintf(stdout, "seeded %d published events\n", last)
 	return last, nil
+}
+
+// buildIxnstore builds the ixnstore binary of the module in the current directory into a
+// temporary directory, which remove deletes.
+func buildIxnstore(ctx context.Context) (binary string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "ixnstore-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { _ = os.RemoveAll(dir) }
+	binary = filepath.Join(dir, "ixnstore")
+	if _, err := runLogged(ctx, io.Discard, exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/ixnstore")); err != nil {
+		remove()
+		return "", nil, fmt.Errorf("building ixnstore (run from the module's directory, or give --ixnstore): %w", err)
+	}
+	return binary, remove, nil
 }
 
 // serveProc is 'ixnstore serve' running in its own process.
