@@ -193,9 +193,16 @@ func (d *Day) arrive(ctx context.Context, log io.Writer) int {
 	end := start.Add(d.cfg.Duration)
 	if d.cfg.FailAt > 0 {
 		failing := time.AfterFunc(d.cfg.FailAt, func() {
-			d.nodes[0].fail()
+			dead := d.nodes[0]
+			// The takeover is work in progress: the day does not end before it is done.
+			d.work.Add(1)
+			dead.fail()
 			d.logf(log, "  %4.1fs: %s stops heartbeating, owning %d active sessions\n",
-				time.Since(start).Seconds(), d.nodes[0].id, len(d.nodes[0].activeSessions()))
+				time.Since(start).Seconds(), dead.id, len(dead.activeSessions()))
+			go func() {
+				defer d.work.Done()
+				d.waitTakenOver(ctx, dead, log, start)
+			}()
 		})
 		defer failing.Stop()
 	}
@@ -222,6 +229,33 @@ func (d *Day) arrive(ctx context.Context, log io.Writer) int {
 		id := calls
 		d.work.Go(func() { n.runCall(ctx, id, p) })
 		calls++
+	}
+}
+
+// waitTakenOver waits until live nodes hold every session the dead node owned (at most its
+// lease and the drain time), and says when that was.
+func (d *Day) waitTakenOver(ctx context.Context, dead *simNode, log io.Writer, start time.Time) {
+	deadline := time.Now().Add(d.cfg.Lease + d.cfg.Drain)
+	for time.Now().Before(deadline) {
+		sessions := dead.activeSessions()
+		d.mu.Lock()
+		held := 0
+		for _, sid := range sessions {
+			if _, ok := d.heldAt[sid]; ok {
+				held++
+			}
+		}
+		d.mu.Unlock()
+		if held == len(sessions) {
+			d.logf(log, "  %4.1fs: its %d sessions are held by live nodes, %s after its last heartbeat\n", time.Since(start).Seconds(),
+				held, time.Since(time.Unix(0, dead.lastBeat.Load())).Round(time.Millisecond))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
