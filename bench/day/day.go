@@ -54,18 +54,18 @@ type Config struct {
 
 // Report is what the day measured and what the check found.
 type Report struct {
-	Prefix                      string
-	Elapsed                     time.Duration // arrivals until the last call finished
-	Calls, Finished             int
-	Writes, Events              int
-	Kinds                       []KindStat
-	Errors                      []ErrorCount
-	Failover                    Failover
-	Sessions, EventsChecked     int
-	Problems                    []string // of the check: sessions' events, then streams
-	StreamEvents                int      // events the live nodes got on their streams
-	Records                     map[string]*Record
-	Readback                    map[string][]client.Event
+	Prefix                  string
+	Elapsed                 time.Duration // arrivals until the last call finished
+	Calls, Finished         int
+	Writes, Events          int
+	Kinds                   []KindStat
+	Errors                  []ErrorCount
+	Failover                Failover
+	Sessions, EventsChecked int
+	Problems                []string // of the check: sessions' events, then streams
+	StreamEvents            int      // events the live nodes got on their streams
+	Records                 map[string]*Record
+	Readback                map[string][]client.Event
 }
 
 // Failover is the restore of the failed node's sessions.
@@ -100,7 +100,7 @@ type Day struct {
 	work     sync.WaitGroup // calls and takeovers in progress
 	mu       sync.Mutex
 	heldAt   map[string]time.Time // session → when a live node took it over
-	finished atomic.Int64          // calls that ran to their end
+	finished atomic.Int64         // calls that ran to their end
 	logMu    sync.Mutex
 }
 
@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	}
 	d := &Day{cfg: cfg, stats: newStats(), ledger: &ledger{records: map[string]*Record{}}, heldAt: map[string]time.Time{},
 		prefix: "day" + strconv.FormatUint(cfg.Seed, 10) + "-" + strconv.FormatInt(time.Now().UnixMilli(), 36),
-		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}}}
+		http:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}}}
 	defer d.http.CloseIdleConnections()
 	var err error
 	if d.admin, err = client.New(cfg.Target, client.Config{Token: cfg.Token, HTTPClient: d.http}); err != nil {
@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 		background.Go(func() { a.run(runCtx) })
 	}
 	for i := range cfg.Nodes {
-		n, err := d.startNode(runCtx, fmt.Sprintf("%s-node-%d", d.prefix, i+1), &background)
+		n, err := d.startNode(runCtx, i, &background)
 		if err != nil {
 			return nil, err
 		}

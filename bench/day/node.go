@@ -3,6 +3,7 @@ package day
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,9 +16,10 @@ import (
 // simNode is a routing node: it keeps its lease, runs calls, follows its own events over
 // SSE (the answers to its requests come that way), and takes over orphaned sessions.
 type simNode struct {
-	d    *Day
-	id   string
-	node *client.Node
+	d     *Day
+	id    string
+	index int // its place among the day's nodes
+	node  *client.Node
 
 	isDead   atomic.Bool
 	deadCh   chan struct{}
@@ -34,7 +36,8 @@ type simNode struct {
 	outOfOrder []string
 }
 
-func (d *Day) startNode(ctx context.Context, id string, background *sync.WaitGroup) (*simNode, error) {
+func (d *Day) startNode(ctx context.Context, index int, background *sync.WaitGroup) (*simNode, error) {
+	id := fmt.Sprintf("%s-node-%d", d.prefix, index+1)
 	c, err := client.New(d.cfg.Target, client.Config{Token: d.cfg.Token, HTTPClient: d.http})
 	if err != nil {
 		return nil, err
@@ -46,7 +49,7 @@ func (d *Day) startNode(ctx context.Context, id string, background *sync.WaitGro
 	if _, err := node.Register(ctx); err != nil {
 		return nil, err
 	}
-	n := &simNode{d: d, id: id, node: node, deadCh: make(chan struct{}), waiters: map[string]chan client.PublishedEvent{},
+	n := &simNode{d: d, id: id, index: index, node: node, deadCh: make(chan struct{}), waiters: map[string]chan client.PublishedEvent{},
 		active: map[string]bool{}, claiming: map[string]bool{}, streamed: map[string][]int64{}}
 	n.lastBeat.Store(time.Now().UnixNano())
 	own, stop := context.WithCancel(ctx)
@@ -68,13 +71,17 @@ func (n *simNode) fail() {
 	}
 }
 
+// heartbeats renews the lease every third of it, counted from each send (a slow answer does
+// not push the next one back). A node that lost its lease anyway (the machine stalled it)
+// registers again, as a real one must: a failure of the day, not the end of the node.
 func (n *simNode) heartbeats(ctx context.Context) {
-	every := n.d.cfg.Lease / 3
+	tick := time.NewTicker(n.d.cfg.Lease / 3)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-tick.C:
 		}
 		start := time.Now()
 		err := n.node.Heartbeat(ctx)
@@ -84,6 +91,12 @@ func (n *simNode) heartbeats(ctx context.Context) {
 		n.d.stats.call("heartbeat", time.Since(start), err)
 		if err == nil {
 			n.lastBeat.Store(start.UnixNano())
+			continue
+		}
+		if errors.Is(err, client.ErrLeaseLost) {
+			if _, err := n.node.Register(ctx); err == nil {
+				n.lastBeat.Store(start.UnixNano())
+			}
 		}
 	}
 }
@@ -194,11 +207,23 @@ func (n *simNode) takeOver(ctx context.Context) {
 				}
 				break
 			}
-			for _, s := range page.JSON200.Sessions {
-				if strings.HasPrefix(s.SessionID, n.d.prefix) && n.startTakeover(s.SessionID) {
-					n.claim(ctx, s.SessionID)
+			// Four claims at a time, each node starting at its own place in the page, so
+			// that live nodes do not all queue on the same sessions.
+			sessions := page.JSON200.Sessions
+			slots := make(chan struct{}, 4)
+			var claims sync.WaitGroup
+			for k := range sessions {
+				sid := sessions[(k+n.index*len(sessions)/len(n.d.nodes))%len(sessions)].SessionID
+				if !strings.HasPrefix(sid, n.d.prefix) || !n.startTakeover(sid) {
+					continue
 				}
+				slots <- struct{}{}
+				claims.Go(func() {
+					defer func() { <-slots }()
+					n.claim(ctx, sid)
+				})
 			}
+			claims.Wait()
 			if page.JSON200.Next == "" {
 				break
 			}
