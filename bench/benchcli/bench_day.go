@@ -69,7 +69,7 @@ func runDayBench(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	f.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long calls arrive")
 	f.Float64Var(&cfg.Rate, "rate", 40, "calls arriving per second")
 	f.DurationVar(&cfg.Think, "think", 200*time.Millisecond, "mean pause between a call's steps")
-	f.DurationVar(&cfg.Lease, "lease", 2*time.Second, "the nodes' lease")
+	f.DurationVar(&cfg.Lease, "lease", 5*time.Second, "the nodes' lease")
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", time.Second, "the action requests' timeout")
 	f.DurationVar(&cfg.FailAt, "fail-at", 0, "when the first node fails (0: half the duration; negative: no node fails)")
 	f.DurationVar(&cfg.Drain, "drain", 60*time.Second, "how long calls in progress get to finish after the duration")

@@ -35,8 +35,11 @@ func (d *Day) late(rid string) bool {
 	return float64(hash(strconv.FormatUint(d.cfg.Seed, 10)+"/"+rid)%1_000_000) < d.cfg.Mix.Late*1_000_000
 }
 
+// run follows the feed and answers its share, up to 32 at a time, as a switch carries out
+// many requests at once (one at a time, an adapter falls behind the feed on a busy machine).
 func (a *simAdapter) run(ctx context.Context) {
 	feed := a.c.Adapter(client.AdapterOptions{Media: "voice"})
+	slots := make(chan struct{}, 32)
 	for r, err := range feed.Requests(ctx) {
 		if err != nil {
 			if ctx.Err() == nil {
@@ -47,18 +50,25 @@ func (a *simAdapter) run(ctx context.Context) {
 		if !strings.HasPrefix(r.SessionID, a.d.prefix) || a.d.adapterFor(r.SessionID) != a {
 			continue
 		}
+		a.d.stats.call("request feed lag", time.Since(r.CreatedAt), nil)
+		// Each answer is its own actor: answers to one session may be written in any order.
+		actor := a.id + "/" + r.RequestID
 		if a.d.late(r.RequestID) {
-			a.d.work.Go(func() {
+			a.d.answers.Go(func() {
 				select {
 				case <-time.After(time.Until(r.Deadline) + 300*time.Millisecond):
 				case <-ctx.Done():
 					return
 				}
-				a.answer(ctx, feed, r, a.id+"-late")
+				a.answer(ctx, feed, r, actor)
 			})
 			continue
 		}
-		a.answer(ctx, feed, r, a.id)
+		slots <- struct{}{}
+		a.d.answers.Go(func() {
+			defer func() { <-slots }()
+			a.answer(ctx, feed, r, actor)
+		})
 	}
 }
 

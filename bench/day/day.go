@@ -98,6 +98,7 @@ type Day struct {
 	cursor   int64 // the publication position the streams start from
 	admin    *client.Client
 	work     sync.WaitGroup // calls and takeovers in progress
+	answers  sync.WaitGroup // the adapters' answers in progress
 	mu       sync.Mutex
 	heldAt   map[string]time.Time // session → when a live node took it over
 	finished atomic.Int64         // calls that ran to their end
@@ -171,6 +172,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 		return nil, ctx.Err()
 	}
 	rep.Elapsed = time.Since(started)
+	// No call is left to make a request: the answers still on their way (late ones, or to a
+	// failed node's requests) end within the request timeout.
+	d.answers.Wait()
 	rep.Finished = int(d.finished.Load())
 	rep.Writes, rep.Events = d.stats.writes, d.stats.events
 

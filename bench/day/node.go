@@ -111,6 +111,7 @@ func (n *simNode) follow(ctx context.Context) {
 			}
 			return
 		}
+		n.d.stats.call("stream lag", time.Since(ev.CreatedAt), nil)
 		n.mu.Lock()
 		seqs := n.streamed[ev.SessionID]
 		if len(seqs) > 0 && ev.Seq <= seqs[len(seqs)-1] {
