@@ -67,7 +67,7 @@ func runDayBench(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	f.IntVar(&cfg.Nodes, "nodes", 8, "routing nodes (at least 2: the first fails)")
 	f.IntVar(&cfg.Adapters, "adapters", 4, "media adapters")
 	f.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long calls arrive")
-	f.Float64Var(&cfg.Rate, "rate", 40, "calls arriving per second")
+	f.Float64Var(&cfg.Rate, "rate", 25, "calls arriving per second")
 	f.DurationVar(&cfg.Think, "think", 200*time.Millisecond, "mean pause between a call's steps")
 	f.DurationVar(&cfg.Lease, "lease", 5*time.Second, "the nodes' lease")
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", time.Second, "the action requests' timeout")

@@ -2,6 +2,7 @@ package day
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"strconv"
 	"strings"
@@ -81,12 +82,24 @@ func (a *simAdapter) answer(ctx context.Context, feed *client.Adapter, r client.
 			Role: client.RequestOutcomePartyRoleAgent, State: client.Established}
 	}
 	// Refusals the day provokes: an answer after the timeout, or after the session ended or
-	// the party left (a failed node's call finished by another).
-	_, _ = a.d.write("answer", r.SessionID, actor, func() ([]client.Event, error) {
-		res, err := feed.Answer(ctx, r, out)
-		if err != nil {
-			return nil, err
+	// the party left (a failed node's call finished by another). An answer that was not
+	// made (unavailable, timeout) is sent again, as the client's errors say it may be; a
+	// report made twice is answered with the first one's events.
+	for try := 1; ; try++ {
+		_, err := a.d.write("answer", r.SessionID, actor, func() ([]client.Event, error) {
+			res, err := feed.Answer(ctx, r, out)
+			if err != nil {
+				return nil, err
+			}
+			return res.Events, nil
+		}, client.CodeRequestEnded, "party_left")
+		if !errors.Is(err, client.ErrUnavailable) || try == 3 {
+			return
 		}
-		return res.Events, nil
-	}, client.CodeRequestEnded, "party_left")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(try) * 200 * time.Millisecond):
+		}
+	}
 }
