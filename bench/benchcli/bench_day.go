@@ -73,6 +73,8 @@ func runDayBench(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", time.Second, "the action requests' timeout")
 	f.DurationVar(&cfg.FailAt, "fail-at", 0, "when the first node fails (0: half the duration; negative: no node fails)")
 	f.DurationVar(&cfg.Drain, "drain", 60*time.Second, "how long calls in progress get to finish after the duration")
+	f.DurationVar(&cfg.Settle, "settle", 2*time.Minute,
+		"how long publication and the streams get to catch up after the calls (a long transaction anywhere on the PostgreSQL server holds publication back)")
 	f.IntVar(&seed, "seed", 1, "the seed of the calls")
 	f.Float64Var(&cfg.Mix.Abandon, "abandon", cfg.Mix.Abandon, "share of calls abandoned while queued")
 	f.Float64Var(&cfg.Mix.Hold, "hold", cfg.Mix.Hold, "share of calls held and retrieved")

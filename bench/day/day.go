@@ -48,8 +48,11 @@ type Config struct {
 	RequestTimeout  time.Duration // the action requests' timeout
 	FailAt          time.Duration // when the first node fails (stops heartbeating); < 0: none
 	Drain           time.Duration // how long calls in progress get to finish after Duration
-	Seed            uint64
-	Mix             Mix
+	// Settle is how long, after the calls, publication and the streams get to catch up. A
+	// long transaction anywhere on the PostgreSQL server holds publication back meanwhile.
+	Settle time.Duration
+	Seed   uint64
+	Mix    Mix
 }
 
 // Report is what the day measured and what the check found.
@@ -117,6 +120,9 @@ func (d *Day) logf(w io.Writer, format string, args ...any) {
 func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	if cfg.Nodes < 2 || cfg.Adapters < 1 || cfg.Rate <= 0 || cfg.Duration <= 0 {
 		return nil, errors.New("a day needs at least 2 nodes (one fails), 1 adapter, a rate and a duration")
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = 2 * time.Minute
 	}
 	if cfg.FailAt == 0 {
 		cfg.FailAt = cfg.Duration / 2

@@ -10,9 +10,6 @@ import (
 	"github.com/ixnstore/ixnstore/client"
 )
 
-// settle is how long the end of the day waits for publication and the streams to catch up.
-const settle = 30 * time.Second
-
 // check reads every session's events back through the API and checks them (Check), works
 // out the failover's figures, and checks what each live node's stream delivered.
 func (d *Day) check(ctx context.Context, rep *Report) error {
@@ -41,7 +38,7 @@ func (d *Day) check(ctx context.Context, rep *Report) error {
 
 // waitPublished waits until the dispatcher has published every committed event.
 func (d *Day) waitPublished(ctx context.Context) error {
-	deadline := time.Now().Add(settle)
+	deadline := time.Now().Add(d.cfg.Settle)
 	for {
 		ov, err := d.admin.GetOverviewWithResponse(ctx)
 		if err != nil {
@@ -51,7 +48,7 @@ func (d *Day) waitPublished(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d events still unpublished %s after the day", ov.JSON200.Publication.Unpublished, settle)
+			return fmt.Errorf("%d events still unpublished %s after the day (--settle)", ov.JSON200.Publication.Unpublished, d.cfg.Settle)
 		}
 		select {
 		case <-ctx.Done():
@@ -191,7 +188,7 @@ func (d *Day) checkStreams(ctx context.Context, rep *Report, events map[string][
 		}
 		return true
 	}
-	deadline := time.Now().Add(settle)
+	deadline := time.Now().Add(d.cfg.Settle)
 	for !caughtUp() && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
 	}
