@@ -135,10 +135,8 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	if d.admin, err = client.New(cfg.Target, client.Config{Token: cfg.Token, HTTPClient: d.http}); err != nil {
 		return nil, err
 	}
-	if ov, err := d.admin.GetOverviewWithResponse(ctx); err == nil && ov.JSON200.Publication != nil {
-		d.cursor = ov.JSON200.Publication.LastPubSeq
-	} else if err != nil {
-		return nil, fmt.Errorf("reading where publication stands (GET /v1/overview): %w", err)
+	if d.cursor, err = d.lastPublished(ctx); err != nil {
+		return nil, err
 	}
 
 	runCtx, stopAll := context.WithCancel(ctx)
@@ -193,6 +191,29 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 		_ = n.node.Leave(ctx, "")
 	}
 	return rep, nil
+}
+
+// lastPublished is where publication stands, the place the nodes' streams start from. A
+// busy database may not answer at once: it is asked again for up to 30s.
+func (d *Day) lastPublished(ctx context.Context) (int64, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ov, err := d.admin.GetOverviewWithResponse(ctx)
+		if err == nil {
+			if ov.JSON200.Publication == nil {
+				return 0, nil
+			}
+			return ov.JSON200.Publication.LastPubSeq, nil
+		}
+		if !errors.Is(err, client.ErrUnavailable) || time.Now().After(deadline) {
+			return 0, fmt.Errorf("reading where publication stands (GET /v1/overview): %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // arrive starts calls at the configured rate until the day's duration is over and returns

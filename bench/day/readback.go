@@ -2,6 +2,7 @@ package day
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -41,13 +42,13 @@ func (d *Day) waitPublished(ctx context.Context) error {
 	deadline := time.Now().Add(d.cfg.Settle)
 	for {
 		ov, err := d.admin.GetOverviewWithResponse(ctx)
-		if err != nil {
+		switch {
+		case err != nil && !(errors.Is(err, client.ErrUnavailable) && time.Now().Before(deadline)):
 			return fmt.Errorf("reading publication (GET /v1/overview): %w", err)
-		}
-		if p := ov.JSON200.Publication; p == nil || p.Unpublished == 0 {
+		case err != nil:
+		case ov.JSON200.Publication == nil || ov.JSON200.Publication.Unpublished == 0:
 			return nil
-		}
-		if time.Now().After(deadline) {
+		case time.Now().After(deadline):
 			return fmt.Errorf("%d events still unpublished %s after the day (--settle)", ov.JSON200.Publication.Unpublished, d.cfg.Settle)
 		}
 		select {
@@ -93,7 +94,12 @@ func sessionEvents(ctx context.Context, c *client.Client, sid string) ([]client.
 	var all []client.Event
 	after := 0
 	for {
-		res, err := c.ListSessionEventsWithResponse(ctx, sid, &client.ListSessionEventsParams{After: client.Ptr(after), Limit: client.Ptr(page)})
+		params := &client.ListSessionEventsParams{After: client.Ptr(after), Limit: client.Ptr(page)}
+		res, err := c.ListSessionEventsWithResponse(ctx, sid, params)
+		for try := 1; errors.Is(err, client.ErrUnavailable) && try < 5; try++ {
+			time.Sleep(time.Duration(try) * time.Second) // a busy database: a read may be asked again
+			res, err = c.ListSessionEventsWithResponse(ctx, sid, params)
+		}
 		if err != nil {
 			return all, err
 		}
