@@ -144,13 +144,13 @@ func (c *call) script() bool {
 			return false
 		}
 	}
-	if c.p.hold && !(c.pause() && c.party("customer", client.Held) && c.pause() && c.party("customer", client.Established)) {
+	if c.p.hold && !c.holdAndRetrieve() {
 		return false
 	}
 	if c.p.conference {
 		joined, ok := c.request("request conference", client.NewRequest{Action: client.Singlestepconference,
 			Resource: c.p.agent, Destination: c.p.supervisor})
-		if !ok || joined && !(c.pause() && c.party(c.lastParty(), client.Released)) {
+		if !ok || joined && !c.party(c.lastParty(), client.Released) {
 			return false
 		}
 	}
@@ -178,6 +178,11 @@ func (c *call) script() bool {
 		}
 	}
 	return c.party(c.agent, client.Released) && c.hangUp()
+}
+
+// holdAndRetrieve: the customer is held, then connected again.
+func (c *call) holdAndRetrieve() bool {
+	return c.party("customer", client.Held) && c.party("customer", client.Established)
 }
 
 // lastParty is the party the media side reported for the call's last request.

@@ -128,7 +128,9 @@ func Check(rec *Record, events []client.Event) []string {
 // error.interaction.<action>).
 func answerOf(ev client.Event) (string, bool) {
 	name := string(ev.Name)
-	if !strings.HasPrefix(name, "error.interaction.") && !(strings.HasPrefix(name, "interaction.") && strings.HasSuffix(name, ".done")) {
+	failed := strings.HasPrefix(name, "error.interaction.")
+	done := strings.HasPrefix(name, "interaction.") && strings.HasSuffix(name, ".done")
+	if !failed && !done {
 		return "", false
 	}
 	rid, _ := ev.Data["requestid"].(string)

@@ -42,8 +42,9 @@ func (d *Day) waitPublished(ctx context.Context) error {
 	deadline := time.Now().Add(d.cfg.Settle)
 	for {
 		ov, err := d.admin.GetOverviewWithResponse(ctx)
+		retry := errors.Is(err, client.ErrUnavailable) && time.Now().Before(deadline) // a busy database
 		switch {
-		case err != nil && !(errors.Is(err, client.ErrUnavailable) && time.Now().Before(deadline)):
+		case err != nil && !retry:
 			return fmt.Errorf("reading publication (GET /v1/overview): %w", err)
 		case err != nil:
 		case ov.JSON200.Publication == nil || ov.JSON200.Publication.Unpublished == 0:
