@@ -87,14 +87,11 @@ func runDayBench(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	cfg.Seed = uint64(seed)
 	if cfg.Target == "" {
-		if binary == "" {
-			built, remove, err := buildIxnstore(ctx)
-			if err != nil {
-				return err
-			}
-			defer remove()
-			binary = built
+		binary, remove, err := ixnstoreBinary(ctx, binary)
+		if err != nil {
+			return err
 		}
+		defer remove()
 		scratch, drop, err := scratchDatabase(ctx, dbURL, "ixn_bench_day")
 		if err != nil {
 			return err

@@ -71,14 +71,11 @@ func runStreamsBench(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		counts = append(counts, n)
 	}
-	if binary == "" {
-		built, remove, err := buildIxnstore(ctx)
-		if err != nil {
-			return err
-		}
-		defer remove()
-		binary = built
+	binary, remove, err := ixnstoreBinary(ctx, binary)
+	if err != nil {
+		return err
 	}
+	defer remove()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if len(counts) > 0 {
 		if err := idleStreamsBench(ctx, stdout, stderr, binary, dbURL, strings.Fields(serveArgs), counts, clients, sessions, rounds, duration); err != nil {
@@ -243,9 +240,12 @@ func seedEvents(ctx context.Context, stdout io.Writer, logger *slog.Logger, dbUR
 	return last, nil
 }
 
-// buildIxnstore builds the ixnstore binary of the module in the current directory into a
-// temporary directory, which remove deletes.
-func buildIxnstore(ctx context.Context) (binary string, remove func(), err error) {
+// ixnstoreBinary is the ixnstore binary to run: given, or (given empty) the module's in the
+// current directory built into a temporary directory, which remove deletes.
+func ixnstoreBinary(ctx context.Context, given string) (binary string, remove func(), err error) {
+	if given != "" {
+		return given, func() {}, nil
+	}
 	dir, err := os.MkdirTemp("", "ixnstore-bench-")
 	if err != nil {
 		return "", nil, err
