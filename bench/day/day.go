@@ -180,7 +180,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	// failed node's requests) end within the request timeout.
 	d.answers.Wait()
 	rep.Finished = int(d.finished.Load())
-	rep.Writes, rep.Events = d.stats.writes, d.stats.events
+	rep.Writes, rep.Events = d.stats.changes()
 
 	if err := d.check(ctx, rep); err != nil {
 		return nil, err
@@ -334,7 +334,13 @@ func (d *Day) held(sid string) {
 }
 
 func (s *stats) writeCount() int {
+	writes, _ := s.changes()
+	return writes
+}
+
+// changes is the writes answered 2xx so far and the events they wrote.
+func (s *stats) changes() (writes, events int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.writes
+	return s.writes, s.events
 }
