@@ -1,6 +1,9 @@
 package api
 
 import (
+	"net/http"
+	"sync"
+
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -16,6 +19,9 @@ var propagator = propagation.TraceContext{}
 // every request of one route is one span name whatever its ids; the database's statements
 // are its children (internal/tracing's pgx tracer).
 func traced(tracer trace.Tracer) echo.MiddlewareFunc {
+	// Span names are made once per method and route: a request that is not sampled costs the
+	// sampler's decision and little else.
+	var names sync.Map // spanName → string
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -24,12 +30,20 @@ func traced(tracer trace.Tracer) echo.MiddlewareFunc {
 				route = "none"
 			}
 			ctx := propagator.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
-			ctx, span := tracer.Start(ctx, req.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+			key := spanName{knownMethod(req.Method), route}
+			name, ok := names.Load(key)
+			if !ok {
+				name, _ = names.LoadOrStore(key, key.method+" "+route)
+			}
+			ctx, span := tracer.Start(ctx, name.(string), trace.WithSpanKind(trace.SpanKindServer),
 				trace.WithAttributes(attribute.String("http.request.method", req.Method),
 					attribute.String("http.route", route), attribute.String("url.path", req.URL.Path)))
 			defer span.End()
 			c.SetRequest(req.WithContext(ctx))
 			err := next(c)
+			if !span.IsRecording() {
+				return err
+			}
 			status := c.Response().Status
 			if err != nil {
 				status, _ = classify(err)
@@ -42,4 +56,17 @@ func traced(tracer trace.Tracer) echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+type spanName struct{ method, route string }
+
+// knownMethod is a request's method, or _OTHER (as OpenTelemetry's HTTP conventions name it)
+// for one HTTP does not define: names made of a caller's words would grow without end.
+func knownMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
 }

@@ -36,7 +36,7 @@ type StreamOptions struct {
 func (c *Client) Events(ctx context.Context, opts StreamOptions) iter.Seq2[PublishedEvent, error] {
 	return func(yield func(PublishedEvent, error) bool) {
 		cursor := opts.After
-		seen := newDedupe(1 << 16)
+		seen := NewSeen(1 << 16)
 		var stopped bool
 		handle := func(m message) bool {
 			if m.event == "stream.cut" {
@@ -53,7 +53,7 @@ func (c *Client) Events(ctx context.Context, opts StreamOptions) iter.Seq2[Publi
 				stopped = !yield(PublishedEvent{}, fmt.Errorf("client: event %s is not an event: %w", m.id, err))
 				return !stopped
 			}
-			if ev.PubSeq <= cursor || !seen.first(ev.ID, ev.SessionID, ev.Seq) {
+			if ev.PubSeq <= cursor || !seen.First(ev.ID, ev.SessionID, ev.Seq) {
 				return true
 			}
 			cursor = ev.PubSeq
@@ -93,22 +93,24 @@ func idleOr(d time.Duration) time.Duration {
 	return d
 }
 
-// dedupe remembers the last ids seen (a bounded window) and each session's last seq, so a
-// repeat of an event, which carries the same id, is dropped however it comes back.
-type dedupe struct {
+// Seen remembers the last event ids seen (a bounded window) and each session's last seq, so
+// a repeat of an event, which carries the same id, is dropped however it comes back: over a
+// reconnected stream, or from JetStream (client/natsevents).
+type Seen struct {
 	ids     map[int64]struct{}
 	ring    []int64
 	next    int
 	lastSeq map[string]int64
 }
 
-func newDedupe(window int) *dedupe {
-	return &dedupe{ids: make(map[int64]struct{}, window), ring: make([]int64, 0, window), lastSeq: map[string]int64{}}
+// NewSeen remembers window ids.
+func NewSeen(window int) *Seen {
+	return &Seen{ids: make(map[int64]struct{}, window), ring: make([]int64, 0, window), lastSeq: map[string]int64{}}
 }
 
-// first says whether this event is new: an id not seen in the window, and a seq beyond its
-// session's last.
-func (d *dedupe) first(id int64, sid string, seq int64) bool {
+// First says whether this event is new, and remembers it: an id not seen in the window, and
+// a seq beyond its session's last.
+func (d *Seen) First(id int64, sid string, seq int64) bool {
 	if _, ok := d.ids[id]; ok {
 		return false
 	}

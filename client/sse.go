@@ -70,7 +70,8 @@ type Backoff struct {
 	Min, Max time.Duration
 }
 
-func (b Backoff) delay(failures int) time.Duration {
+// Delay is the wait before the next attempt after failures failed ones in a row.
+func (b Backoff) Delay(failures int) time.Duration {
 	lo, hi := b.Min, b.Max
 	if lo <= 0 {
 		lo = 100 * time.Millisecond
@@ -135,7 +136,7 @@ func follow(ctx context.Context, d *doer, backoff Backoff, idle time.Duration, o
 		if delivered {
 			failures = 0
 		}
-		wait := max(backoff.delay(failures), retryAfter)
+		wait := max(backoff.Delay(failures), retryAfter)
 		failures++
 		select {
 		case <-ctx.Done():

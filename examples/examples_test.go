@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ixnstore/ixnstore/client"
+	"github.com/ixnstore/ixnstore/internal/natstest"
 	"github.com/ixnstore/ixnstore/internal/testdb"
 	"github.com/ixnstore/ixnstore/internal/testserver"
 )
@@ -74,6 +75,9 @@ func start(t *testing.T, bin string, args ...string) (*exec.Cmd, *output, chan e
 // routing node that handles calls (one with an action request the adapter answers) and is
 // killed holding one, and a second node that claims the dead one's session, handles its
 // interaction.restored and finishes the call.
+//
+// The nodes follow their events over the server's event stream, and again from NATS
+// JetStream (serve --nats-url, routing-node --nats-url).
 func TestExamples(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -83,21 +87,37 @@ func TestExamples(t *testing.T) {
 			t.Fatalf("building %s: %v\n%s", name, err, out)
 		}
 	}
+	t.Run("event stream", func(t *testing.T) {
+		t.Parallel()
+		runExamples(t, dir, nil, nil)
+	})
+	t.Run("JetStream", func(t *testing.T) {
+		t.Parallel()
+		url := natstest.URL(t)
+		stream, prefix := natstest.Unique("EXAMPLES"), natstest.Unique("ex")
+		natstest.Client(t, url, stream) // deletes the stream when the test ends
+		runExamples(t, dir, []string{"--nats-url", url, "--nats-stream", stream, "--nats-subject-prefix", prefix},
+			[]string{"--nats-url", url, "--nats-stream", stream, "--nats-subject-prefix", prefix})
+	})
+}
+
+func runExamples(t *testing.T, dir string, serveArgs, nodeArgs []string) {
 	cl := testserver.NewCluster(t, testdb.URL(t))
-	srv := cl.Start()
+	srv := cl.Start(serveArgs...)
 	// Seconds on a quiet server; the bound is generous because publication waits for every
 	// older transaction of the PostgreSQL server to end, other people's included.
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	common := []string{"--url", srv.URL, "--token", cl.Token}
+	node := append(append([]string{}, common...), nodeArgs...)
 
 	_, adapter, _ := start(t, filepath.Join(dir, "media-adapter"), common...)
-	nodeA, a, _ := start(t, filepath.Join(dir, "routing-node"), append(common, "--node", "node-a", "--lease", "1s", "--calls", "2", "--hold")...)
+	nodeA, a, _ := start(t, filepath.Join(dir, "routing-node"), append(node, "--node", "node-a", "--lease", "1s", "--calls", "2", "--hold")...)
 	a.waitFor(t, ctx, "node-a", "node-a: holding node-a-call2 in node-a-s2")
 	if err := nodeA.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_, b, bDone := start(t, filepath.Join(dir, "routing-node"), append(common, "--node", "node-b", "--lease", "1s", "--exit-after-restored", "1")...)
+	_, b, bDone := start(t, filepath.Join(dir, "routing-node"), append(node, "--node", "node-b", "--lease", "1s", "--exit-after-restored", "1")...)
 	select {
 	case err := <-bDone:
 		if err != nil {

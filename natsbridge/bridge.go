@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ixnstore/ixnstore/client/natsevents"
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/service"
@@ -525,7 +526,7 @@ func (r *run) send() error {
 		e := r.buf[0]
 		data := e.AppendJSON(make([]byte, 0, 256+len(e.Data)))
 		id := strconv.FormatInt(e.ID, 10)
-		msg := &nats.Msg{Subject: Subject(cfg.SubjectPrefix, e.NodeID, e.SessionID, e.Name), Data: data, Header: nats.Header{}}
+		msg := &nats.Msg{Subject: natsevents.Subject(cfg.SubjectPrefix, e.NodeID, e.SessionID, e.Name), Data: data, Header: nats.Header{}}
 		// No retries inside the client: a message sent again by the client after the next
 		// one would be stored out of order. The expected last message id makes the server
 		// refuse an event whose predecessor it did not store, so a hole is never skipped

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
+	"github.com/ixnstore/ixnstore/client/natsevents"
 	"github.com/ixnstore/ixnstore/dispatcher"
 	"github.com/ixnstore/ixnstore/internal/natstest"
 	"github.com/ixnstore/ixnstore/internal/testdb"
@@ -223,7 +224,7 @@ func checkSession(t *testing.T, prefix, sid string, got []natstest.Received) {
 		if e.SessionID != sid || e.Seq != int64(i+1) {
 			t.Fatalf("session %s: message %d is the event %d of session %s", sid, i, e.Seq, e.SessionID)
 		}
-		if want := natsbridge.Subject(prefix, e.NodeID, e.SessionID, e.Name); r.Subject != want {
+		if want := natsevents.Subject(prefix, e.NodeID, e.SessionID, e.Name); r.Subject != want {
 			t.Fatalf("event %d on %q, want %q", e.ID, r.Subject, want)
 		}
 		if r.MsgID != strconv.FormatInt(e.ID, 10) {
@@ -268,7 +269,7 @@ func TestPerSessionOrderOnAConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sid := range sids {
-		checkSession(t, prefix, sid, natstest.Consume(t, js, stream, natsbridge.SessionFilter(prefix, sid), 41))
+		checkSession(t, prefix, sid, natstest.Consume(t, js, stream, natsevents.SessionFilter(prefix, sid), 41))
 	}
 	checkStream(t, js, stream, prefix, last)
 	// Event names are tokens a consumer filters on.

@@ -1,10 +1,12 @@
 // Command routing-node is an example routing node built on the ixnstore client: it
 // registers, keeps its lease, handles simulated calls through their life (one of them with
 // an action request the media side answers), and takes over the sessions of nodes that died
-// (interaction.restored), finishing their calls.
+// (interaction.restored), finishing their calls. It follows its events over the server's
+// event stream, or, with --nats-url, from the NATS JetStream stream serve's bridge fills.
 //
 //	go run ./examples/routing-node --url http://127.0.0.1:8080 --token "$TOKEN" --node node-a --calls 3 --hold
 //	go run ./examples/routing-node --url http://127.0.0.1:8080 --token "$TOKEN" --node node-b   # after node-a is killed
+//	go run ./examples/routing-node ... --nats-url nats://127.0.0.1:4222   # events from JetStream (serve --nats-url)
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"iter"
 	"log"
 	"os"
 	"os/signal"
@@ -19,7 +22,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ixnstore/ixnstore/client"
+	"github.com/ixnstore/ixnstore/client/natsevents"
 )
 
 func main() {
@@ -30,6 +37,9 @@ func main() {
 	calls := flag.Int("calls", 0, "simulated calls to handle")
 	hold := flag.Bool("hold", false, "leave the last call in progress (for another node to take over)")
 	restored := flag.Int("exit-after-restored", 0, "exit once this many taken-over calls are finished (0: run until stopped)")
+	flag.StringVar(&natsURL, "nats-url", os.Getenv("IXNSTORE_NATS_URL"), "follow the events from NATS JetStream here rather than the server's event stream")
+	flag.StringVar(&natsStream, "nats-stream", natsevents.DefaultStream, "the JetStream stream (serve's --nats-stream)")
+	flag.StringVar(&natsPrefix, "nats-subject-prefix", natsevents.DefaultSubjectPrefix, "its subjects' prefix (serve's --nats-subject-prefix)")
 	flag.Parse()
 	log.SetFlags(0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -38,6 +48,9 @@ func main() {
 		log.Fatal(err)
 	}
 }
+
+// Where the events come from: the server's event stream, or JetStream when natsURL is set.
+var natsURL, natsStream, natsPrefix string
 
 func run(ctx context.Context, url, token, id string, lease time.Duration, calls int, hold bool, restored int) error {
 	c, err := client.New(url, client.Config{Token: token})
@@ -60,8 +73,12 @@ func run(ctx context.Context, url, token, id string, lease time.Duration, calls 
 	}()
 	log.Printf("%s: registered, lease %s", id, lease)
 
+	events, err := eventsOf(node)
+	if err != nil {
+		return err
+	}
 	r := &router{node: node, answers: map[string]chan client.PublishedEvent{}, finished: make(chan string, 100)}
-	go r.follow(ctx)
+	go r.follow(ctx, events)
 	go r.takeOver(ctx, lease/2)
 
 	for i := 1; i <= calls; i++ {
@@ -153,8 +170,8 @@ func (r *router) expect(rid string) chan client.PublishedEvent {
 
 // follow reads the events of the sessions this node owns, once each and in order, across
 // reconnections: answers to its requests, and interaction.restored for those it took over.
-func (r *router) follow(ctx context.Context) {
-	for ev, err := range r.node.Events(ctx, client.StreamOptions{NodeID: r.node.ID()}) {
+func (r *router) follow(ctx context.Context, events func(context.Context) iter.Seq2[client.PublishedEvent, error]) {
+	for ev, err := range events(ctx) {
 		if err != nil {
 			return
 		}
@@ -205,6 +222,35 @@ func (r *router) takeOver(ctx context.Context, every time.Duration) {
 		case <-time.After(every):
 		}
 	}
+}
+
+// eventsOf is the node's events, from the event stream or from JetStream: each event once,
+// each session's in order, either way.
+func eventsOf(node *client.Node) (func(context.Context) iter.Seq2[client.PublishedEvent, error], error) {
+	if natsURL == "" {
+		return func(ctx context.Context) iter.Seq2[client.PublishedEvent, error] {
+			return node.Events(ctx, client.StreamOptions{NodeID: node.ID()})
+		}, nil
+	}
+	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("--nats-url: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	log.Printf("%s: following events from JetStream stream %s", node.ID(), natsStream)
+	return func(ctx context.Context) iter.Seq2[client.PublishedEvent, error] {
+		return func(yield func(client.PublishedEvent, error) bool) {
+			opts := natsevents.Options{Stream: natsStream, SubjectPrefix: natsPrefix, NodeID: node.ID()}
+			for ev, err := range natsevents.Events(ctx, js, opts) {
+				if !yield(ev.PublishedEvent, err) {
+					return
+				}
+			}
+		}
+	}, nil
 }
 
 func envOr(name, def string) string {

@@ -21,23 +21,24 @@ var (
 	_ pgx.CopyFromTracer = Statements{}
 )
 
-type spanKey struct{}
-
 var dbSystem = attribute.String("db.system.name", "postgresql")
 
 func (s Statements) start(ctx context.Context, name string) context.Context {
 	// A statement outside any trace (a background loop's) is not a trace of its own: a
-	// poll every 250 ms would drown the traces that matter.
-	if !trace.SpanContextFromContext(ctx).IsValid() {
+	// poll every 250 ms would drown the traces that matter. Nor is one of a request the
+	// sampler left out: its span would be dropped, and making it costs the write path.
+	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx
 	}
-	ctx, span := s.Tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(dbSystem))
-	return context.WithValue(ctx, spanKey{}, span)
+	ctx, _ = s.Tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(dbSystem))
+	return ctx
 }
 
+// end ends the statement's span: the span of ctx is the one start made, or, when it made
+// none, a span that is not recording, for which End does nothing.
 func end(ctx context.Context, err error) {
-	span, ok := ctx.Value(spanKey{}).(trace.Span)
-	if !ok {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
 		return
 	}
 	if err != nil {

@@ -1,4 +1,4 @@
-package natsbridge
+package natsevents
 
 import (
 	"errors"
@@ -85,11 +85,11 @@ func ParseToken(tok string) (string, error) {
 			continue
 		}
 		if i+2 >= len(tok) {
-			return "", errors.New("natsbridge: a '%' without two hex digits")
+			return "", errors.New("natsevents: a '%' without two hex digits")
 		}
 		hi, lo := unhex(tok[i+1]), unhex(tok[i+2])
 		if hi < 0 || lo < 0 {
-			return "", errors.New("natsbridge: a '%' without two hex digits")
+			return "", errors.New("natsevents: a '%' without two hex digits")
 		}
 		b.WriteByte(byte(hi<<4 | lo))
 		i += 2
@@ -110,4 +110,9 @@ func unhex(c byte) int {
 // SessionFilter is the subject filter of one session's events under prefix.
 func SessionFilter(prefix, session string) string {
 	return prefix + "." + "*." + Token(session) + ".>"
+}
+
+// NodeFilter is the subject filter of the events written while node owned their sessions.
+func NodeFilter(prefix, node string) string {
+	return prefix + "." + Token(node) + ".>"
 }
