@@ -71,17 +71,11 @@ func runStreamsBench(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		counts = append(counts, n)
 	}
-	if binary == "" {
-		dir, err := os.MkdirTemp("", "ixnstore-bench-")
-		if err != nil {
-			return err
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		binary = filepath.Join(dir, "ixnstore")
-		if _, err := runLogged(ctx, io.Discard, exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/ixnstore")); err != nil {
-			return fmt.Errorf("building ixnstore (run from the module's directory, or give --ixnstore): %w", err)
-		}
+	binary, remove, err := ixnstoreBinary(ctx, binary)
+	if err != nil {
+		return err
 	}
+	defer remove()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if len(counts) > 0 {
 		if err := idleStreamsBench(ctx, stdout, stderr, binary, dbURL, strings.Fields(serveArgs), counts, clients, sessions, rounds, duration); err != nil {
@@ -244,6 +238,25 @@ func seedEvents(ctx context.Context, stdout io.Writer, logger *slog.Logger, dbUR
 	}
 	fmt.Fprintf(stdout, "seeded %d published events\n", last)
 	return last, nil
+}
+
+// ixnstoreBinary is the ixnstore binary to run: given, or (given empty) the module's in the
+// current directory built into a temporary directory, which remove deletes.
+func ixnstoreBinary(ctx context.Context, given string) (binary string, remove func(), err error) {
+	if given != "" {
+		return given, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "ixnstore-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { _ = os.RemoveAll(dir) }
+	binary = filepath.Join(dir, "ixnstore")
+	if _, err := runLogged(ctx, io.Discard, exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/ixnstore")); err != nil {
+		remove()
+		return "", nil, fmt.Errorf("building ixnstore (run from the module's directory, or give --ixnstore): %w", err)
+	}
+	return binary, remove, nil
 }
 
 // serveProc is 'ixnstore serve' running in its own process.

@@ -17,10 +17,11 @@ Usage:
   ixnstore-bench [flags]         measure (the write path by default; --publish, --failover, --reports)
   ixnstore-bench seed [flags]    fill a database with past interactions for the reporting benchmarks
   ixnstore-bench streams [flags] what event streams cost: writes/s with idle streams, memory of streams catching up
+  ixnstore-bench day [flags]     a contact centre's day: nodes and adapters over HTTP, a node failing over, every event checked
   ixnstore-bench otlp-sink       an OTLP endpoint that discards traces: to measure tracing with its exporter at work
 
-Run 'ixnstore-bench --help', 'ixnstore-bench seed --help' or 'ixnstore-bench streams --help'
-for the flags.
+Run 'ixnstore-bench --help', 'ixnstore-bench seed --help', 'ixnstore-bench streams --help' or
+'ixnstore-bench day --help' for the flags.
 `
 
 // Main runs the command line and returns the process exit code.
@@ -31,6 +32,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cli.ExitCode("ixnstore-bench seed", runSeed(ctx, args[1:], stdout, stderr), stderr)
 		case "streams":
 			return cli.ExitCode("ixnstore-bench streams", runStreamsBench(ctx, args[1:], stdout, stderr), stderr)
+		case "day":
+			return cli.ExitCode("ixnstore-bench day", runDayBench(ctx, args[1:], stdout, stderr), stderr)
 		case "otlp-sink":
 			return cli.ExitCode("ixnstore-bench otlp-sink", runOTLPSink(ctx, args[1:], stdout, stderr), stderr)
 		case "help":
