@@ -252,7 +252,7 @@ func TestCrashBetweenWriteAndRemove(t *testing.T) {
 		t.Fatal("the crashed run removed rows")
 	}
 	// A leftover of a later write that stopped midway, which the manifest does not name.
-	stray := filepath.Join(dir, "day="+day.String(), "sessions-g2.jsonl.gz")
+	stray := filepath.Join(dir, "day="+day.String(), "sessions-g9.jsonl.gz")
 	if err := os.WriteFile(stray, []byte("half"), 0o644); err != nil {
 		t.Fatal(err)
 	}

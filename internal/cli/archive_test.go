@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,8 +14,12 @@ import (
 // Bad input to 'ixnstore archive' is refused with a message that says what is wrong, before
 // anything is opened or changed; good input on an empty archive says there is nothing.
 func TestArchiveCommandLine(t *testing.T) {
-	t.Setenv("IXNSTORE_ARCHIVE_DIR", "")
-	t.Setenv("IXNSTORE_ARCHIVE_AFTER", "")
+	for _, env := range []string{"IXNSTORE_ARCHIVE_DIR", "IXNSTORE_ARCHIVE_AFTER"} {
+		t.Setenv(env, "") // restored after the test
+		if err := os.Unsetenv(env); err != nil {
+			t.Fatal(err)
+		}
+	}
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nope")
 	url := testdb.URL(t)
