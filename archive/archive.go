@@ -45,6 +45,8 @@ type Config struct {
 	Dir string
 	// Batch is how many sessions one statement reads, removes or restores (DefaultBatch).
 	Batch int
+	// Page is how many session ids one statement lists (DefaultPage).
+	Page int
 	// WrittenBy is recorded in the manifests (the ixnstore version).
 	WrittenBy string
 	Logger    *slog.Logger
@@ -67,6 +69,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Archiver, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
+	}
+	if cfg.Page <= 0 {
+		cfg.Page = DefaultPage
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -172,9 +177,9 @@ func (a *Archiver) day(ctx context.Context, d Day) (DayResult, error) {
 		}
 		res.Removed, res.Interactions, res.Archived, present = rm.removed, rm.interactions, old.Sessions, rm.present
 	}
-	ids, err := a.q.ArchiveSessionIDs(ctx, db.ArchiveSessionIDsParams{EndedFrom: d.Start(), EndedBefore: d.End()})
+	ids, err := a.sessionIDs(ctx, d)
 	if err != nil {
-		return res, database.Translate(err)
+		return res, err
 	}
 	if len(ids) == 0 {
 		res.Left = int64(len(present))
@@ -199,6 +204,32 @@ func (a *Archiver) day(ctx context.Context, d Day) (DayResult, error) {
 	a.cfg.Logger.Info("archived a day", "day", d.String(), "sessions_removed", res.Removed,
 		"interactions_removed", res.Interactions, "sessions_archived", res.Archived, "left", res.Left)
 	return res, nil
+}
+
+// DefaultPage is how many session ids one statement lists.
+const DefaultPage = 10000
+
+// sessionIDs are the ids of the sessions of day d to archive, sorted (bytes, as the C
+// collation the ids have): the order the files are written in.
+func (a *Archiver) sessionIDs(ctx context.Context, d Day) ([]string, error) {
+	var ids []string
+	after := db.ArchiveSessionIDsParams{EndedFrom: d.Start(), EndedBefore: d.End(), AfterEndedAt: d.Start().Add(-time.Microsecond), MaxRows: int32(a.cfg.Page)}
+	for {
+		rows, err := a.q.ArchiveSessionIDs(ctx, after)
+		if err != nil {
+			return nil, database.Translate(err)
+		}
+		for _, r := range rows {
+			ids = append(ids, r.SessionID)
+		}
+		if len(rows) < a.cfg.Page {
+			break
+		}
+		last := rows[len(rows)-1]
+		after.AfterEndedAt, after.AfterID = last.EndedAt, last.SessionID
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // write writes the next generation of day d: the sessions of the old generation that are no

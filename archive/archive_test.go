@@ -109,7 +109,8 @@ func snapshot(t *testing.T, ctx context.Context, pool *pgxpool.Pool, ids []strin
 
 func newArchiver(t *testing.T, pool *pgxpool.Pool, dir string, batch int, written func(archive.Day) error) *archive.Archiver {
 	t.Helper()
-	a, err := archive.New(pool, archive.Config{Dir: dir, Batch: batch, WrittenBy: "test", Written: written})
+	// Pages of 2 ids: the listing of a day goes over several pages.
+	a, err := archive.New(pool, archive.Config{Dir: dir, Batch: batch, Page: 2, WrittenBy: "test", Written: written})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,38 +195,56 @@ func (q *Queries) ArchiveRows(ctx context.Context, sessionIds []string) ([]Archi
 }
 
 const archiveSessionIDs = `-- name: ArchiveSessionIDs :many
-SELECT s.session_id::text FROM sessions s
+SELECT s.session_id::text AS session_id, s.ended_at::timestamptz AS ended_at FROM sessions s
  WHERE s.state = 'ended' AND s.ended_at >= $1::timestamptz AND s.ended_at < $2::timestamptz
+   AND (s.ended_at, s.session_id) > ($3::timestamptz, $4::text)
    AND NOT EXISTS (SELECT FROM interactions i WHERE i.session_id = s.session_id AND i.state <> 'deleted')
    AND NOT EXISTS (SELECT FROM live_interactions l
                     WHERE l.interaction_id IN (SELECT i.interaction_id FROM interactions i
                                                 WHERE i.session_id = s.session_id)
                       AND l.session_id = s.session_id)
    AND NOT EXISTS (SELECT FROM action_requests r WHERE r.session_id = s.session_id AND r.state = 'pending')
- ORDER BY s.session_id
+ ORDER BY s.ended_at, s.session_id
+ LIMIT $5
 `
 
 type ArchiveSessionIDsParams struct {
-	EndedFrom   time.Time
-	EndedBefore time.Time
+	EndedFrom    time.Time
+	EndedBefore  time.Time
+	AfterEndedAt time.Time
+	AfterID      string
+	MaxRows      int32
 }
 
-// ArchiveSessionIDs lists, by id, the sessions that ended within [@ended_from, @ended_before)
-// and hold nothing live: no interaction that is not deleted, none live in live_interactions,
-// no pending request. Only these are written to the archive.
-func (q *Queries) ArchiveSessionIDs(ctx context.Context, arg ArchiveSessionIDsParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, archiveSessionIDs, arg.EndedFrom, arg.EndedBefore)
+type ArchiveSessionIDsRow struct {
+	SessionID string
+	EndedAt   time.Time
+}
+
+// ArchiveSessionIDs lists the sessions that ended within [@ended_from, @ended_before) and hold
+// nothing live: no interaction that is not deleted, none live in live_interactions, no pending
+// request. Only these are written to the archive. A page at a time, in the order of the index
+// (ended_at, then id), after (@after_ended_at, @after_id), so that no statement reads more than
+// a page of a large day.
+func (q *Queries) ArchiveSessionIDs(ctx context.Context, arg ArchiveSessionIDsParams) ([]ArchiveSessionIDsRow, error) {
+	rows, err := q.db.Query(ctx, archiveSessionIDs,
+		arg.EndedFrom,
+		arg.EndedBefore,
+		arg.AfterEndedAt,
+		arg.AfterID,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []string
+	var items []ArchiveSessionIDsRow
 	for rows.Next() {
-		var s_session_id string
-		if err := rows.Scan(&s_session_id); err != nil {
+		var i ArchiveSessionIDsRow
+		if err := rows.Scan(&i.SessionID, &i.EndedAt); err != nil {
 			return nil, err
 		}
-		items = append(items, s_session_id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -16,19 +16,23 @@ SELECT ended_at FROM sessions
  ORDER BY ended_at
  LIMIT 1;
 
--- ArchiveSessionIDs lists, by id, the sessions that ended within [@ended_from, @ended_before)
--- and hold nothing live: no interaction that is not deleted, none live in live_interactions,
--- no pending request. Only these are written to the archive.
+-- ArchiveSessionIDs lists the sessions that ended within [@ended_from, @ended_before) and hold
+-- nothing live: no interaction that is not deleted, none live in live_interactions, no pending
+-- request. Only these are written to the archive. A page at a time, in the order of the index
+-- (ended_at, then id), after (@after_ended_at, @after_id), so that no statement reads more than
+-- a page of a large day.
 -- name: ArchiveSessionIDs :many
-SELECT s.session_id::text FROM sessions s
+SELECT s.session_id::text AS session_id, s.ended_at::timestamptz AS ended_at FROM sessions s
  WHERE s.state = 'ended' AND s.ended_at >= @ended_from::timestamptz AND s.ended_at < @ended_before::timestamptz
+   AND (s.ended_at, s.session_id) > (@after_ended_at::timestamptz, @after_id::text)
    AND NOT EXISTS (SELECT FROM interactions i WHERE i.session_id = s.session_id AND i.state <> 'deleted')
    AND NOT EXISTS (SELECT FROM live_interactions l
                     WHERE l.interaction_id IN (SELECT i.interaction_id FROM interactions i
                                                 WHERE i.session_id = s.session_id)
                       AND l.session_id = s.session_id)
    AND NOT EXISTS (SELECT FROM action_requests r WHERE r.session_id = s.session_id AND r.state = 'pending')
- ORDER BY s.session_id;
+ ORDER BY s.ended_at, s.session_id
+ LIMIT @max_rows;
 
 -- name: ArchiveRows :many
 SELECT tab::int AS tab, session_id::text AS session_id, line::text AS line

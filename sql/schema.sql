@@ -1196,7 +1196,7 @@ CREATE INDEX sessions_active_owner_idx ON sessions USING btree (owner_node) WHER
 -- Name: sessions_ended_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX sessions_ended_at_idx ON sessions USING btree (ended_at) WHERE (state = 'ended'::session_state);
+CREATE INDEX sessions_ended_at_idx ON sessions USING btree (ended_at, session_id) WHERE (state = 'ended'::session_state);
 
 --
 -- Name: sessions_owner_node_idx; Type: INDEX; Schema: public; Owner: -
