@@ -156,53 +156,62 @@ func (a *Archiver) RunDay(ctx context.Context, d Day) (DayResult, error) {
 	return r, err
 }
 
-// day archives day d: it finishes what a run that stopped left (the sessions of the day's
-// files still in the database are removed), then writes the day again with the sessions of
-// the day still in the database, if any, and removes them.
+// writesPerDay bounds the generations one run writes of a day: a session that changes under
+// every write is left for the next run rather than chased.
+const writesPerDay = 3
+
+// day archives day d. Each round finishes what the day's files started (their sessions still
+// in the database are removed against them), then, when the database has sessions of the day
+// that the files lack, or the files hold sessions still in the database (changed or reopened
+// since they were written), writes the day again and goes round once more: at the end of a
+// run the archive and the database do not both hold a session.
 func (a *Archiver) day(ctx context.Context, d Day) (DayResult, error) {
 	dir := dayDir(a.cfg.Dir, d)
 	res := DayResult{Day: d}
-	old, err := readManifest(dir)
-	if err != nil {
-		return res, err
-	}
-	if err := removeLeftovers(dir, old); err != nil {
-		return res, err
-	}
-	var present map[string]bool
-	if old != nil {
-		rm, err := a.remove(ctx, dir, old)
+	for writes := 0; ; writes++ {
+		m, err := readManifest(dir)
 		if err != nil {
 			return res, err
 		}
-		res.Removed, res.Interactions, res.Archived, present = rm.removed, rm.interactions, old.Sessions, rm.present
-	}
-	ids, err := a.sessionIDs(ctx, d)
-	if err != nil {
-		return res, err
-	}
-	if len(ids) == 0 {
-		res.Left = int64(len(present))
-		return res, nil
-	}
-	m, err := a.write(ctx, d, old, present, ids)
-	if err != nil {
-		return res, err
-	}
-	if a.cfg.Written != nil {
-		if err := a.cfg.Written(d); err != nil {
+		if err := removeLeftovers(dir, m); err != nil {
 			return res, err
 		}
+		var present map[string]bool
+		if m != nil {
+			rm, err := a.remove(ctx, dir, m)
+			if err != nil {
+				return res, err
+			}
+			res.Removed += rm.removed
+			res.Interactions += rm.interactions
+			res.Archived, present = m.Sessions, rm.present
+		}
+		res.Left = int64(len(present))
+		ids, err := a.sessionIDs(ctx, d)
+		if err != nil {
+			return res, err
+		}
+		if len(ids) == 0 && len(present) == 0 {
+			break
+		}
+		if writes == writesPerDay {
+			a.cfg.Logger.Warn("sessions of the day changed under every write; left for the next run",
+				"day", d.String(), "left", len(present), "not_written", len(ids))
+			break
+		}
+		if _, err := a.write(ctx, d, m, present, ids); err != nil {
+			return res, err
+		}
+		if a.cfg.Written != nil {
+			if err := a.cfg.Written(d); err != nil {
+				return res, err
+			}
+		}
 	}
-	rm, err := a.remove(ctx, dir, m)
-	if err != nil {
-		return res, err
+	if res.Removed > 0 {
+		a.cfg.Logger.Info("archived a day", "day", d.String(), "sessions_removed", res.Removed,
+			"interactions_removed", res.Interactions, "sessions_archived", res.Archived, "left", res.Left)
 	}
-	res.Removed += rm.removed
-	res.Interactions += rm.interactions
-	res.Archived, res.Left = m.Sessions, int64(len(rm.present))
-	a.cfg.Logger.Info("archived a day", "day", d.String(), "sessions_removed", res.Removed,
-		"interactions_removed", res.Interactions, "sessions_archived", res.Archived, "left", res.Left)
 	return res, nil
 }
 

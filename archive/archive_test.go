@@ -284,6 +284,41 @@ func TestCrashBetweenWriteAndRemove(t *testing.T) {
 	}
 }
 
+// A session reopened (or claimed) between the files written and its removal is kept in the
+// database, whole, and the day is written again without it: it is in one place, not two.
+func TestReopenedWhileArchivingIsKept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	ids := fill(t, ctx, pool, "o", 4)
+	dir := t.TempDir()
+	reopen := func(archive.Day) error {
+		_, err := pool.Exec(ctx, `UPDATE sessions SET state = 'active', ended_at = NULL WHERE session_id = $1`, ids[1])
+		return err
+	}
+	days, err := newArchiver(t, pool, dir, 10, reopen).Run(ctx, day.Next(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 1 || days[0].Removed != 3 || days[0].Left != 0 || days[0].Archived != 3 {
+		t.Fatalf("run: %+v, want 3 removed and archived, the reopened one in the database only", days)
+	}
+	kept := snapshot(t, ctx, pool, ids[1:2])
+	if len(kept["sessions"]) != 1 || len(kept["interactions"]) != 2 || len(kept["parties"]) != 4 {
+		t.Fatalf("the reopened session is not whole: %v", kept)
+	}
+	// The same run wrote the day again without the reopened session, and the next finds
+	// nothing to do.
+	days, err = newArchiver(t, pool, dir, 10, nil).Run(ctx, day.Next(), 0)
+	if err != nil || len(days) != 0 {
+		t.Fatalf("the next run: %+v (err %v), want nothing: the day has no ended session left", days, err)
+	}
+	list, err := archive.List(dir)
+	if err != nil || len(list) != 1 || list[0].Sessions != 3 {
+		t.Fatalf("list: %+v (err %v), want the 3 removed sessions alone", list, err)
+	}
+}
+
 // A crash with nothing changed: the next run reuses the files as they are.
 func TestCrashThenRunReusesTheFiles(t *testing.T) {
 	t.Parallel()
