@@ -178,6 +178,31 @@ CREATE FUNCTION ixn_abandon(p_session_id text, p_epoch bigint, p_interaction_id 
     AS $$ -- the body: sql/functions/ixn_abandon.sql $$;
 
 --
+-- Name: ixn_archive_remove(text[], bytea[], timestamptz, timestamptz); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_archive_remove(p_session_ids text[], p_digests bytea[], p_ended_from timestamptz, p_ended_before timestamptz) RETURNS TABLE(session_id text, interactions bigint)
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_archive_remove.sql $$;
+
+--
+-- Name: ixn_archive_restore(json); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_archive_restore(p_rows json) RETURNS TABLE(session_id text)
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_archive_restore.sql $$;
+
+--
+-- Name: ixn_archive_rows(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_archive_rows(p_session_ids text[]) RETURNS TABLE(tab integer, session_id text, line text)
+    LANGUAGE sql STABLE
+    SET "TimeZone" TO 'UTC'
+    AS $$ -- the body: sql/functions/ixn_archive_rows.sql $$;
+
+--
 -- Name: session_checkpoints; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1166,6 +1191,12 @@ CREATE INDEX publication_node_idx ON publication USING btree (node_id, pub_seq);
 --
 
 CREATE INDEX sessions_active_owner_idx ON sessions USING btree (owner_node) WHERE (state = 'active'::session_state);
+
+--
+-- Name: sessions_ended_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_ended_at_idx ON sessions USING btree (ended_at, session_id) WHERE (state = 'ended'::session_state);
 
 --
 -- Name: sessions_owner_node_idx; Type: INDEX; Schema: public; Owner: -

@@ -44,6 +44,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		access                    accessFlags
 		bridge                    natsFlags
 		observe                   observeFlags
+		archived                  archiveFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
 	db.Register(f)
@@ -52,6 +53,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	access.register(f)
 	bridge.register(f)
 	observe.register(f)
+	archived.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&requestTimeout, "request-timeout", "IXNSTORE_REQUEST_TIMEOUT", service.DefaultRequestTimeout,
@@ -112,6 +114,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	if err := observe.validate(); err != nil {
+		return err
+	}
+	if err := archived.validate(); err != nil {
 		return err
 	}
 	if sweep <= 0 || assignEvery <= 0 {
@@ -198,6 +203,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if assignOrphans {
 		loops = append(loops, upkeep.OrphanAssignment(store, assignEvery, logger))
+	}
+	if archiveLoop, err := archived.loop(pool, logger); err != nil {
+		return err
+	} else if archiveLoop != nil {
+		loops = append(loops, *archiveLoop)
 	}
 	for _, cfg := range loops {
 		cfg.Passed = ob.passed(cfg)
