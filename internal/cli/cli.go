@@ -25,6 +25,7 @@ Usage:
   ixnstore serve   [flags]            run the HTTP API (applies migrations first)
   ixnstore migrate up|down|status     manage the database schema
   ixnstore token   create|list|revoke manage the API's bearer tokens
+  ixnstore rollups rebuild            compute the aggregates report's rollups again from the rows
   ixnstore help    [command]          show help for a command
   ixnstore version                    show the module version and VCS revision (also --version)
 
@@ -48,6 +49,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, rest, stdout, stderr)
 	case "token":
 		err = token(ctx, rest, stdout, stderr)
+	case "rollups":
+		err = rollups(ctx, rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, Version())
 		return 0

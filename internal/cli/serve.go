@@ -43,6 +43,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		streams                   streamFlags
 		access                    accessFlags
 		bridge                    natsFlags
+		rollups                   rollupFlags
 		observe                   observeFlags
 	)
 	f.EnvString(&addr, "addr", "IXNSTORE_ADDR", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on")
@@ -51,6 +52,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	streams.register(f)
 	access.register(f)
 	bridge.register(f)
+	rollups.register(f)
 	observe.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
@@ -111,6 +113,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := bridge.validate(); err != nil {
 		return err
 	}
+	if err := rollups.validate(); err != nil {
+		return err
+	}
 	if err := observe.validate(); err != nil {
 		return err
 	}
@@ -164,12 +169,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	pub := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger, ob.batches(observe.metrics), ob.pgTracer())
 	var background sync.WaitGroup
-	closeStreamsPool, stopBridge := func() {}, func() {}
+	closeStreamsPool, stopBridge, stopRollups := func() {}, func() {}, func() {}
 	defer func() {
 		stopBackground()
 		pub.Wait()
 		background.Wait()
 		stopBridge()
+		stopRollups()
 		closeStreamsPool() // after the stream hub stopped reading through it
 	}()
 	storeConfig.Written = pub.Written
@@ -182,9 +188,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if stopBridge, err = bridge.start(backgroundCtx, pool, db.Timeouts(), dispatch.instance, dispatch.takeover, pub.Published.C, logger); err != nil {
 		return err
 	}
+	rollupWorker, stopRollups, err := rollups.start(backgroundCtx, pool, db.Timeouts(), dispatch.instance, dispatch.takeover, pub.Published.C, logger)
+	if err != nil {
+		return err
+	}
 	store := service.New(pool, storeConfig)
 	ob.metrics = observe.startMetrics(store, pub.IsDispatcher, hub.Streams,
-		map[string]*pgxpool.Pool{"serving": pool, "reporting": reportsPool, "streams": streamsPool}, logger)
+		map[string]*pgxpool.Pool{"serving": pool, "reporting": reportsPool, "streams": streamsPool}, rollupWorker, logger)
 	ob.batchMetrics.Store(ob.metrics)
 	stopMetrics, err := observe.serveMetrics(ctx, &ob, logger)
 	if err != nil {
