@@ -81,4 +81,3 @@ func (s *Sums) Merge(o *Sums) {
 		s.Connect.Add(b, n)
 	}
 }
-
