@@ -10,6 +10,17 @@ import (
 	"time"
 )
 
+const rollupAnalyze = `-- name: RollupAnalyze :exec
+ANALYZE report_rollup_counted, report_rollups
+`
+
+// Statistics of the rollup tables after a rebuild filled them, so that the report plans its
+// look-ups into them by their primary keys from the start.
+func (q *Queries) RollupAnalyze(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, rollupAnalyze)
+	return err
+}
+
 const rollupClear = `-- name: RollupClear :exec
 WITH counted AS (DELETE FROM report_rollup_counted)
 DELETE FROM report_rollups
@@ -359,38 +370,46 @@ func (q *Queries) RollupTryLock(ctx context.Context, name string) (bool, error) 
 }
 
 const rollupsComplete = `-- name: RollupsComplete :many
-WITH recent AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.resources, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences
+WITH live AS (
+    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
+           f.connect_us, f.transfers, f.conferences,
+           CASE WHEN $1::text = 'resource' THEN f.resources END AS resources
       FROM live_interactions l
       JOIN report_interaction_facts f ON f.session_id = l.session_id AND f.interaction_id = l.interaction_id
-     WHERE NOT f.ended
-    UNION ALL
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.resources, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences
-      FROM report_interaction_facts f WHERE f.deleted_at >= $1::timestamptz
-), current_rows AS (
-    SELECT f.media, f.node, f.resources, f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
+     WHERE NOT f.ended AND f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz
+), ended AS (
+    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
+           f.connect_us, f.transfers, f.conferences,
+           CASE WHEN $1::text = 'resource' THEN f.resources END AS resources
       FROM report_interaction_facts f
-     WHERE (f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz)
-        OR (f.created_at >= $4::timestamptz AND f.created_at < $5::timestamptz)
-    UNION ALL
-    SELECT k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM recent k
-     WHERE k.created_at >= $3::timestamptz AND k.created_at < $4::timestamptz
+     WHERE f.deleted_at >= $4::timestamptz
 ), signed AS (
-    SELECT 1 AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
-      FROM current_rows c
+    SELECT 1 AS sign, f.media, f.node, CASE WHEN $1::text = 'resource' THEN f.resources END AS resources,
+           f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
+      FROM report_interaction_facts f
+     WHERE (f.created_at >= $5::timestamptz AND f.created_at < $2::timestamptz)
+        OR (f.created_at >= $3::timestamptz AND f.created_at < $6::timestamptz)
+    UNION ALL
+    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
+      FROM live k
+    UNION ALL
+    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
+      FROM ended k
+     WHERE k.created_at >= $2::timestamptz AND k.created_at < $3::timestamptz
     UNION ALL
     SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
-      FROM recent k
+      FROM (SELECT session_id, interaction_id FROM ended
+            UNION ALL
+            SELECT i.session_id, i.interaction_id FROM interactions i
+             WHERE i.created_at >= $4::timestamptz AND i.state <> 'deleted') k
       JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id
-     WHERE c.hour >= $3::timestamptz AND c.hour < $4::timestamptz
+     WHERE c.hour >= $2::timestamptz AND c.hour < $3::timestamptz
 ), grouped AS (
-    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences, (CASE $6::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
+    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences,
+           (CASE $1::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
       FROM signed s
-      LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON $6::text = 'resource'
-     WHERE $6::text <> 'resource' OR r.resource IS NOT NULL
+      LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON $1::text = 'resource'
+     WHERE $1::text <> 'resource' OR r.resource IS NOT NULL
 )
 SELECT key, sign::int AS sign, outcome::text AS outcome,
        coalesce(ixn_duration_bucket(handle_us), -1)::int AS handle_bucket,
@@ -403,12 +422,12 @@ SELECT key, sign::int AS sign, outcome::text AS outcome,
 `
 
 type RollupsCompleteParams struct {
-	SettledBefore time.Time
-	CreatedFrom   time.Time
+	Dim           string
 	HourFrom      time.Time
 	HourTo        time.Time
+	SettledBefore time.Time
+	CreatedFrom   time.Time
 	CreatedTo     time.Time
-	Dim           string
 }
 
 type RollupsCompleteRow struct {
@@ -429,19 +448,23 @@ type RollupsCompleteRow struct {
 // by group, outcome and histogram buckets (sign 1: add; -1: take away):
 //   - every interaction created in [created_from, hour_from) or [hour_to, created_to), the
 //     parts of hours the window cuts (from the rows);
-//   - the live ones and the ones that ended at or after settled_before, created in the whole
+//   - the live ones, and the ones that ended at or after settled_before, created in the whole
 //     hours (the rollups do not hold them, or hold them as they were);
-//   - what the rollups hold of those, in the whole hours.
+//   - what the rollups hold of the ones that may be in them as they were: the ones that ended
+//     since settled_before, and the live ones added (again) since, wherever created; a live
+//     one added before was taken out when the worker applied its interaction.added.
 //
-// A bucket of -1: no duration. For the resource grouping, each resource other than that of a customer counts the interaction.
+// A bucket of -1: no duration. For the resource grouping, each resource other than that of a
+// customer counts the interaction; for the others the resources are not read (the CASE folds
+// away in the custom plan of the reporting pool).
 func (q *Queries) RollupsComplete(ctx context.Context, arg RollupsCompleteParams) ([]RollupsCompleteRow, error) {
 	rows, err := q.db.Query(ctx, rollupsComplete,
-		arg.SettledBefore,
-		arg.CreatedFrom,
+		arg.Dim,
 		arg.HourFrom,
 		arg.HourTo,
+		arg.SettledBefore,
+		arg.CreatedFrom,
 		arg.CreatedTo,
-		arg.Dim,
 	)
 	if err != nil {
 		return nil, err

@@ -167,39 +167,51 @@ SELECT key, total, completed, abandoned, merged, moved, handle_sum_us, handle_bu
 -- by group, outcome and histogram buckets (sign 1: add; -1: take away):
 --   + every interaction created in [created_from, hour_from) or [hour_to, created_to), the
 --     parts of hours the window cuts (from the rows);
---   + the live ones and the ones that ended at or after settled_before, created in the whole
+--   + the live ones, and the ones that ended at or after settled_before, created in the whole
 --     hours (the rollups do not hold them, or hold them as they were);
---   - what the rollups hold of those, in the whole hours.
--- A bucket of -1: no duration. For the resource grouping, each resource other than that of a customer counts the interaction.
-WITH recent AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.resources, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences
+--   - what the rollups hold of the ones that may be in them as they were: the ones that ended
+--     since settled_before, and the live ones added (again) since, wherever created; a live
+--     one added before was taken out when the worker applied its interaction.added.
+-- A bucket of -1: no duration. For the resource grouping, each resource other than that of a
+-- customer counts the interaction; for the others the resources are not read (the CASE folds
+-- away in the custom plan of the reporting pool).
+WITH live AS (
+    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
+           f.connect_us, f.transfers, f.conferences,
+           CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources
       FROM live_interactions l
       JOIN report_interaction_facts f ON f.session_id = l.session_id AND f.interaction_id = l.interaction_id
-     WHERE NOT f.ended
-    UNION ALL
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.resources, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences
-      FROM report_interaction_facts f WHERE f.deleted_at >= @settled_before::timestamptz
-), current_rows AS (
-    SELECT f.media, f.node, f.resources, f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
+     WHERE NOT f.ended AND f.created_at >= @hour_from::timestamptz AND f.created_at < @hour_to::timestamptz
+), ended AS (
+    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
+           f.connect_us, f.transfers, f.conferences,
+           CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources
+      FROM report_interaction_facts f
+     WHERE f.deleted_at >= @settled_before::timestamptz
+), signed AS (
+    SELECT 1 AS sign, f.media, f.node, CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources,
+           f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
       FROM report_interaction_facts f
      WHERE (f.created_at >= @created_from::timestamptz AND f.created_at < @hour_from::timestamptz)
         OR (f.created_at >= @hour_to::timestamptz AND f.created_at < @created_to::timestamptz)
     UNION ALL
-    SELECT k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM recent k
+    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
+      FROM live k
+    UNION ALL
+    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
+      FROM ended k
      WHERE k.created_at >= @hour_from::timestamptz AND k.created_at < @hour_to::timestamptz
-), signed AS (
-    SELECT 1 AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
-      FROM current_rows c
     UNION ALL
     SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
-      FROM recent k
+      FROM (SELECT session_id, interaction_id FROM ended
+            UNION ALL
+            SELECT i.session_id, i.interaction_id FROM interactions i
+             WHERE i.created_at >= @settled_before::timestamptz AND i.state <> 'deleted') k
       JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id
      WHERE c.hour >= @hour_from::timestamptz AND c.hour < @hour_to::timestamptz
 ), grouped AS (
-    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences, (CASE @dim::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
+    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences,
+           (CASE @dim::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
       FROM signed s
       LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON @dim::text = 'resource'
      WHERE @dim::text <> 'resource' OR r.resource IS NOT NULL
@@ -212,3 +224,8 @@ SELECT key, sign::int AS sign, outcome::text AS outcome,
        sum(transfers)::bigint AS transfers, sum(conferences)::bigint AS conferences
   FROM grouped
  GROUP BY 1, 2, 3, 4, 5;
+
+-- name: RollupAnalyze :exec
+-- Statistics of the rollup tables after a rebuild filled them, so that the report plans its
+-- look-ups into them by their primary keys from the start.
+ANALYZE report_rollup_counted, report_rollups;

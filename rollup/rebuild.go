@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/internal/database"
@@ -26,7 +27,7 @@ type Rebuilt struct {
 // changes nothing where the rows already show them. A running worker may stay up: the rebuild
 // moves its position, so its next transaction is refused and it starts again from there. Reports
 // read the old rollups until the rebuild commits.
-func Rebuild(ctx context.Context, pool database.TxBeginner, name string, settle time.Duration,
+func Rebuild(ctx context.Context, pool *pgxpool.Pool, name string, settle time.Duration,
 	lastPubSeq func(ctx context.Context) (int64, error)) (Rebuilt, error) {
 	if name == "" {
 		name = DefaultName
@@ -58,6 +59,9 @@ func Rebuild(ctx context.Context, pool database.TxBeginner, name string, settle 
 		})
 	if err != nil {
 		return Rebuilt{}, fmt.Errorf("rebuilding the rollups: %w", err)
+	}
+	if err := db.New(pool).RollupAnalyze(ctx); err != nil {
+		return Rebuilt{}, fmt.Errorf("analyzing the rebuilt rollups: %w", err)
 	}
 	return Rebuilt{Interactions: n, LastPubSeq: pos, Took: time.Since(start)}, nil
 }
