@@ -90,7 +90,10 @@ func rollups(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if action == "" && f.NArg() == 1 {
 		action = f.Arg(0)
-	} else if f.NArg() != 0 || action != "rebuild" {
+	} else if f.NArg() != 0 {
+		action = ""
+	}
+	if action != "rebuild" {
 		f.Usage()
 		return ErrUsage
 	}
