@@ -793,6 +793,65 @@ type ReportInteraction struct {
 	Properties         []byte
 }
 
+type ReportInteractionFact struct {
+	SessionID     string
+	InteractionID string
+	CreatedAt     time.Time
+	Hour          interface{}
+	Media         string
+	Node          interface{}
+	Outcome       string
+	Ended         bool
+	DeletedAt     *time.Time
+	HandleUs      int64
+	ConnectUs     int64
+	Transfers     int32
+	Conferences   int32
+	Resources     interface{}
+}
+
+type ReportRollup struct {
+	Dim            string
+	Hour           time.Time
+	Key            string
+	Total          int64
+	Completed      int64
+	Abandoned      int64
+	Merged         int64
+	Moved          int64
+	HandleSumUs    int64
+	HandleBuckets  []int32
+	HandleCounts   []int64
+	Connected      int64
+	ConnectSumUs   int64
+	ConnectBuckets []int32
+	ConnectCounts  []int64
+	Transfers      int64
+	Conferences    int64
+}
+
+type ReportRollupCounted struct {
+	SessionID     string
+	InteractionID string
+	Hour          time.Time
+	Media         string
+	Node          string
+	Resources     []string
+	Outcome       string
+	HandleUs      int64
+	ConnectUs     *int64
+	Transfers     int32
+	Conferences   int32
+}
+
+type ReportRollupState struct {
+	Name          string
+	LastPubSeq    int64
+	SettledBefore time.Time
+	Leader        *string
+	UpdatedAt     time.Time
+}
+
 type Session struct {
 	SessionID  string
 	TenantID   *string

@@ -230,9 +230,11 @@ func TestCodeAppliedAgainAfterMigration(t *testing.T) {
 	name, last := madeUp(t, "wider_transfers")
 	next[name] = &fstest.MapFile{Data: []byte(`-- +goose Up
 DROP VIEW IF EXISTS report_interactions CASCADE;
+DROP VIEW IF EXISTS report_interaction_facts CASCADE;
 ALTER TABLE interactions ALTER COLUMN transfers TYPE bigint;
 -- +goose Down
 DROP VIEW IF EXISTS report_interactions CASCADE;
+DROP VIEW IF EXISTS report_interaction_facts CASCADE;
 ALTER TABLE interactions ALTER COLUMN transfers TYPE int;
 `)}
 	m, err = migrations.NewMigratorFS(pool, nil, next, migrations.Code)

@@ -27,7 +27,21 @@ var seeds = map[int64]string{
 	10: tokensSeed,
 	20: natsBridgeSeed,
 	23: liveInteractionsSeed,
+	40: rollupsSeed,
 }
+
+// rollupsSeed: the rollup worker's position, an interaction it counted and the rollup rows
+// that count it (made up, as the worker would have written them).
+const rollupsSeed = `
+INSERT INTO report_rollup_state (name, last_pub_seq, settled_before, leader) VALUES ('default', 7, '2026-01-01 10:00+00', 'a');
+INSERT INTO report_rollup_counted (session_id, interaction_id, hour, media, node, resources, outcome, handle_us,
+                                   connect_us, transfers, conferences)
+VALUES ('s-1', 'i-40', '2026-01-01 09:00+00', 'voice', 'n1', '{agent-1}', 'completed', 61000000, 2500000, 1, 0);
+INSERT INTO report_rollups (dim, hour, key, total, completed, abandoned, merged, moved, handle_sum_us, handle_buckets,
+                            handle_counts, connected, connect_sum_us, connect_buckets, connect_counts, transfers, conferences)
+SELECT d.dim, '2026-01-01 09:00+00', d.key, 1, 1, 0, 0, 0, 61000000, '{190}', '{1}', 1, 2500000, '{22}', '{1}', 1, 0
+  FROM (VALUES ('media', 'voice'), ('node', 'n1'), ('resource', 'agent-1')) AS d(dim, key);
+`
 
 // liveInteractionsSeed: an interaction added to a session, live there.
 const liveInteractionsSeed = `

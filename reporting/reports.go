@@ -300,18 +300,41 @@ type Aggregate struct {
 // MaxWindow is the longest window one aggregate covers.
 const MaxWindow = 31 * 24 * time.Hour
 
-// Aggregates gives the figures of the interactions created in [from, to), per group.
+// Aggregates gives the figures of the interactions created in [from, to), per group, from the
+// rollups where they serve the window (rollups.go), from the rows otherwise.
 func (r *Reporter) Aggregates(ctx context.Context, from, to time.Time, groupBy string) ([]Aggregate, error) {
+	groupBy, err := checkAggregates(from, to, groupBy)
+	if err != nil {
+		return nil, err
+	}
+	return r.aggregatesFromRollups(ctx, from, to, groupBy)
+}
+
+// AggregatesFromRows gives what Aggregates gives, computed from the interactions' rows alone
+// (percentiles exact): the reference the rollups are held to.
+func (r *Reporter) AggregatesFromRows(ctx context.Context, from, to time.Time, groupBy string) ([]Aggregate, error) {
+	groupBy, err := checkAggregates(from, to, groupBy)
+	if err != nil {
+		return nil, err
+	}
+	return aggregatesFromRows(ctx, r.q, from, to, groupBy)
+}
+
+func checkAggregates(from, to time.Time, groupBy string) (string, error) {
 	if groupBy == "" {
 		groupBy = "media"
 	}
 	if !slices.Contains(GroupBys, groupBy) {
-		return nil, invalidf("group_by must be one of %s", strings.Join(GroupBys, ", "))
+		return "", invalidf("group_by must be one of %s", strings.Join(GroupBys, ", "))
 	}
 	if !from.Before(to) || to.Sub(from) > MaxWindow {
-		return nil, invalidf("the window must end after it starts and cover at most %s", MaxWindow)
+		return "", invalidf("the window must end after it starts and cover at most %s", MaxWindow)
 	}
-	rows, err := r.q.ReportAggregate(ctx, db.ReportAggregateParams{GroupBy: groupBy, CreatedFrom: from, CreatedTo: to})
+	return groupBy, nil
+}
+
+func aggregatesFromRows(ctx context.Context, q *db.Queries, from, to time.Time, groupBy string) ([]Aggregate, error) {
+	rows, err := q.ReportAggregate(ctx, db.ReportAggregateParams{GroupBy: groupBy, CreatedFrom: from, CreatedTo: to})
 	if err != nil {
 		return nil, database.Translate(err)
 	}

@@ -234,6 +234,14 @@ CREATE FUNCTION ixn_checkpoint_write(p_session_id text, p_epoch bigint, p_expect
     AS $$ -- the body: sql/functions/ixn_checkpoint_write.sql $$;
 
 --
+-- Name: ixn_duration_bucket(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_duration_bucket(p_us bigint) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ -- the body: sql/functions/ixn_duration_bucket.sql $$;
+
+--
 -- Name: ixn_duration_text(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -922,6 +930,87 @@ CREATE TABLE publication (
 );
 
 --
+-- Name: report_interaction_facts; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW report_interaction_facts AS
+ SELECT i.session_id,
+    i.interaction_id,
+    i.created_at,
+    date_trunc('hour'::text, i.created_at, 'UTC'::text) AS hour,
+    (i.media)::text AS media,
+    COALESCE((i.owner_node)::text, ''::text) AS node,
+    ixn_interaction_outcome(i.state, i.abandoned_at, (i.merged_into)::text, (i.moved_to)::text) AS outcome,
+    (i.state = 'deleted'::interaction_state) AS ended,
+    i.deleted_at,
+    ((EXTRACT(epoch FROM (i.deleted_at - i.created_at)) * (1000000)::numeric))::bigint AS handle_us,
+    ((EXTRACT(epoch FROM (i.first_established_at - i.created_at)) * (1000000)::numeric))::bigint AS connect_us,
+    i.transfers,
+    i.conferences,
+    ARRAY( SELECT (r.resource)::text AS resource
+           FROM interaction_resources r
+          WHERE (((r.session_id)::text = (i.session_id)::text) AND ((r.interaction_id)::text = (i.interaction_id)::text) AND (r.role <> 'customer'::party_role) AND (r.interaction_created_at = i.created_at))
+          ORDER BY r.resource) AS resources
+   FROM interactions i;
+
+--
+-- Name: report_rollup_counted; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE report_rollup_counted (
+    session_id ixn_id NOT NULL,
+    interaction_id ixn_id NOT NULL,
+    hour timestamptz NOT NULL,
+    media text NOT NULL,
+    node text NOT NULL,
+    resources text[] NOT NULL,
+    outcome text NOT NULL,
+    handle_us bigint NOT NULL,
+    connect_us bigint,
+    transfers integer NOT NULL,
+    conferences integer NOT NULL
+);
+
+--
+-- Name: report_rollup_state; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE report_rollup_state (
+    name text NOT NULL,
+    last_pub_seq bigint DEFAULT 0 NOT NULL,
+    settled_before timestamptz DEFAULT '1970-01-01 00:00:00+00'::timestamptz NOT NULL,
+    leader text,
+    updated_at timestamptz DEFAULT now() NOT NULL,
+    CONSTRAINT report_rollup_state_last_pub_seq_check CHECK ((last_pub_seq >= 0)),
+    CONSTRAINT report_rollup_state_name_check CHECK (((name <> ''::text) AND (length(name) <= 255)))
+);
+
+--
+-- Name: report_rollups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE report_rollups (
+    dim text NOT NULL,
+    hour timestamptz NOT NULL,
+    key text NOT NULL,
+    total bigint NOT NULL,
+    completed bigint NOT NULL,
+    abandoned bigint NOT NULL,
+    merged bigint NOT NULL,
+    moved bigint NOT NULL,
+    handle_sum_us bigint NOT NULL,
+    handle_buckets integer[] NOT NULL,
+    handle_counts bigint[] NOT NULL,
+    connected bigint NOT NULL,
+    connect_sum_us bigint NOT NULL,
+    connect_buckets integer[] NOT NULL,
+    connect_counts bigint[] NOT NULL,
+    transfers bigint NOT NULL,
+    conferences bigint NOT NULL,
+    CONSTRAINT report_rollups_dim_check CHECK ((dim = ANY (ARRAY['media'::text, 'node'::text, 'resource'::text])))
+);
+
+--
 -- Name: session_checkpoint_history; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1069,6 +1158,27 @@ ALTER TABLE ONLY publication
     ADD CONSTRAINT publication_session_id_seq_key UNIQUE (session_id, seq);
 
 --
+-- Name: report_rollup_counted report_rollup_counted_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY report_rollup_counted
+    ADD CONSTRAINT report_rollup_counted_pkey PRIMARY KEY (session_id, interaction_id);
+
+--
+-- Name: report_rollup_state report_rollup_state_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY report_rollup_state
+    ADD CONSTRAINT report_rollup_state_pkey PRIMARY KEY (name);
+
+--
+-- Name: report_rollups report_rollups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY report_rollups
+    ADD CONSTRAINT report_rollups_pkey PRIMARY KEY (dim, hour, key);
+
+--
 -- Name: session_checkpoint_history session_checkpoint_history_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1125,6 +1235,12 @@ CREATE INDEX interaction_origins_created_at_brin ON interaction_origins USING br
 --
 
 CREATE INDEX interaction_resources_created_idx ON interaction_resources USING btree (interaction_created_at) INCLUDE (session_id, interaction_id, resource) WHERE (role <> 'customer'::party_role);
+
+--
+-- Name: interaction_resources_list_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX interaction_resources_list_idx ON interaction_resources USING btree (resource, interaction_created_at, session_id, interaction_id);
 
 --
 -- Name: interaction_resources_resource_idx; Type: INDEX; Schema: public; Owner: -

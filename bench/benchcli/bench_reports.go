@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +19,7 @@ import (
 	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/migrations"
 	"github.com/ixnstore/ixnstore/reporting"
+	"github.com/ixnstore/ixnstore/rollup"
 )
 
 // benchReports measures the reporting queries on a seeded database (ixnstore-bench seed) while
@@ -144,6 +146,23 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	if err != nil {
 		return err
 	}
+	// As serve runs: the dispatcher publishes the writers' events and the rollup worker
+	// follows them, after a rebuild of the rollups from the seeded rows.
+	inproc.startDispatcher(hubCtx)
+	defer inproc.stopDispatcher()
+	rebuilt, err := rollup.Rebuild(ctx, pool, rollup.DefaultName, 0, inproc.store.LastPubSeq)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "rollups rebuilt from %d ended interactions in %s\n", rebuilt.Interactions, rebuilt.Took.Round(time.Millisecond))
+	worker, err := rollup.New(rollup.Config{ConnString: dbURL, Instance: "bench", Read: inproc.store.ListPublished,
+		Wake: inproc.published.C, Logger: logger})
+	if err != nil {
+		return err
+	}
+	var workerDone sync.WaitGroup
+	workerDone.Go(func() { worker.Run(hubCtx) })
+	defer func() { stopHub(); workerDone.Wait() }() // the worker runs until hubCtx ends
 	server := &http.Server{Handler: inproc.handler, ReadHeaderTimeout: 10 * time.Second}
 	go server.Serve(listener) //nolint:errcheck // ends with Close below
 	defer server.Close()
@@ -168,7 +187,7 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	if err := <-werr; err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "writers meanwhile: %s\n\n", res)
+	fmt.Fprintf(stdout, "writers meanwhile: %s; the rollup worker applied %d events\n\n", res, worker.Stats().Events)
 	fmt.Fprintf(stdout, "%-46s %6s %9s %9s   plan\n", "query", "runs", "p50", "p95")
 	for _, q := range queries {
 		raw, err := q.Plan(ctx)

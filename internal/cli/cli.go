@@ -26,6 +26,7 @@ Usage:
   ixnstore migrate up|down|status     manage the database schema
   ixnstore token   create|list|revoke manage the API's bearer tokens
   ixnstore archive list|run|restore   archive the sessions that ended long ago, list and restore days
+  ixnstore rollups rebuild            compute the aggregates report's rollups again from the rows
   ixnstore help    [command]          show help for a command
   ixnstore version                    show the module version and VCS revision (also --version)
 
@@ -51,6 +52,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = token(ctx, rest, stdout, stderr)
 	case "archive":
 		err = archiveCommand(ctx, rest, stdout, stderr)
+	case "rollups":
+		err = rollups(ctx, rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, Version())
 		return 0

@@ -21,6 +21,7 @@ import (
 	"github.com/ixnstore/ixnstore/dispatcher"
 	"github.com/ixnstore/ixnstore/internal/metrics"
 	"github.com/ixnstore/ixnstore/internal/tracing"
+	"github.com/ixnstore/ixnstore/rollup"
 	"github.com/ixnstore/ixnstore/service"
 	"github.com/ixnstore/ixnstore/upkeep"
 )
@@ -94,7 +95,8 @@ func (ob *observability) pgTracer() pgx.QueryTracer {
 
 // startMetrics makes the metrics, reading the database's state through store and the
 // pools' statistics.
-func (o *observeFlags) startMetrics(store *service.Store, isDispatcher func() bool, streamsOpen func() int, pools map[string]*pgxpool.Pool, logger *slog.Logger) *metrics.Metrics {
+func (o *observeFlags) startMetrics(store *service.Store, isDispatcher func() bool, streamsOpen func() int, pools map[string]*pgxpool.Pool,
+	rollups *rollup.Worker, logger *slog.Logger) *metrics.Metrics {
 	if !o.metrics {
 		return nil
 	}
@@ -108,12 +110,19 @@ func (o *observeFlags) startMetrics(store *service.Store, isDispatcher func() bo
 				NewConns: s.NewConnsCount()}
 		}
 	}
+	var rollupStat func() metrics.RollupStat
+	if rollups != nil {
+		rollupStat = func() metrics.RollupStat {
+			s := rollups.Stats()
+			return metrics.RollupStat{Active: rollups.IsLeader(), Position: s.Position, Events: s.Events}
+		}
+	}
 	return metrics.New(metrics.Config{
 		Observe: func(ctx context.Context) (metrics.Observed, error) {
 			s, err := store.Observe(ctx)
 			return metrics.Observed(s), err
 		},
-		IsDispatcher: isDispatcher, StreamsOpen: streamsOpen, Pools: stats,
+		IsDispatcher: isDispatcher, StreamsOpen: streamsOpen, Pools: stats, Rollups: rollupStat,
 		Logger: logger.With("part", "metrics"),
 	})
 }

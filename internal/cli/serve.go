@@ -43,6 +43,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		streams                   streamFlags
 		access                    accessFlags
 		bridge                    natsFlags
+		rollups                   rollupFlags
 		observe                   observeFlags
 		archived                  archiveFlags
 	)
@@ -52,6 +53,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	streams.register(f)
 	access.register(f)
 	bridge.register(f)
+	rollups.register(f)
 	observe.register(f)
 	archived.register(f)
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -113,6 +115,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := bridge.validate(); err != nil {
 		return err
 	}
+	if err := rollups.validate(); err != nil {
+		return err
+	}
 	if err := observe.validate(); err != nil {
 		return err
 	}
@@ -169,12 +174,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	pub := dispatch.start(backgroundCtx, pool, db.Timeouts(), logger, ob.batches(observe.metrics), ob.pgTracer())
 	var background sync.WaitGroup
-	closeStreamsPool, stopBridge := func() {}, func() {}
+	closeStreamsPool, stopBridge, stopRollups := func() {}, func() {}, func() {}
 	defer func() {
 		stopBackground()
 		pub.Wait()
 		background.Wait()
 		stopBridge()
+		stopRollups()
 		closeStreamsPool() // after the stream hub stopped reading through it
 	}()
 	storeConfig.Written = pub.Written
@@ -187,9 +193,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if stopBridge, err = bridge.start(backgroundCtx, pool, db.Timeouts(), dispatch.instance, dispatch.takeover, pub.Published.C, logger); err != nil {
 		return err
 	}
+	rollupWorker, stopRollups, err := rollups.start(backgroundCtx, pool, db.Timeouts(), dispatch.instance, dispatch.takeover, pub.Published.C, logger)
+	if err != nil {
+		return err
+	}
 	store := service.New(pool, storeConfig)
 	ob.metrics = observe.startMetrics(store, pub.IsDispatcher, hub.Streams,
-		map[string]*pgxpool.Pool{"serving": pool, "reporting": reportsPool, "streams": streamsPool}, logger)
+		map[string]*pgxpool.Pool{"serving": pool, "reporting": reportsPool, "streams": streamsPool}, rollupWorker, logger)
 	ob.batchMetrics.Store(ob.metrics)
 	stopMetrics, err := observe.serveMetrics(ctx, &ob, logger)
 	if err != nil {

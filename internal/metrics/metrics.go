@@ -53,8 +53,16 @@ type Config struct {
 	// StreamsOpen says how many event streams this instance serves.
 	StreamsOpen func() int
 	// Pools are the database pools by name ("serving", "reporting", "streams").
-	Pools  map[string]func() PoolStat
-	Logger *slog.Logger
+	Pools map[string]func() PoolStat
+	// Rollups tells what this instance's rollup worker did; nil: it runs none.
+	Rollups func() RollupStat
+	Logger  *slog.Logger
+}
+
+// RollupStat is what an instance's rollup worker did (rollup.Worker's Stats).
+type RollupStat struct {
+	Active           bool
+	Position, Events int64
 }
 
 // Metrics holds the instruments. Its methods are the hooks the parts call; each is safe for
@@ -142,6 +150,17 @@ func New(cfg Config) *Metrics {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "streams_open",
 			Help: "Event streams this instance serves now."},
 			func() float64 { return float64(cfg.StreamsOpen()) }))
+	}
+	if cfg.Rollups != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "rollup_worker_active",
+			Help: "1 while this instance keeps the aggregates report's rollups, 0 while it stands by."},
+			func() float64 { return boolValue(cfg.Rollups().Active) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "rollup_position",
+			Help: "The last publication number this instance's rollup worker applied (compare with the last published)."},
+			func() float64 { return float64(cfg.Rollups().Position) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: "rollup_events_applied_total",
+			Help: "Published events this instance's rollup worker applied to the rollups."},
+			func() float64 { return float64(cfg.Rollups().Events) }))
 	}
 	if cfg.Observe != nil {
 		reg.MustRegister(&observedCollector{cfg: cfg, errors: m.observeErrors})

@@ -22,7 +22,8 @@ func every(t *testing.T, observe func(context.Context) (metrics.Observed, error)
 	m := metrics.New(metrics.Config{
 		Observe:      observe,
 		IsDispatcher: func() bool { return true }, StreamsOpen: func() int { return 3 },
-		Pools: map[string]func() metrics.PoolStat{"serving": func() metrics.PoolStat { return metrics.PoolStat{Max: 32} }},
+		Pools:   map[string]func() metrics.PoolStat{"serving": func() metrics.PoolStat { return metrics.PoolStat{Max: 32} }},
+		Rollups: func() metrics.RollupStat { return metrics.RollupStat{Active: true, Position: 41, Events: 40} },
 	})
 	m.Request("POST", "/v1/sessions", 201, time.Millisecond)
 	m.Changed("createSession")
@@ -39,14 +40,17 @@ func TestHooksMoveTheirMetrics(t *testing.T) {
 	m.Request("POST", "/v1/sessions", 201, 2*time.Millisecond)
 	reg := m.Registry()
 	for name, want := range map[string]float64{
-		"ixnstore_http_requests_total":      2,
-		"ixnstore_events_published_total":   2,
-		"ixnstore_publication_lag_seconds":  2, // observations
-		"ixnstore_request_timeouts_total":   4,
-		"ixnstore_outbox_backlog_events":    7,
-		"ixnstore_streams_open":             3,
-		"ixnstore_dispatcher_active":        1,
-		"ixnstore_stream_events_sent_total": 2,
+		"ixnstore_http_requests_total":         2,
+		"ixnstore_events_published_total":      2,
+		"ixnstore_publication_lag_seconds":     2, // observations
+		"ixnstore_request_timeouts_total":      4,
+		"ixnstore_outbox_backlog_events":       7,
+		"ixnstore_streams_open":                3,
+		"ixnstore_dispatcher_active":           1,
+		"ixnstore_stream_events_sent_total":    2,
+		"ixnstore_rollup_worker_active":        1,
+		"ixnstore_rollup_position":             41,
+		"ixnstore_rollup_events_applied_total": 40,
 	} {
 		got := gathered(t, reg, name)
 		if got != want {

@@ -42,15 +42,22 @@ LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     source text := 'interactions i';
     conds  text[] := '{}';
+    -- The list's order. An agent's list walks interaction_resources_list_idx in it: a
+    -- resource's row holds its interaction's creation time (interaction_created_at is always
+    -- the interaction's created_at), so the index gives the interactions in the list's order
+    -- and the page ends after max_rows of them, however many the agent ever had.
+    ord    text := 'i.created_at, i.session_id, i.interaction_id';
 BEGIN
     -- Two filters find few rows that the planner expects to meet soon along the creation-time
     -- index, and it would walk that index (to its far end, for a recent end time or a quiet
-    -- agent): their rows are found by their own index first, then sorted (OFFSET 0 keeps the
-    -- subquery whole).
+    -- agent). An agent's interactions come from the resource's own index, in the list's order;
+    -- an end time's are found by their index first, then sorted (OFFSET 0 keeps the subquery
+    -- whole).
     IF p_resource IS NOT NULL THEN
-        source := '(SELECT i.* FROM interaction_resources r JOIN interactions i'
-               || ' ON i.session_id = r.session_id AND i.interaction_id = r.interaction_id'
-               || ' WHERE r.resource = $6 OFFSET 0) i';
+        source := 'interaction_resources r JOIN interactions i'
+               || ' ON i.session_id = r.session_id AND i.interaction_id = r.interaction_id';
+        ord := 'r.interaction_created_at, r.session_id, r.interaction_id';
+        conds := conds || 'r.resource = $6'::text;
     ELSIF p_ended_from IS NOT NULL OR p_ended_to IS NOT NULL THEN
         source := '(SELECT * FROM interactions WHERE deleted_at >= coalesce($11, ''-infinity'')'
                || ' AND deleted_at < coalesce($12, ''infinity'') OFFSET 0) i';
@@ -70,10 +77,10 @@ BEGIN
                                 ELSE '' END
                            || ' AND u.session_id = i.session_id AND u.interaction_id = i.interaction_id)');
     END IF;
-    IF p_created_from IS NOT NULL THEN conds := conds || 'i.created_at >= $9'::text; END IF;
-    IF p_created_to IS NOT NULL THEN conds := conds || 'i.created_at < $10'::text; END IF;
+    IF p_created_from IS NOT NULL THEN conds := conds || (split_part(ord, ',', 1) || ' >= $9'); END IF;
+    IF p_created_to IS NOT NULL THEN conds := conds || (split_part(ord, ',', 1) || ' < $10'); END IF;
     IF p_after_created_at IS NOT NULL THEN
-        conds := conds || '(i.created_at, i.session_id, i.interaction_id) > ($13, $14, $15)'::text;
+        conds := conds || ('(' || ord || ') > ($13, $14, $15)');
     END IF;
     -- The columns of report_interactions, in its order; $1..$16 are the parameters, in order.
     RETURN
@@ -83,7 +90,7 @@ BEGIN
         || ' ixn_interaction_outcome(i.state, i.abandoned_at, i.merged_into, i.moved_to), i.properties'
         || ' FROM ' || source
         || ' WHERE ' || coalesce(nullif(array_to_string(conds, ' AND '), ''), 'true')
-        || ' ORDER BY i.created_at, i.session_id, i.interaction_id LIMIT $16';
+        || ' ORDER BY ' || ord || ' LIMIT $16';
 END $$;
 
 -- ixn_report_interactions runs the list's query for the filters given.

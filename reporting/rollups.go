@@ -1,0 +1,93 @@
+package reporting
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/rollup"
+)
+
+// aggregatesFromRollups answers Aggregates from the hourly rollups (docs/reporting.md,
+// "Rollups"), in one snapshot: the whole hours of the window from report_rollups, less what
+// they hold of the interactions that are live or ended since the worker's settled_before, plus
+// those interactions and the parts of hours the window cuts as their rows are now. Counts and
+// averages are the rows'; percentiles are read from histogram buckets (within
+// rollup.RelativeError). A window without a whole hour, or a database whose rollups were
+// never built, is answered from the rows.
+func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time, groupBy string) ([]Aggregate, error) {
+	hourFrom, hourTo := from.Truncate(time.Hour), to.Truncate(time.Hour)
+	if hourFrom.Before(from) {
+		hourFrom = hourFrom.Add(time.Hour)
+	}
+	return inSnapshot(ctx, r, func(ctx context.Context, q *db.Queries) ([]Aggregate, error) {
+		if !hourFrom.Before(hourTo) {
+			return aggregatesFromRows(ctx, q, from, to, groupBy)
+		}
+		st, err := q.RollupStateGet(ctx, rollup.DefaultName)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return aggregatesFromRows(ctx, q, from, to, groupBy)
+		}
+		if err != nil {
+			return nil, err
+		}
+		groups := map[string]*rollup.Sums{}
+		sums := func(k string) *rollup.Sums {
+			if groups[k] == nil {
+				groups[k] = rollup.NewSums()
+			}
+			return groups[k]
+		}
+		hours, err := q.RollupsRead(ctx, db.RollupsReadParams{Dim: groupBy, HourFrom: hourFrom, HourTo: hourTo})
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hours {
+			sums(h.Key).Merge(rollup.SumsOfRow(h.Total, h.Completed, h.Abandoned, h.Merged, h.Moved, h.HandleSumUs,
+				h.HandleBuckets, h.HandleCounts, h.Connected, h.ConnectSumUs, h.ConnectBuckets, h.ConnectCounts,
+				h.Transfers, h.Conferences))
+		}
+		rest, err := q.RollupsComplete(ctx, db.RollupsCompleteParams{Dim: groupBy, SettledBefore: st.SettledBefore,
+			CreatedFrom: from, CreatedTo: to, HourFrom: hourFrom, HourTo: hourTo})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range rest {
+			sign := int64(c.Sign)
+			sums(c.Key).Add(rollup.Fact{Outcome: c.Outcome, N: sign * c.N, HandleBucket: rollup.Bucket(c.HandleBucket),
+				HandleSumUs: sign * c.HandleSumUs, ConnectBucket: rollup.Bucket(c.ConnectBucket), Connected: sign * c.Connected,
+				ConnectSumUs: sign * c.ConnectSumUs, Transfers: sign * c.Transfers, Conferences: sign * c.Conferences})
+		}
+		keys := make([]string, 0, len(groups))
+		for k, s := range groups {
+			if s.Total > 0 {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys) // the rows' order: the databases' collation is C.UTF-8, code point order
+		out := make([]Aggregate, len(keys))
+		for i, k := range keys {
+			out[i] = aggregateOf(k, groups[k])
+		}
+		return out, nil
+	})
+}
+
+func aggregateOf(group string, s *rollup.Sums) Aggregate {
+	a := Aggregate{Group: group, Total: s.Total, Live: s.Live, Completed: s.Completed, Abandoned: s.Abandoned,
+		Merged: s.Merged, Moved: s.Moved, AbandonedRate: float64(s.Abandoned) / float64(s.Total),
+		Connected: s.Connected, Transfers: s.Transfers, Conferences: s.Conferences,
+		HandleTimeP50: s.Handle.Percentile(0.5), HandleTimeP90: s.Handle.Percentile(0.9),
+		TimeToConnectP50: s.Connect.Percentile(0.5)}
+	if n := s.Handle.Count(); n > 0 {
+		a.HandleTimeAvg = float64(s.HandleSumUs) / float64(n) / 1e6
+	}
+	if s.Connected > 0 {
+		a.TimeToConnectAvg = float64(s.ConnectSumUs) / float64(s.Connected) / 1e6
+	}
+	return a
+}

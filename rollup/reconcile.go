@@ -1,0 +1,257 @@
+package rollup
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/ixnstore/ixnstore/db"
+)
+
+// counted is what one ended interaction gives the rollups (a report_rollup_counted row, with
+// the buckets of its durations).
+type counted struct {
+	SessionID     string    `json:"session_id"`
+	InteractionID string    `json:"interaction_id"`
+	Hour          time.Time `json:"hour"`
+	Media         string    `json:"media"`
+	Node          string    `json:"node"`
+	Resources     []string  `json:"resources"`
+	Outcome       string    `json:"outcome"`
+	HandleUs      int64     `json:"handle_us"`
+	ConnectUs     *int64    `json:"connect_us"`
+	Transfers     int32     `json:"transfers"`
+	Conferences   int32     `json:"conferences"`
+	handleBucket  *int32
+	connectBucket *int32
+}
+
+func (c counted) same(o counted) bool {
+	return c.Hour.Equal(o.Hour) && c.Media == o.Media && c.Node == o.Node && slices.Equal(c.Resources, o.Resources) &&
+		c.Outcome == o.Outcome && c.HandleUs == o.HandleUs && equalPtr(c.ConnectUs, o.ConnectUs) &&
+		c.Transfers == o.Transfers && c.Conferences == o.Conferences
+}
+
+func equalPtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// fact is the counted interaction as n of a group's figures.
+func (c counted) fact(n int64) Fact {
+	f := Fact{Outcome: c.Outcome, N: n, HandleBucket: c.handleBucket, HandleSumUs: n * c.HandleUs,
+		Transfers: n * int64(c.Transfers), Conferences: n * int64(c.Conferences)}
+	if c.ConnectUs != nil {
+		f.ConnectBucket, f.Connected, f.ConnectSumUs = c.connectBucket, n, n*(*c.ConnectUs)
+	}
+	return f
+}
+
+// group is one group of one hour: a row of report_rollups.
+type group struct {
+	dim  string
+	hour time.Time
+	key  string
+}
+
+// groups are the groups an interaction counts in.
+func (c counted) groups() []group {
+	g := []group{{"media", c.Hour, c.Media}, {"node", c.Hour, c.Node}}
+	for _, r := range c.Resources {
+		g = append(g, group{"resource", c.Hour, r})
+	}
+	return g
+}
+
+// reconcile brings what the rollups hold of each interaction to what its row says now: an
+// ended interaction counts as it is, any other not at all. It returns how many interactions
+// changed in the rollups.
+func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	sessions, interactions := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		sessions[i], interactions[i] = k.session, k.interaction
+	}
+	facts, err := q.RollupFactsOf(ctx, db.RollupFactsOfParams{SessionIds: sessions, InteractionIds: interactions})
+	if err != nil {
+		return 0, err
+	}
+	held, err := q.RollupCountedOf(ctx, db.RollupCountedOfParams{SessionIds: sessions, InteractionIds: interactions})
+	if err != nil {
+		return 0, err
+	}
+	now := map[key]counted{}
+	for _, f := range facts {
+		now[key{f.SessionID, f.InteractionID}] = countedFromFact(f)
+	}
+	was := map[key]counted{}
+	for _, h := range held {
+		was[key{h.SessionID, h.InteractionID}] = countedFromHeld(h)
+	}
+
+	deltas := map[group]*Sums{}
+	add := func(c counted, n int64) {
+		for _, g := range c.groups() {
+			if deltas[g] == nil {
+				deltas[g] = NewSums()
+			}
+			deltas[g].Add(c.fact(n))
+		}
+	}
+	var put []counted
+	var gone []key
+	for _, k := range keys {
+		old, had := was[k]
+		cur, has := now[k]
+		if had == has && (!has || old.same(cur)) {
+			continue
+		}
+		if had {
+			add(old, -1)
+		}
+		if has {
+			add(cur, 1)
+			put = append(put, cur)
+		} else {
+			gone = append(gone, k)
+		}
+	}
+	if len(deltas) == 0 {
+		return 0, nil
+	}
+	if err := applyDeltas(ctx, q, deltas); err != nil {
+		return 0, err
+	}
+	if len(put) > 0 {
+		rows, err := json.Marshal(put)
+		if err != nil {
+			return 0, err
+		}
+		if err := q.RollupCountedPut(ctx, rows); err != nil {
+			return 0, err
+		}
+	}
+	if len(gone) > 0 {
+		s, i := make([]string, len(gone)), make([]string, len(gone))
+		for j, k := range gone {
+			s[j], i[j] = k.session, k.interaction
+		}
+		if err := q.RollupCountedDelete(ctx, db.RollupCountedDeleteParams{SessionIds: s, InteractionIds: i}); err != nil {
+			return 0, err
+		}
+	}
+	return len(put) + len(gone), nil
+}
+
+func countedFromFact(f db.RollupFactsOfRow) counted {
+	var connect *int64
+	if f.Connected {
+		connect = &f.ConnectUs
+	}
+	return counted{SessionID: f.SessionID, InteractionID: f.InteractionID, Hour: f.Hour.UTC(), Media: f.Media,
+		Node: f.Node, Resources: f.Resources, Outcome: f.Outcome, HandleUs: f.HandleUs, ConnectUs: connect,
+		Transfers: f.Transfers, Conferences: f.Conferences, handleBucket: Bucket(f.HandleBucket), connectBucket: Bucket(f.ConnectBucket)}
+}
+
+func countedFromHeld(h db.RollupCountedOfRow) counted {
+	return counted{SessionID: h.SessionID, InteractionID: h.InteractionID, Hour: h.Hour.UTC(), Media: h.Media,
+		Node: h.Node, Resources: h.Resources, Outcome: h.Outcome, HandleUs: h.HandleUs, ConnectUs: h.ConnectUs,
+		Transfers: h.Transfers, Conferences: h.Conferences, handleBucket: Bucket(h.HandleBucket), connectBucket: Bucket(h.ConnectBucket)}
+}
+
+// Bucket reads a bucket number from a query, where -1 stands for no duration (nil).
+func Bucket(b int32) *int32 {
+	if b < 0 {
+		return nil
+	}
+	return &b
+}
+
+// rollupRow is a report_rollups row as RollupsPut takes it.
+type rollupRow struct {
+	Dim            string    `json:"dim"`
+	Hour           time.Time `json:"hour"`
+	Key            string    `json:"key"`
+	Total          int64     `json:"total"`
+	Completed      int64     `json:"completed"`
+	Abandoned      int64     `json:"abandoned"`
+	Merged         int64     `json:"merged"`
+	Moved          int64     `json:"moved"`
+	HandleSumUs    int64     `json:"handle_sum_us"`
+	HandleBuckets  []int32   `json:"handle_buckets"`
+	HandleCounts   []int64   `json:"handle_counts"`
+	Connected      int64     `json:"connected"`
+	ConnectSumUs   int64     `json:"connect_sum_us"`
+	ConnectBuckets []int32   `json:"connect_buckets"`
+	ConnectCounts  []int64   `json:"connect_counts"`
+	Transfers      int64     `json:"transfers"`
+	Conferences    int64     `json:"conferences"`
+}
+
+// SumsOfRow reads a report_rollups row's figures.
+func SumsOfRow(total, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
+	connected, connectSumUs int64, connectBuckets []int32, connectCounts []int64, transfers, conferences int64) *Sums {
+	s := &Sums{Total: total, Completed: completed, Abandoned: abandoned, Merged: merged, Moved: moved,
+		HandleSumUs: handleSumUs, Handle: Histogram{}, Connected: connected, ConnectSumUs: connectSumUs,
+		Connect: Histogram{}, Transfers: transfers, Conferences: conferences}
+	s.Handle.AddArrays(handleBuckets, handleCounts, 1)
+	s.Connect.AddArrays(connectBuckets, connectCounts, 1)
+	return s
+}
+
+// applyDeltas adds the deltas to the rollup rows of their groups (locked, read, written whole);
+// a group left with no interaction loses its row.
+func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) error {
+	var dims, keys []string
+	var hours []time.Time
+	for g := range deltas {
+		dims, hours, keys = append(dims, g.dim), append(hours, g.hour), append(keys, g.key)
+	}
+	rows, err := q.RollupsOf(ctx, db.RollupsOfParams{Dims: dims, Hours: hours, Keys: keys})
+	if err != nil {
+		return err
+	}
+	sums := map[group]*Sums{}
+	for _, r := range rows {
+		sums[group{r.Dim, r.Hour.UTC(), r.Key}] = SumsOfRow(r.Total, r.Completed, r.Abandoned, r.Merged, r.Moved,
+			r.HandleSumUs, r.HandleBuckets, r.HandleCounts, r.Connected, r.ConnectSumUs, r.ConnectBuckets,
+			r.ConnectCounts, r.Transfers, r.Conferences)
+	}
+	var put []rollupRow
+	var gone []group
+	for g, d := range deltas {
+		s := sums[g]
+		if s == nil {
+			s = NewSums()
+		}
+		s.Merge(d)
+		if s.Total == 0 {
+			gone = append(gone, g)
+			continue
+		}
+		hb, hc := s.Handle.Arrays()
+		cb, cc := s.Connect.Arrays()
+		put = append(put, rollupRow{Dim: g.dim, Hour: g.hour, Key: g.key, Total: s.Total, Completed: s.Completed,
+			Abandoned: s.Abandoned, Merged: s.Merged, Moved: s.Moved, HandleSumUs: s.HandleSumUs,
+			HandleBuckets: hb, HandleCounts: hc, Connected: s.Connected, ConnectSumUs: s.ConnectSumUs,
+			ConnectBuckets: cb, ConnectCounts: cc, Transfers: s.Transfers, Conferences: s.Conferences})
+	}
+	if len(put) > 0 {
+		b, err := json.Marshal(put)
+		if err != nil {
+			return err
+		}
+		if err := q.RollupsPut(ctx, b); err != nil {
+			return err
+		}
+	}
+	if len(gone) > 0 {
+		var d, k []string
+		var h []time.Time
+		for _, g := range gone {
+			d, h, k = append(d, g.dim), append(h, g.hour), append(k, g.key)
+		}
+		return q.RollupsDelete(ctx, db.RollupsDeleteParams{Dims: d, Hours: h, Keys: k})
+	}
+	return nil
+}
