@@ -106,16 +106,8 @@ func read(ctx context.Context, cons jetstream.Consumer, cursor *uint64, seen *cl
 		return false, err
 	}
 	// Next does not take a context: stopping the iterator is what ends a wait.
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			msgs.Stop()
-		case <-done:
-			msgs.Stop()
-		}
-	}()
+	defer msgs.Stop()
+	defer context.AfterFunc(ctx, msgs.Stop)()
 	for {
 		m, err := msgs.Next()
 		if err != nil {
