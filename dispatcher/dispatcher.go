@@ -198,8 +198,18 @@ type position struct {
 func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 	q := db.New(conn)
 	stateCtx, cancel := context.WithTimeout(ctx, d.cfg.Takeover)
+	defer cancel()
+	// A batch's commit does not wait for its flush. A crash can then lose the last batches
+	// after subscribers saw them, and the next dispatcher publishes them again with the same
+	// numbers: the outbox rows up to any published one were all durable (a writer's commit
+	// waits for its flush before it ends, and only ended transactions are read), new
+	// transactions sort after them, and which session events a row brings along depends only
+	// on the rows. So subscribers get repeats with the same ids and positions, as after any
+	// crash, and each writer's commit is no longer followed by a second flush for its batch.
+	if err := q.CommitsWithoutFlush(stateCtx); err != nil {
+		return err
+	}
 	st, err := q.DispatcherStateGet(stateCtx)
-	cancel()
 	if err != nil {
 		return err
 	}

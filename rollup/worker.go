@@ -231,6 +231,12 @@ func (w *Worker) session(ctx context.Context) error {
 	q := db.New(conn)
 	stateCtx, cancel := context.WithTimeout(ctx, cfg.Takeover)
 	defer cancel()
+	// The rollups and the position commit together and applying events again changes nothing,
+	// so a crash that loses the last pages only sends the next worker back over them; waiting
+	// for each page's flush would put one more flush behind every writer's commit.
+	if err := q.CommitsWithoutFlush(stateCtx); err != nil {
+		return err
+	}
 	if err := q.RollupStateEnsure(stateCtx, cfg.Name); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ixnstore/ixnstore/db"
 	"github.com/ixnstore/ixnstore/internal/database"
@@ -306,32 +307,52 @@ func (s *Store) GetRequest(ctx context.Context, sessionID, requestID string) (Re
 // same report on a request that has already ended returns the events it wrote then and
 // writes nothing; any other report on it is refused with fault.ErrRequestEnded.
 func (s *Store) ReportRequest(ctx context.Context, sessionID, requestID string, in RequestOutcome) (Request, []Event, error) {
-	events, err := s.change(ctx, in.validate, func(ctx context.Context) ([]db.Outbox, error) {
+	if err := in.validate(); err != nil {
+		return Request{}, nil, err
+	}
+	var party []byte
+	if in.Party != nil {
+		var err error
+		if party, err = json.Marshal(in.Party); err != nil {
+			return Request{}, nil, err
+		}
+	}
+	// The request is read back in the outcome's own transaction: read after the commit, a
+	// read that ran out of the deadline would answer "nothing was done" for an outcome that
+	// had committed.
+	type reported struct {
+		request db.ActionRequest
+		events  []db.Outbox
+	}
+	out, err := database.WithTxValue(ctx, s.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) (reported, error) {
+		var events []db.Outbox
+		var err error
 		if in.Result == "failed" {
 			description := in.Description
 			if description == "" {
 				description = "the media side could not do it: " + in.Error
 			}
-			return s.q.RequestFailed(ctx, db.RequestFailedParams{
+			events, err = q.RequestFailed(ctx, db.RequestFailedParams{
 				SessionID: sessionID, RequestID: requestID, Error: in.Error, Description: description,
 			})
+		} else {
+			events, err = q.RequestDone(ctx, db.RequestDoneParams{
+				SessionID: sessionID, RequestID: requestID, Hints: hintsOrEmpty(in.Hints), Party: party,
+			})
 		}
-		var party []byte
-		if in.Party != nil {
-			var err error
-			if party, err = json.Marshal(in.Party); err != nil {
-				return nil, err
-			}
+		if err != nil {
+			return reported{}, err
 		}
-		return s.q.RequestDone(ctx, db.RequestDoneParams{
-			SessionID: sessionID, RequestID: requestID, Hints: hintsOrEmpty(in.Hints), Party: party,
-		})
+		request, err := q.RequestGet(ctx, db.RequestGetParams{SessionID: sessionID, RequestID: requestID})
+		return reported{request: request, events: events}, err
 	})
 	if err != nil {
 		return Request{}, nil, err
 	}
-	req, err := s.GetRequest(ctx, sessionID, requestID)
-	return req, events, err
+	if len(out.events) > 0 {
+		s.written()
+	}
+	return requestFromRow(out.request), eventsFromRows(out.events), nil
 }
 
 // MaxRequestsPage is the most requests one ListPendingRequests call returns.
