@@ -9,6 +9,21 @@ import (
 	"context"
 )
 
+const outboxInversions = `-- name: OutboxInversions :one
+SELECT count(*) FROM (
+    SELECT txid < lag(txid) OVER (PARTITION BY session_id ORDER BY seq) AS inverted FROM outbox
+) o WHERE inverted
+`
+
+// How many events follow, in their session's order, an event of a later transaction: the
+// events the dispatcher brings forward (a test's check that its scenario has some).
+func (q *Queries) OutboxInversions(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, outboxInversions)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const outboxListBySession = `-- name: OutboxListBySession :many
 SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM outbox
  WHERE session_id = $1 AND seq > $2

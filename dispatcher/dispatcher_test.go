@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
@@ -366,4 +367,127 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// The dispatcher commits its batches without waiting for their flush (dispatcher.lead): a
+// crash may lose the last of them after subscribers saw them, and the next dispatcher must
+// then give every event the number it had. Here every batch is lost at once (the publication
+// emptied and the position set back, as a crash before any flush would leave them) and a
+// dispatcher with other batch boundaries and an empty cache publishes again; commit order
+// and transaction id order disagree within sessions, so events are brought forward.
+func TestLostBatchesArePublishedAgainWithTheSameNumbers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	s := service.New(pool, service.Config{})
+	const sessions, writers, changes = 6, 8, 30
+	for i := range sessions {
+		session(t, s, fmt.Sprintf("s%d", i)) // the writers'
+		session(t, s, fmt.Sprintf("v%d", i)) // the inversions'
+	}
+	q := db.New(pool)
+	_, stopFirst := run(t, pool, "first", 1) // publishes while the writers write
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+1)
+	for w := range writers {
+		wg.Go(func() {
+			for c := range changes {
+				if err := toggle(ctx, q, fmt.Sprintf("s%d", (w+c)%sessions), c%2 == 0); err != nil && !isTransition(err) {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	// Meanwhile, inversions: a transaction takes its id on one session; another, with a later
+	// id, changes a second session and commits; then the first changes the second session
+	// too, so that session's later event has the earlier transaction id.
+	wg.Go(func() {
+		for i := range changes {
+			a, b := fmt.Sprintf("v%d", i%sessions), fmt.Sprintf("v%d", (i+1)%sessions)
+			if err := invert(ctx, pool, q, a, b); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	first := waitPublished(t, pool, s)
+	checkOrder(t, first)
+	stopFirst()
+
+	inverted, err := q.OutboxInversions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inverted == 0 {
+		t.Fatal("no session's events committed out of transaction id order: the scenario proves nothing")
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM publication`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE dispatcher_state SET cursor_txid = '0', cursor_id = 0, last_pub_seq = 0`); err != nil {
+		t.Fatal(err)
+	}
+	run(t, pool, "second", 7)
+	again := waitPublished(t, pool, s)
+	if len(again) != len(first) {
+		t.Fatalf("published %d events again, first %d", len(again), len(first))
+	}
+	for i := range first {
+		if again[i] != first[i] {
+			t.Fatalf("publication %d: first %+v, again %+v", i+1, first[i], again[i])
+		}
+	}
+	t.Logf("%d events, %d of them behind a later transaction id in their session, numbered alike twice", len(first), inverted)
+}
+
+// invert writes, to session b, an event of a transaction whose id is below that of b's
+// event before it (the transaction took its id with a change of session a).
+func invert(ctx context.Context, pool *pgxpool.Pool, q *db.Queries, a, b string) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if err := toggleAny(ctx, tx, q, a); err != nil {
+		return err
+	}
+	if err := toggleAny(ctx, pool, q, b); err != nil {
+		return err
+	}
+	if err := toggleAny(ctx, tx, q, b); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// toggleAny changes p1's state to whichever of held and established it is not in, in a
+// transaction of its own within on (a savepoint when on is a transaction).
+func toggleAny(ctx context.Context, on interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, q *db.Queries, sessionID string) error {
+	for _, held := range []bool{true, false} {
+		tx, err := on.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		err = toggle(ctx, q.WithTx(tx), sessionID, held)
+		if isTransition(err) {
+			if err := tx.Rollback(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			tx.Rollback(ctx) //nolint:errcheck
+			return err
+		}
+		return tx.Commit(ctx)
+	}
+	return fmt.Errorf("session %s: p1 can be neither held nor established", sessionID)
 }

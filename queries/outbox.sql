@@ -3,3 +3,10 @@ SELECT * FROM outbox
  WHERE session_id = @session_id AND seq > @after_seq
  ORDER BY seq
  LIMIT @max_rows;
+
+-- name: OutboxInversions :one
+-- How many events follow, in their session's order, an event of a later transaction: the
+-- events the dispatcher brings forward (a test's check that its scenario has some).
+SELECT count(*) FROM (
+    SELECT txid < lag(txid) OVER (PARTITION BY session_id ORDER BY seq) AS inverted FROM outbox
+) o WHERE inverted;
