@@ -37,6 +37,7 @@ const (
 	DefaultRetry    = time.Second
 	DefaultTakeover = 5 * time.Second
 	DefaultSettle   = 30 * time.Second
+	DefaultGap      = 250 * time.Millisecond
 )
 
 // Config sets a Worker up. ConnString and Read are required; zero values of the others take
@@ -61,6 +62,12 @@ type Config struct {
 	Page int
 	// Poll is how often the worker reads without being woken.
 	Poll time.Duration
+	// Gap is the least time between two pages that are not full. Woken by every batch the
+	// dispatcher publishes, the worker would otherwise apply a few events at a time, read the
+	// same busy interactions again for each, and commit as often as the dispatcher: what the
+	// events of a gap name is read and written once. Reports do not wait for it (the
+	// interactions it has not applied are read from the rows).
+	Gap time.Duration
 	// Retry is how long the worker waits after a failure, and how often a standby tries the
 	// lock.
 	Retry time.Duration
@@ -100,7 +107,7 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		p   *time.Duration
 		def time.Duration
-	}{{&c.Poll, DefaultPoll}, {&c.Retry, DefaultRetry}, {&c.Takeover, DefaultTakeover}, {&c.Settle, DefaultSettle}} {
+	}{{&c.Poll, DefaultPoll}, {&c.Retry, DefaultRetry}, {&c.Takeover, DefaultTakeover}, {&c.Settle, DefaultSettle}, {&c.Gap, DefaultGap}} {
 		if *d.p <= 0 {
 			*d.p = d.def
 		}
@@ -249,7 +256,14 @@ func (w *Worker) session(ctx context.Context) error {
 	w.position.Store(pos)
 	poll := time.NewTicker(cfg.Poll)
 	defer poll.Stop()
+	var lastPage time.Time
 	for {
+		if wait := time.Until(lastPage.Add(cfg.Gap)); wait > 0 {
+			sleep(ctx, wait)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
 		wake := cfg.Wake()
 		events, err := w.read(ctx, pos)
 		if err != nil {
@@ -260,8 +274,10 @@ func (w *Worker) session(ctx context.Context) error {
 				return err
 			}
 			if len(events) == cfg.Page {
+				lastPage = time.Time{}
 				continue // more to read now
 			}
+			lastPage = time.Now()
 		}
 		select {
 		case <-ctx.Done():
