@@ -41,13 +41,14 @@ func TestNodeWhoseLeaseLapses(t *testing.T) {
 	defer cancel()
 	net := &partition{}
 	c := must[*client.Client](t, "client")(client.New(srv.URL, client.Config{Token: cl.Token, HTTPClient: &http.Client{Transport: net}}))
-	node := must[*client.Node](t, "node")(c.Node(client.NodeConfig{ID: "n1", Lease: 300 * time.Millisecond}))
+	node := must[*client.Node](t, "node")(c.Node(client.NodeConfig{ID: "n1", Lease: time.Second}))
 	must[*client.NodeInfo](t, "register")(node.Register(ctx))
 	must[*client.Session](t, "session")(node.CreateSession(ctx, "s1"))
 
 	loop := make(chan error, 1)
 	go func() { loop <- node.Heartbeats(ctx) }()
-	// A heartbeat or two gets through, then the network drops them.
+	// A heartbeat or two gets through, then the network drops them. (The lease is long
+	// enough for the add to get through on a loaded machine first.)
 	must[*client.AddInteractionResponse](t, "add")(node.AddInteractionWithResponse(ctx, "s1", nil, client.NewInteraction{InteractionID: "i1", Media: "chat", Type: client.NewInteractionTypeInbound}))
 	net.cut.Store(true)
 
