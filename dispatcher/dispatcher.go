@@ -275,7 +275,10 @@ const maxCachedSessions = 200_000
 // batch that takes longer than Takeover is abandoned with its connection: by then the server
 // may have ended the session, and a standby may lead.
 func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.Takeover)
+	// A batch under way when the dispatcher is stopped is finished, not cancelled: pgx
+	// closes a connection whose query is cancelled, and the leader could then no longer
+	// resign its lock and wake a standby; the batch's own deadline still bounds it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.Takeover)
 	defer cancel()
 	ctx, observed := b.cfg.Observe(ctx)
 	b.writtenAt = b.writtenAt[:0]
