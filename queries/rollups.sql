@@ -7,7 +7,9 @@
 SELECT pg_try_advisory_lock(hashtext('ixnstore report rollups'), hashtext(@name::text));
 
 -- name: RollupStateEnsure :exec
-INSERT INTO report_rollup_state (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;
+-- A worker that finds no row starts from the first event: its rollups count live
+-- interactions from the start.
+INSERT INTO report_rollup_state (name, counts_live) VALUES (@name, true) ON CONFLICT (name) DO NOTHING;
 
 -- name: RollupStateGet :one
 SELECT * FROM report_rollup_state WHERE name = @name;
@@ -24,24 +26,24 @@ UPDATE report_rollup_state
 -- Where a rebuild leaves the worker.
 -- Interactions that ended within settle_seconds of the snapshot of the rebuild are read from the rows
 -- by reports until the worker has passed their events.
-INSERT INTO report_rollup_state (name, last_pub_seq, settled_before, leader)
-VALUES (@name::text, @last_pub_seq::bigint, now() - make_interval(0, 0, 0, 0, 0, 0, @settle_seconds::float8), sqlc.narg(leader)::text)
+INSERT INTO report_rollup_state (name, last_pub_seq, settled_before, leader, counts_live)
+VALUES (@name::text, @last_pub_seq::bigint, now() - make_interval(0, 0, 0, 0, 0, 0, @settle_seconds::float8), sqlc.narg(leader)::text, true)
 ON CONFLICT (name) DO UPDATE
    SET last_pub_seq = EXCLUDED.last_pub_seq, settled_before = EXCLUDED.settled_before,
-       leader = EXCLUDED.leader, updated_at = now();
+       leader = EXCLUDED.leader, counts_live = true, updated_at = now();
 
 -- name: RollupFactsOf :many
--- The ended interactions among the ones given, as the rollups count them now.
+-- The interactions given, as the rollups count them now (a live one: no handle time).
 -- (A bucket of -1: no duration.)
 SELECT f.session_id, f.interaction_id, f.hour::timestamptz AS hour, f.media, f.node::text AS node,
-       f.resources::text[] AS resources, f.outcome, f.handle_us::bigint AS handle_us,
+       f.resources::text[] AS resources, f.outcome,
+       f.ended::boolean AS ended, coalesce(f.handle_us, 0)::bigint AS handle_us,
        (f.connect_us IS NOT NULL)::boolean AS connected, coalesce(f.connect_us, 0)::bigint AS connect_us,
        f.transfers, f.conferences,
        coalesce(ixn_duration_bucket(f.handle_us), -1)::int AS handle_bucket,
        coalesce(ixn_duration_bucket(f.connect_us), -1)::int AS connect_bucket
   FROM (SELECT unnest(@session_ids::text[]) AS session_id, unnest(@interaction_ids::text[]) AS interaction_id) AS k
-  JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id
- WHERE f.ended;
+  JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id;
 
 -- name: RollupCountedOf :many
 -- What the rollups hold of the interactions given.
@@ -78,15 +80,15 @@ SELECT r.*
 
 -- name: RollupsPut :exec
 -- Writes rollup rows whole (a JSON array of report_rollups rows).
-INSERT INTO report_rollups AS r (dim, hour, key, total, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups AS r (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                                   handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                                   connect_counts, transfers, conferences)
-SELECT x.dim, x.hour, x.key, x.total, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
+SELECT x.dim, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
        x.handle_buckets, x.handle_counts, x.connected, x.connect_sum_us, x.connect_buckets,
        x.connect_counts, x.transfers, x.conferences
   FROM jsonb_populate_recordset(NULL::report_rollups, @rows::jsonb) AS x
 ON CONFLICT (dim, hour, key) DO UPDATE
-   SET total = EXCLUDED.total, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
+   SET total = EXCLUDED.total, live = EXCLUDED.live, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
        merged = EXCLUDED.merged, moved = EXCLUDED.moved, handle_sum_us = EXCLUDED.handle_sum_us,
        handle_buckets = EXCLUDED.handle_buckets, handle_counts = EXCLUDED.handle_counts,
        connected = EXCLUDED.connected, connect_sum_us = EXCLUDED.connect_sum_us,
@@ -106,13 +108,12 @@ WITH counted AS (DELETE FROM report_rollup_counted)
 DELETE FROM report_rollups;
 
 -- name: RollupCountAll :execrows
--- Counts every ended interaction, as the worker would have (the rebuild).
+-- Counts every interaction, as the worker would have (the rebuild).
 INSERT INTO report_rollup_counted (session_id, interaction_id, hour, media, node, resources, outcome,
                                    handle_us, connect_us, transfers, conferences)
 SELECT f.session_id, f.interaction_id, f.hour, f.media, f.node, f.resources, f.outcome,
        f.handle_us, f.connect_us, f.transfers, f.conferences
-  FROM report_interaction_facts f
- WHERE f.ended;
+  FROM report_interaction_facts f;
 
 -- name: RollupSumAll :exec
 -- The rollups of everything counted (the rebuild): each group of each hour, with its
@@ -129,7 +130,7 @@ WITH groups AS (
 ), handle AS (
     SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
       FROM (SELECT dim, hour, key, ixn_duration_bucket(handle_us) AS bucket, count(*) AS n
-              FROM groups GROUP BY 1, 2, 3, 4) b
+              FROM groups WHERE handle_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 ), connect AS (
     SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
@@ -137,27 +138,28 @@ WITH groups AS (
               FROM groups WHERE connect_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 )
-INSERT INTO report_rollups (dim, hour, key, total, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                             handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                             connect_counts, transfers, conferences)
-SELECT s.dim, s.hour, s.key, s.total, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
-       h.buckets, h.counts, s.connected, s.connect_sum_us,
+SELECT s.dim, s.hour, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
+       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
        coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
   FROM (SELECT dim, hour, key, count(*) AS total,
+               count(*) FILTER (WHERE outcome = 'live') AS live,
                count(*) FILTER (WHERE outcome = 'completed') AS completed,
                count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
                count(*) FILTER (WHERE outcome = 'merged') AS merged,
                count(*) FILTER (WHERE outcome = 'moved') AS moved,
-               sum(handle_us)::bigint AS handle_sum_us,
+               coalesce(sum(handle_us), 0)::bigint AS handle_sum_us,
                count(connect_us) AS connected, coalesce(sum(connect_us), 0)::bigint AS connect_sum_us,
                sum(transfers)::bigint AS transfers, sum(conferences)::bigint AS conferences
           FROM groups GROUP BY 1, 2, 3) s
-  JOIN handle h USING (dim, hour, key)
+  LEFT JOIN handle h USING (dim, hour, key)
   LEFT JOIN connect c USING (dim, hour, key);
 
 -- name: RollupsRead :many
 -- The rollups of a group dimension over whole hours [hour_from, hour_to).
-SELECT key, total, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
+SELECT key, total, live, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
        connected, connect_sum_us, connect_buckets, connect_counts, transfers, conferences
   FROM report_rollups
  WHERE dim = @dim AND hour >= @hour_from AND hour < @hour_to;
@@ -167,27 +169,39 @@ SELECT key, total, completed, abandoned, merged, moved, handle_sum_us, handle_bu
 -- by group, outcome and histogram buckets (sign 1: add; -1: take away):
 --   + every interaction created in [created_from, hour_from) or [hour_to, created_to), the
 --     parts of hours the window cuts (from the rows);
---   + the live ones, and the ones that ended at or after settled_before, created in the whole
---     hours (the rollups do not hold them, or hold them as they were);
---   - what the rollups hold of the ones that may be in them as they were: the ones that ended
---     since settled_before, and the live ones added (again) since, wherever created; a live
---     one added before was taken out when the worker applied its interaction.added.
+--   + the interactions the worker may not have applied yet (pending), created in the whole
+--     hours, as their rows are now;
+--   - what the rollups hold of the pending ones in the whole hours.
+-- Pending: every interaction named by an event the worker has not applied, that is one
+-- published after its position (last_pub_seq) or not published yet (after the dispatcher's
+-- cursor: the dispatcher's position and its publication rows commit together), and the live
+-- ones of the sessions released to no node (ixn_session_release changes their owner without
+-- an event). Every other interaction is in the rollups as its row is now: the worker applied
+-- the events of every change to it. Normally a handful (the worker's and the dispatcher's
+-- lag), found by the primary key of publication and the (txid, id) index of the outbox.
 -- A bucket of -1: no duration. For the resource grouping, each resource other than that of a
 -- customer counts the interaction; for the others the resources are not read (the CASE folds
 -- away in the custom plan of the reporting pool).
-WITH live AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences,
-           CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources
-      FROM live_interactions l
-      JOIN report_interaction_facts f ON f.session_id = l.session_id AND f.interaction_id = l.interaction_id
-     WHERE NOT f.ended AND f.created_at >= @hour_from::timestamptz AND f.created_at < @hour_to::timestamptz
-), ended AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences,
-           CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources
-      FROM report_interaction_facts f
-     WHERE f.deleted_at >= @settled_before::timestamptz
+WITH named AS (
+    SELECT o.session_id::text AS session_id, o.attrs
+      FROM outbox o
+     WHERE (o.txid, o.id) > (@cursor_txid::xid8, @cursor_id::bigint)
+    UNION ALL
+    SELECT o.session_id::text, o.attrs
+      FROM publication p
+      JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
+     WHERE p.pub_seq > @last_pub_seq::bigint
+), pending AS (
+    SELECT n.session_id, x.interaction_id
+      FROM named n
+     CROSS JOIN LATERAL unnest(ARRAY[n.attrs->>'interactionid', n.attrs->>'frominteractionid',
+                                     n.attrs->>'tointeractionid']) AS x(interaction_id)
+     WHERE x.interaction_id IS NOT NULL
+    UNION
+    SELECT i.session_id::text, i.interaction_id::text
+      FROM sessions s
+      JOIN interactions i ON i.session_id = s.session_id
+     WHERE s.state = 'active' AND s.owner_node IS NULL AND i.state <> 'deleted'
 ), signed AS (
     SELECT 1 AS sign, f.media, f.node, CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources,
            f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
@@ -195,18 +209,14 @@ WITH live AS (
      WHERE (f.created_at >= @created_from::timestamptz AND f.created_at < @hour_from::timestamptz)
         OR (f.created_at >= @hour_to::timestamptz AND f.created_at < @created_to::timestamptz)
     UNION ALL
-    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM live k
-    UNION ALL
-    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM ended k
-     WHERE k.created_at >= @hour_from::timestamptz AND k.created_at < @hour_to::timestamptz
+    SELECT 1, f.media, f.node, CASE WHEN @dim::text = 'resource' THEN f.resources END,
+           f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
+      FROM pending k
+      JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id
+     WHERE f.created_at >= @hour_from::timestamptz AND f.created_at < @hour_to::timestamptz
     UNION ALL
     SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
-      FROM (SELECT session_id, interaction_id FROM ended
-            UNION ALL
-            SELECT i.session_id, i.interaction_id FROM interactions i
-             WHERE i.created_at >= @settled_before::timestamptz AND i.state <> 'deleted') k
+      FROM pending k
       JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id
      WHERE c.hour >= @hour_from::timestamptz AND c.hour < @hour_to::timestamptz
 ), grouped AS (
