@@ -843,6 +843,9 @@ type ReportRollupCounted struct {
 	ConnectUs     *int64
 	Transfers     int32
 	Conferences   int32
+	CreatedAt     *time.Time
+	HandleBucket  *int32
+	ConnectBucket *int32
 }
 
 type ReportRollupState struct {

@@ -14,6 +14,7 @@ import (
 type counted struct {
 	SessionID     string    `json:"session_id"`
 	InteractionID string    `json:"interaction_id"`
+	CreatedAt     time.Time `json:"created_at"`
 	Hour          time.Time `json:"hour"`
 	Media         string    `json:"media"`
 	Node          string    `json:"node"`
@@ -23,14 +24,15 @@ type counted struct {
 	ConnectUs     *int64    `json:"connect_us"`
 	Transfers     int32     `json:"transfers"`
 	Conferences   int32     `json:"conferences"`
-	handleBucket  *int32
-	connectBucket *int32
+	HandleBucket  *int32    `json:"handle_bucket"`
+	ConnectBucket *int32    `json:"connect_bucket"`
 }
 
 func (c counted) same(o counted) bool {
-	return c.Hour.Equal(o.Hour) && c.Media == o.Media && c.Node == o.Node && slices.Equal(c.Resources, o.Resources) &&
+	return c.CreatedAt.Equal(o.CreatedAt) && c.Hour.Equal(o.Hour) && c.Media == o.Media && c.Node == o.Node && slices.Equal(c.Resources, o.Resources) &&
 		c.Outcome == o.Outcome && equalPtr(c.HandleUs, o.HandleUs) && equalPtr(c.ConnectUs, o.ConnectUs) &&
-		c.Transfers == o.Transfers && c.Conferences == o.Conferences
+		c.Transfers == o.Transfers && c.Conferences == o.Conferences &&
+		equalPtr(c.HandleBucket, o.HandleBucket) && equalPtr(c.ConnectBucket, o.ConnectBucket)
 }
 
 func equalPtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
@@ -39,10 +41,10 @@ func equalPtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (
 func (c counted) fact(n int64) Fact {
 	f := Fact{Outcome: c.Outcome, N: n, Transfers: n * int64(c.Transfers), Conferences: n * int64(c.Conferences)}
 	if c.HandleUs != nil {
-		f.HandleBucket, f.HandleSumUs = c.handleBucket, n*(*c.HandleUs)
+		f.HandleBucket, f.HandleSumUs = c.HandleBucket, n*(*c.HandleUs)
 	}
 	if c.ConnectUs != nil {
-		f.ConnectBucket, f.Connected, f.ConnectSumUs = c.connectBucket, n, n*(*c.ConnectUs)
+		f.ConnectBucket, f.Connected, f.ConnectSumUs = c.ConnectBucket, n, n*(*c.ConnectUs)
 	}
 	return f
 }
@@ -153,15 +155,19 @@ func countedFromFact(f db.RollupFactsOfRow) counted {
 	if f.Connected {
 		connect = &f.ConnectUs
 	}
-	return counted{SessionID: f.SessionID, InteractionID: f.InteractionID, Hour: f.Hour.UTC(), Media: f.Media,
+	return counted{SessionID: f.SessionID, InteractionID: f.InteractionID, CreatedAt: f.CreatedAt, Hour: f.Hour.UTC(), Media: f.Media,
 		Node: f.Node, Resources: f.Resources, Outcome: f.Outcome, HandleUs: handle, ConnectUs: connect,
-		Transfers: f.Transfers, Conferences: f.Conferences, handleBucket: Bucket(f.HandleBucket), connectBucket: Bucket(f.ConnectBucket)}
+		Transfers: f.Transfers, Conferences: f.Conferences, HandleBucket: Bucket(f.HandleBucket), ConnectBucket: Bucket(f.ConnectBucket)}
 }
 
 func countedFromHeld(h db.RollupCountedOfRow) counted {
-	return counted{SessionID: h.SessionID, InteractionID: h.InteractionID, Hour: h.Hour.UTC(), Media: h.Media,
+	var created time.Time // none in a row counted before migration 00070: differs from any
+	if h.CreatedAt != nil {
+		created = *h.CreatedAt
+	}
+	return counted{SessionID: h.SessionID, InteractionID: h.InteractionID, CreatedAt: created, Hour: h.Hour.UTC(), Media: h.Media,
 		Node: h.Node, Resources: h.Resources, Outcome: h.Outcome, HandleUs: h.HandleUs, ConnectUs: h.ConnectUs,
-		Transfers: h.Transfers, Conferences: h.Conferences, handleBucket: Bucket(h.HandleBucket), connectBucket: Bucket(h.ConnectBucket)}
+		Transfers: h.Transfers, Conferences: h.Conferences, HandleBucket: h.HandleBucket, ConnectBucket: h.ConnectBucket}
 }
 
 // Bucket reads a bucket number from a query, where -1 stands for no duration (nil).

@@ -968,7 +968,10 @@ CREATE TABLE report_rollup_counted (
     handle_us bigint,
     connect_us bigint,
     transfers integer NOT NULL,
-    conferences integer NOT NULL
+    conferences integer NOT NULL,
+    created_at timestamptz,
+    handle_bucket integer,
+    connect_bucket integer
 );
 
 --
@@ -1303,6 +1306,12 @@ CREATE INDEX parties_resource_idx ON parties USING btree (resource);
 --
 
 CREATE INDEX publication_node_idx ON publication USING btree (node_id, pub_seq);
+
+--
+-- Name: report_rollup_counted_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_rollup_counted_created_idx ON report_rollup_counted USING btree (created_at);
 
 --
 -- Name: sessions_active_owner_idx; Type: INDEX; Schema: public; Owner: -
