@@ -53,9 +53,9 @@ func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time
 			return nil, err
 		}
 		for _, h := range hours {
-			sums(h.Key).Merge(rollup.SumsOfRow(h.Total, h.Live, h.Completed, h.Abandoned, h.Merged, h.Moved, h.HandleSumUs,
+			sums(h.Key).AddRow(h.Total, h.Live, h.Completed, h.Abandoned, h.Merged, h.Moved, h.HandleSumUs,
 				h.HandleBuckets, h.HandleCounts, h.Connected, h.ConnectSumUs, h.ConnectBuckets, h.ConnectCounts,
-				h.Transfers, h.Conferences))
+				h.Transfers, h.Conferences)
 		}
 		rest, err := q.RollupsComplete(ctx, db.RollupsCompleteParams{Dim: groupBy, LastPubSeq: st.LastPubSeq,
 			CursorTxid: ds.CursorTxid, CursorID: ds.CursorID, CreatedFrom: from, CreatedTo: to, HourFrom: hourFrom, HourTo: hourTo})

@@ -203,12 +203,22 @@ type rollupRow struct {
 // SumsOfRow reads a report_rollups row's figures.
 func SumsOfRow(total, live, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
 	connected, connectSumUs int64, connectBuckets []int32, connectCounts []int64, transfers, conferences int64) *Sums {
-	s := &Sums{Total: total, Live: live, Completed: completed, Abandoned: abandoned, Merged: merged, Moved: moved,
-		HandleSumUs: handleSumUs, Handle: Histogram{}, Connected: connected, ConnectSumUs: connectSumUs,
-		Connect: Histogram{}, Transfers: transfers, Conferences: conferences}
+	s := NewSums()
+	s.AddRow(total, live, completed, abandoned, merged, moved, handleSumUs, handleBuckets, handleCounts,
+		connected, connectSumUs, connectBuckets, connectCounts, transfers, conferences)
+	return s
+}
+
+// AddRow adds a report_rollups row's figures, in place: a report adds hundreds of rows a
+// group, without sums of their own to merge.
+func (s *Sums) AddRow(total, live, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
+	connected, connectSumUs int64, connectBuckets []int32, connectCounts []int64, transfers, conferences int64) {
+	s.Total, s.Live, s.Completed, s.Abandoned = s.Total+total, s.Live+live, s.Completed+completed, s.Abandoned+abandoned
+	s.Merged, s.Moved, s.HandleSumUs = s.Merged+merged, s.Moved+moved, s.HandleSumUs+handleSumUs
+	s.Connected, s.ConnectSumUs = s.Connected+connected, s.ConnectSumUs+connectSumUs
+	s.Transfers, s.Conferences = s.Transfers+transfers, s.Conferences+conferences
 	s.Handle.AddArrays(handleBuckets, handleCounts, 1)
 	s.Connect.AddArrays(connectBuckets, connectCounts, 1)
-	return s
 }
 
 // applyDeltas adds the deltas to the rollup rows of their groups (locked, read, written whole);
