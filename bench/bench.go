@@ -97,11 +97,13 @@ func (l *Load) Seed(ctx context.Context, workers int) error {
 						`"parties":[{"party_id":"p1","resource":"7001","state":"established","role":"agent"}]}`},
 					{"POST", "/v1/sessions/" + sid + "/interactions/" + sid + "-i/present", ""},
 				}
-				for i, s := range steps {
+				for _, s := range steps {
 					status, err := l.send(ctx, client, s.method, baseURL+s.path, s.body)
-					if i == 0 && status == http.StatusConflict {
-						// Seeded by an earlier run on this database: its party is established
-						// again (a conflict when it is already), as the load expects.
+					if status == http.StatusConflict {
+						// Seeded by an earlier run on this database (creating the session or
+						// the interaction again may succeed, as the same request again; making
+						// it present again does not): its party is established again (a
+						// conflict when it is already), as the load expects.
 						_, _ = l.send(ctx, client, "PATCH", baseURL+"/v1/sessions/"+sid+"/interactions/"+sid+"-i/parties/p1",
 							`{"state":"established"}`)
 						break

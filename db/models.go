@@ -828,6 +828,7 @@ type ReportRollup struct {
 	ConnectCounts  []int64
 	Transfers      int64
 	Conferences    int64
+	Live           int64
 }
 
 type ReportRollupCounted struct {
@@ -838,10 +839,13 @@ type ReportRollupCounted struct {
 	Node          string
 	Resources     []string
 	Outcome       string
-	HandleUs      int64
+	HandleUs      *int64
 	ConnectUs     *int64
 	Transfers     int32
 	Conferences   int32
+	CreatedAt     *time.Time
+	HandleBucket  *int32
+	ConnectBucket *int32
 }
 
 type ReportRollupState struct {
@@ -850,6 +854,7 @@ type ReportRollupState struct {
 	SettledBefore time.Time
 	Leader        *string
 	UpdatedAt     time.Time
+	CountsLive    bool
 }
 
 type Session struct {

@@ -33,16 +33,29 @@ func (q *Queries) RollupClear(ctx context.Context) error {
 	return err
 }
 
-const rollupCountAll = `-- name: RollupCountAll :execrows
-INSERT INTO report_rollup_counted (session_id, interaction_id, hour, media, node, resources, outcome,
-                                   handle_us, connect_us, transfers, conferences)
-SELECT f.session_id, f.interaction_id, f.hour, f.media, f.node, f.resources, f.outcome,
-       f.handle_us, f.connect_us, f.transfers, f.conferences
-  FROM report_interaction_facts f
- WHERE f.ended
+const rollupCommitAsync = `-- name: RollupCommitAsync :exec
+SELECT set_config('synchronous_commit', 'off', true)
 `
 
-// Counts every ended interaction, as the worker would have (the rebuild).
+// The worker's transaction does not wait for its WAL to reach the disk: a crash may lose its
+// last commits, and the worker then applies their events again from the position that
+// survived, which changes nothing twice (what an interaction holds is replaced). It spares a
+// disk flush per page on the write path's server.
+func (q *Queries) RollupCommitAsync(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, rollupCommitAsync)
+	return err
+}
+
+const rollupCountAll = `-- name: RollupCountAll :execrows
+INSERT INTO report_rollup_counted (session_id, interaction_id, created_at, hour, media, node, resources, outcome,
+                                   handle_us, connect_us, transfers, conferences, handle_bucket, connect_bucket)
+SELECT f.session_id, f.interaction_id, f.created_at, f.hour, f.media, f.node, f.resources, f.outcome,
+       f.handle_us, f.connect_us, f.transfers, f.conferences,
+       ixn_duration_bucket(f.handle_us), ixn_duration_bucket(f.connect_us)
+  FROM report_interaction_facts f
+`
+
+// Counts every interaction, as the worker would have (the rebuild).
 func (q *Queries) RollupCountAll(ctx context.Context) (int64, error) {
 	result, err := q.db.Exec(ctx, rollupCountAll)
 	if err != nil {
@@ -68,10 +81,8 @@ func (q *Queries) RollupCountedDelete(ctx context.Context, arg RollupCountedDele
 }
 
 const rollupCountedOf = `-- name: RollupCountedOf :many
-SELECT c.session_id, c.interaction_id, c.hour, c.media, c.node, c.resources, c.outcome,
-       c.handle_us, c.connect_us, c.transfers, c.conferences,
-       coalesce(ixn_duration_bucket(c.handle_us), -1)::int AS handle_bucket,
-       coalesce(ixn_duration_bucket(c.connect_us), -1)::int AS connect_bucket
+SELECT c.session_id, c.interaction_id, c.created_at, c.hour, c.media, c.node, c.resources, c.outcome,
+       c.handle_us, c.connect_us, c.transfers, c.conferences, c.handle_bucket, c.connect_bucket
   FROM (SELECT unnest($1::text[]) AS session_id, unnest($2::text[]) AS interaction_id) AS k
   JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id
 `
@@ -84,17 +95,18 @@ type RollupCountedOfParams struct {
 type RollupCountedOfRow struct {
 	SessionID     string
 	InteractionID string
+	CreatedAt     *time.Time
 	Hour          time.Time
 	Media         string
 	Node          string
 	Resources     []string
 	Outcome       string
-	HandleUs      int64
+	HandleUs      *int64
 	ConnectUs     *int64
 	Transfers     int32
 	Conferences   int32
-	HandleBucket  int32
-	ConnectBucket int32
+	HandleBucket  *int32
+	ConnectBucket *int32
 }
 
 // What the rollups hold of the interactions given.
@@ -110,6 +122,7 @@ func (q *Queries) RollupCountedOf(ctx context.Context, arg RollupCountedOfParams
 		if err := rows.Scan(
 			&i.SessionID,
 			&i.InteractionID,
+			&i.CreatedAt,
 			&i.Hour,
 			&i.Media,
 			&i.Node,
@@ -133,15 +146,16 @@ func (q *Queries) RollupCountedOf(ctx context.Context, arg RollupCountedOfParams
 }
 
 const rollupCountedPut = `-- name: RollupCountedPut :exec
-INSERT INTO report_rollup_counted AS c (session_id, interaction_id, hour, media, node, resources, outcome,
-                                        handle_us, connect_us, transfers, conferences)
-SELECT x.session_id, x.interaction_id, x.hour, x.media, x.node, x.resources, x.outcome,
-       x.handle_us, x.connect_us, x.transfers, x.conferences
+INSERT INTO report_rollup_counted AS c (session_id, interaction_id, created_at, hour, media, node, resources, outcome,
+                                        handle_us, connect_us, transfers, conferences, handle_bucket, connect_bucket)
+SELECT x.session_id, x.interaction_id, x.created_at, x.hour, x.media, x.node, x.resources, x.outcome,
+       x.handle_us, x.connect_us, x.transfers, x.conferences, x.handle_bucket, x.connect_bucket
   FROM jsonb_populate_recordset(NULL::report_rollup_counted, $1::jsonb) AS x
 ON CONFLICT (session_id, interaction_id) DO UPDATE
-   SET hour = EXCLUDED.hour, media = EXCLUDED.media, node = EXCLUDED.node, resources = EXCLUDED.resources,
+   SET created_at = EXCLUDED.created_at, hour = EXCLUDED.hour, media = EXCLUDED.media, node = EXCLUDED.node, resources = EXCLUDED.resources,
        outcome = EXCLUDED.outcome, handle_us = EXCLUDED.handle_us, connect_us = EXCLUDED.connect_us,
-       transfers = EXCLUDED.transfers, conferences = EXCLUDED.conferences
+       transfers = EXCLUDED.transfers, conferences = EXCLUDED.conferences,
+       handle_bucket = EXCLUDED.handle_bucket, connect_bucket = EXCLUDED.connect_bucket
 `
 
 // Records what the rollups hold of interactions (a JSON array of report_rollup_counted rows).
@@ -151,15 +165,15 @@ func (q *Queries) RollupCountedPut(ctx context.Context, rows []byte) error {
 }
 
 const rollupFactsOf = `-- name: RollupFactsOf :many
-SELECT f.session_id, f.interaction_id, f.hour::timestamptz AS hour, f.media, f.node::text AS node,
-       f.resources::text[] AS resources, f.outcome, f.handle_us::bigint AS handle_us,
+SELECT f.session_id, f.interaction_id, f.created_at, f.hour::timestamptz AS hour, f.media, f.node::text AS node,
+       f.resources::text[] AS resources, f.outcome,
+       f.ended::boolean AS ended, coalesce(f.handle_us, 0)::bigint AS handle_us,
        (f.connect_us IS NOT NULL)::boolean AS connected, coalesce(f.connect_us, 0)::bigint AS connect_us,
        f.transfers, f.conferences,
        coalesce(ixn_duration_bucket(f.handle_us), -1)::int AS handle_bucket,
        coalesce(ixn_duration_bucket(f.connect_us), -1)::int AS connect_bucket
   FROM (SELECT unnest($1::text[]) AS session_id, unnest($2::text[]) AS interaction_id) AS k
   JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id
- WHERE f.ended
 `
 
 type RollupFactsOfParams struct {
@@ -170,11 +184,13 @@ type RollupFactsOfParams struct {
 type RollupFactsOfRow struct {
 	SessionID     string
 	InteractionID string
+	CreatedAt     time.Time
 	Hour          time.Time
 	Media         string
 	Node          string
 	Resources     []string
 	Outcome       string
+	Ended         bool
 	HandleUs      int64
 	Connected     bool
 	ConnectUs     int64
@@ -184,7 +200,7 @@ type RollupFactsOfRow struct {
 	ConnectBucket int32
 }
 
-// The ended interactions among the ones given, as the rollups count them now.
+// The interactions given, as the rollups count them now (a live one: no handle time).
 // (A bucket of -1: no duration.)
 func (q *Queries) RollupFactsOf(ctx context.Context, arg RollupFactsOfParams) ([]RollupFactsOfRow, error) {
 	rows, err := q.db.Query(ctx, rollupFactsOf, arg.SessionIds, arg.InteractionIds)
@@ -198,11 +214,13 @@ func (q *Queries) RollupFactsOf(ctx context.Context, arg RollupFactsOfParams) ([
 		if err := rows.Scan(
 			&i.SessionID,
 			&i.InteractionID,
+			&i.CreatedAt,
 			&i.Hour,
 			&i.Media,
 			&i.Node,
 			&i.Resources,
 			&i.Outcome,
+			&i.Ended,
 			&i.HandleUs,
 			&i.Connected,
 			&i.ConnectUs,
@@ -253,16 +271,18 @@ func (q *Queries) RollupStateAdvance(ctx context.Context, arg RollupStateAdvance
 }
 
 const rollupStateEnsure = `-- name: RollupStateEnsure :exec
-INSERT INTO report_rollup_state (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
+INSERT INTO report_rollup_state (name, counts_live) VALUES ($1, true) ON CONFLICT (name) DO NOTHING
 `
 
+// A worker that finds no row starts from the first event: its rollups count live
+// interactions from the start.
 func (q *Queries) RollupStateEnsure(ctx context.Context, name string) error {
 	_, err := q.db.Exec(ctx, rollupStateEnsure, name)
 	return err
 }
 
 const rollupStateGet = `-- name: RollupStateGet :one
-SELECT name, last_pub_seq, settled_before, leader, updated_at FROM report_rollup_state WHERE name = $1
+SELECT name, last_pub_seq, settled_before, leader, updated_at, counts_live FROM report_rollup_state WHERE name = $1
 `
 
 func (q *Queries) RollupStateGet(ctx context.Context, name string) (ReportRollupState, error) {
@@ -274,16 +294,17 @@ func (q *Queries) RollupStateGet(ctx context.Context, name string) (ReportRollup
 		&i.SettledBefore,
 		&i.Leader,
 		&i.UpdatedAt,
+		&i.CountsLive,
 	)
 	return i, err
 }
 
 const rollupStateReset = `-- name: RollupStateReset :exec
-INSERT INTO report_rollup_state (name, last_pub_seq, settled_before, leader)
-VALUES ($1::text, $2::bigint, now() - make_interval(0, 0, 0, 0, 0, 0, $3::float8), $4::text)
+INSERT INTO report_rollup_state (name, last_pub_seq, settled_before, leader, counts_live)
+VALUES ($1::text, $2::bigint, now() - make_interval(0, 0, 0, 0, 0, 0, $3::float8), $4::text, true)
 ON CONFLICT (name) DO UPDATE
    SET last_pub_seq = EXCLUDED.last_pub_seq, settled_before = EXCLUDED.settled_before,
-       leader = EXCLUDED.leader, updated_at = now()
+       leader = EXCLUDED.leader, counts_live = true, updated_at = now()
 `
 
 type RollupStateResetParams struct {
@@ -308,41 +329,45 @@ func (q *Queries) RollupStateReset(ctx context.Context, arg RollupStateResetPara
 
 const rollupSumAll = `-- name: RollupSumAll :exec
 WITH groups AS (
-    SELECT 'media'::text AS dim, c.hour, c.media AS key, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
+    SELECT 'media'::text AS dim, c.hour, c.media AS key, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c
     UNION ALL
-    SELECT 'node', c.hour, c.node, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
+    SELECT 'node', c.hour, c.node, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c
     UNION ALL
-    SELECT 'resource', c.hour, r.resource, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
+    SELECT 'resource', c.hour, r.resource, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c CROSS JOIN LATERAL unnest(c.resources) AS r(resource)
 ), handle AS (
     SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
-      FROM (SELECT dim, hour, key, ixn_duration_bucket(handle_us) AS bucket, count(*) AS n
-              FROM groups GROUP BY 1, 2, 3, 4) b
+      FROM (SELECT dim, hour, key, handle_bucket AS bucket, count(*) AS n
+              FROM groups WHERE handle_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 ), connect AS (
     SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
-      FROM (SELECT dim, hour, key, ixn_duration_bucket(connect_us) AS bucket, count(*) AS n
+      FROM (SELECT dim, hour, key, connect_bucket AS bucket, count(*) AS n
               FROM groups WHERE connect_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 )
-INSERT INTO report_rollups (dim, hour, key, total, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                             handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                             connect_counts, transfers, conferences)
-SELECT s.dim, s.hour, s.key, s.total, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
-       h.buckets, h.counts, s.connected, s.connect_sum_us,
+SELECT s.dim, s.hour, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
+       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
        coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
   FROM (SELECT dim, hour, key, count(*) AS total,
+               count(*) FILTER (WHERE outcome = 'live') AS live,
                count(*) FILTER (WHERE outcome = 'completed') AS completed,
                count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
                count(*) FILTER (WHERE outcome = 'merged') AS merged,
                count(*) FILTER (WHERE outcome = 'moved') AS moved,
-               sum(handle_us)::bigint AS handle_sum_us,
+               coalesce(sum(handle_us), 0)::bigint AS handle_sum_us,
                count(connect_us) AS connected, coalesce(sum(connect_us), 0)::bigint AS connect_sum_us,
                sum(transfers)::bigint AS transfers, sum(conferences)::bigint AS conferences
           FROM groups GROUP BY 1, 2, 3) s
-  JOIN handle h USING (dim, hour, key)
+  LEFT JOIN handle h USING (dim, hour, key)
   LEFT JOIN connect c USING (dim, hour, key)
 `
 
@@ -370,50 +395,55 @@ func (q *Queries) RollupTryLock(ctx context.Context, name string) (bool, error) 
 }
 
 const rollupsComplete = `-- name: RollupsComplete :many
-WITH live AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences,
-           CASE WHEN $1::text = 'resource' THEN f.resources END AS resources
-      FROM live_interactions l
-      JOIN report_interaction_facts f ON f.session_id = l.session_id AND f.interaction_id = l.interaction_id
-     WHERE NOT f.ended AND f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz
-), ended AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences,
-           CASE WHEN $1::text = 'resource' THEN f.resources END AS resources
-      FROM report_interaction_facts f
-     WHERE f.deleted_at >= $4::timestamptz
+WITH named AS (
+    SELECT o.session_id::text AS session_id, o.attrs
+      FROM outbox o
+     WHERE (o.txid, o.id) > ($1::xid8, $2::bigint)
+    UNION ALL
+    SELECT o.session_id::text, o.attrs
+      FROM publication p
+      JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
+     WHERE p.pub_seq > $3::bigint
+), pending AS (
+    SELECT n.session_id, x.interaction_id
+      FROM named n
+     CROSS JOIN LATERAL unnest(ARRAY[n.attrs->>'interactionid', n.attrs->>'frominteractionid',
+                                     n.attrs->>'tointeractionid']) AS x(interaction_id)
+     WHERE x.interaction_id IS NOT NULL
+    UNION
+    SELECT i.session_id::text, i.interaction_id::text
+      FROM sessions s
+      JOIN interactions i ON i.session_id = s.session_id
+     WHERE s.state = 'active' AND s.owner_node IS NULL AND i.state <> 'deleted'
 ), signed AS (
-    SELECT 1 AS sign, f.media, f.node, CASE WHEN $1::text = 'resource' THEN f.resources END AS resources,
-           f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
-      FROM report_interaction_facts f
-     WHERE (f.created_at >= $5::timestamptz AND f.created_at < $2::timestamptz)
-        OR (f.created_at >= $3::timestamptz AND f.created_at < $6::timestamptz)
+    SELECT 1 AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
+      FROM report_rollup_counted c
+     WHERE (c.created_at >= $4::timestamptz AND c.created_at < $5::timestamptz)
+        OR (c.created_at >= $6::timestamptz AND c.created_at < $7::timestamptz)
     UNION ALL
-    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM live k
+    SELECT 1, f.media, f.node, CASE WHEN $8::text = 'resource' THEN f.resources END,
+           f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences,
+           ixn_duration_bucket(f.handle_us), ixn_duration_bucket(f.connect_us)
+      FROM pending k
+      JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id
+     WHERE f.created_at >= $4::timestamptz AND f.created_at < $7::timestamptz
     UNION ALL
-    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM ended k
-     WHERE k.created_at >= $2::timestamptz AND k.created_at < $3::timestamptz
-    UNION ALL
-    SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
-      FROM (SELECT session_id, interaction_id FROM ended
-            UNION ALL
-            SELECT i.session_id, i.interaction_id FROM interactions i
-             WHERE i.created_at >= $4::timestamptz AND i.state <> 'deleted') k
+    SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
+      FROM pending k
       JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id
-     WHERE c.hour >= $2::timestamptz AND c.hour < $3::timestamptz
+     WHERE c.created_at >= $4::timestamptz AND c.created_at < $7::timestamptz
 ), grouped AS (
-    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences,
-           (CASE $1::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
+    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences, s.handle_bucket, s.connect_bucket,
+           (CASE $8::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
       FROM signed s
-      LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON $1::text = 'resource'
-     WHERE $1::text <> 'resource' OR r.resource IS NOT NULL
+      LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON $8::text = 'resource'
+     WHERE $8::text <> 'resource' OR r.resource IS NOT NULL
 )
 SELECT key, sign::int AS sign, outcome::text AS outcome,
-       coalesce(ixn_duration_bucket(handle_us), -1)::int AS handle_bucket,
-       coalesce(ixn_duration_bucket(connect_us), -1)::int AS connect_bucket,
+       coalesce(handle_bucket, -1)::int AS handle_bucket,
+       coalesce(connect_bucket, -1)::int AS connect_bucket,
        count(*) AS n, coalesce(sum(handle_us), 0)::bigint AS handle_sum_us,
        count(connect_us) AS connected, coalesce(sum(connect_us), 0)::bigint AS connect_sum_us,
        sum(transfers)::bigint AS transfers, sum(conferences)::bigint AS conferences
@@ -422,12 +452,14 @@ SELECT key, sign::int AS sign, outcome::text AS outcome,
 `
 
 type RollupsCompleteParams struct {
-	Dim           string
-	HourFrom      time.Time
-	HourTo        time.Time
-	SettledBefore time.Time
-	CreatedFrom   time.Time
-	CreatedTo     time.Time
+	CursorTxid  uint64
+	CursorID    int64
+	LastPubSeq  int64
+	CreatedFrom time.Time
+	HourFrom    time.Time
+	HourTo      time.Time
+	CreatedTo   time.Time
+	Dim         string
 }
 
 type RollupsCompleteRow struct {
@@ -444,27 +476,36 @@ type RollupsCompleteRow struct {
 	Conferences   int64
 }
 
-// What completes the rollups of [hour_from, hour_to) to the rows now, as signed partial sums
-// by group, outcome and histogram buckets (sign 1: add; -1: take away):
-//   - every interaction created in [created_from, hour_from) or [hour_to, created_to), the
-//     parts of hours the window cuts (from the rows);
-//   - the live ones, and the ones that ended at or after settled_before, created in the whole
-//     hours (the rollups do not hold them, or hold them as they were);
-//   - what the rollups hold of the ones that may be in them as they were: the ones that ended
-//     since settled_before, and the live ones added (again) since, wherever created; a live
-//     one added before was taken out when the worker applied its interaction.added.
+// What completes the rollups of [hour_from, hour_to) to the rows now for the window
+// [created_from, created_to), as signed partial sums by group, outcome and histogram buckets
+// (sign 1: add; -1: take away):
+//   - what the rollups hold of every interaction created in [created_from, hour_from) or
+//     [hour_to, created_to), the parts of hours the window cuts (report_rollup_counted, by its
+//     creation-time index);
+//   - the interactions the worker may not have applied yet (pending), created in the window,
+//     as their rows are now;
+//   - what the rollups hold of the pending ones created in the window.
 //
+// Pending: every interaction named by an event the worker has not applied, that is one
+// published after its position (last_pub_seq) or not published yet (after the dispatcher's
+// cursor: the dispatcher's position and its publication rows commit together), and the live
+// ones of the sessions released to no node (ixn_session_release changes their owner without
+// an event). Every other interaction is in the rollups as its row is now: the worker applied
+// the events of every change to it. Normally a handful (the worker's and the dispatcher's
+// lag), found by the primary key of publication and the (txid, id) index of the outbox.
 // A bucket of -1: no duration. For the resource grouping, each resource other than that of a
 // customer counts the interaction; for the others the resources are not read (the CASE folds
 // away in the custom plan of the reporting pool).
 func (q *Queries) RollupsComplete(ctx context.Context, arg RollupsCompleteParams) ([]RollupsCompleteRow, error) {
 	rows, err := q.db.Query(ctx, rollupsComplete,
-		arg.Dim,
+		arg.CursorTxid,
+		arg.CursorID,
+		arg.LastPubSeq,
+		arg.CreatedFrom,
 		arg.HourFrom,
 		arg.HourTo,
-		arg.SettledBefore,
-		arg.CreatedFrom,
 		arg.CreatedTo,
+		arg.Dim,
 	)
 	if err != nil {
 		return nil, err
@@ -515,7 +556,7 @@ func (q *Queries) RollupsDelete(ctx context.Context, arg RollupsDeleteParams) er
 }
 
 const rollupsOf = `-- name: RollupsOf :many
-SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets, r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences
+SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets, r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences, r.live
   FROM (SELECT unnest($1::text[]) AS dim, unnest($2::timestamptz[]) AS hour, unnest($3::text[]) AS key) AS k
   JOIN report_rollups r ON r.dim = k.dim AND r.hour = k.hour AND r.key = k.key
    FOR UPDATE OF r
@@ -555,6 +596,7 @@ func (q *Queries) RollupsOf(ctx context.Context, arg RollupsOfParams) ([]ReportR
 			&i.ConnectCounts,
 			&i.Transfers,
 			&i.Conferences,
+			&i.Live,
 		); err != nil {
 			return nil, err
 		}
@@ -567,15 +609,15 @@ func (q *Queries) RollupsOf(ctx context.Context, arg RollupsOfParams) ([]ReportR
 }
 
 const rollupsPut = `-- name: RollupsPut :exec
-INSERT INTO report_rollups AS r (dim, hour, key, total, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups AS r (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                                   handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                                   connect_counts, transfers, conferences)
-SELECT x.dim, x.hour, x.key, x.total, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
+SELECT x.dim, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
        x.handle_buckets, x.handle_counts, x.connected, x.connect_sum_us, x.connect_buckets,
        x.connect_counts, x.transfers, x.conferences
   FROM jsonb_populate_recordset(NULL::report_rollups, $1::jsonb) AS x
 ON CONFLICT (dim, hour, key) DO UPDATE
-   SET total = EXCLUDED.total, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
+   SET total = EXCLUDED.total, live = EXCLUDED.live, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
        merged = EXCLUDED.merged, moved = EXCLUDED.moved, handle_sum_us = EXCLUDED.handle_sum_us,
        handle_buckets = EXCLUDED.handle_buckets, handle_counts = EXCLUDED.handle_counts,
        connected = EXCLUDED.connected, connect_sum_us = EXCLUDED.connect_sum_us,
@@ -590,7 +632,7 @@ func (q *Queries) RollupsPut(ctx context.Context, rows []byte) error {
 }
 
 const rollupsRead = `-- name: RollupsRead :many
-SELECT key, total, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
+SELECT key, total, live, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
        connected, connect_sum_us, connect_buckets, connect_counts, transfers, conferences
   FROM report_rollups
  WHERE dim = $1 AND hour >= $2 AND hour < $3
@@ -605,6 +647,7 @@ type RollupsReadParams struct {
 type RollupsReadRow struct {
 	Key            string
 	Total          int64
+	Live           int64
 	Completed      int64
 	Abandoned      int64
 	Merged         int64
@@ -633,6 +676,7 @@ func (q *Queries) RollupsRead(ctx context.Context, arg RollupsReadParams) ([]Rol
 		if err := rows.Scan(
 			&i.Key,
 			&i.Total,
+			&i.Live,
 			&i.Completed,
 			&i.Abandoned,
 			&i.Merged,

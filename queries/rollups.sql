@@ -7,10 +7,19 @@
 SELECT pg_try_advisory_lock(hashtext('ixnstore report rollups'), hashtext(@name::text));
 
 -- name: RollupStateEnsure :exec
-INSERT INTO report_rollup_state (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;
+-- A worker that finds no row starts from the first event: its rollups count live
+-- interactions from the start.
+INSERT INTO report_rollup_state (name, counts_live) VALUES (@name, true) ON CONFLICT (name) DO NOTHING;
 
 -- name: RollupStateGet :one
 SELECT * FROM report_rollup_state WHERE name = @name;
+
+-- name: RollupCommitAsync :exec
+-- The worker's transaction does not wait for its WAL to reach the disk: a crash may lose its
+-- last commits, and the worker then applies their events again from the position that
+-- survived, which changes nothing twice (what an interaction holds is replaced). It spares a
+-- disk flush per page on the write path's server.
+SELECT set_config('synchronous_commit', 'off', true);
 
 -- name: RollupStateAdvance :execrows
 -- Moves the position of the worker in the transaction that applied the events up to it; refused
@@ -24,45 +33,44 @@ UPDATE report_rollup_state
 -- Where a rebuild leaves the worker.
 -- Interactions that ended within settle_seconds of the snapshot of the rebuild are read from the rows
 -- by reports until the worker has passed their events.
-INSERT INTO report_rollup_state (name, last_pub_seq, settled_before, leader)
-VALUES (@name::text, @last_pub_seq::bigint, now() - make_interval(0, 0, 0, 0, 0, 0, @settle_seconds::float8), sqlc.narg(leader)::text)
+INSERT INTO report_rollup_state (name, last_pub_seq, settled_before, leader, counts_live)
+VALUES (@name::text, @last_pub_seq::bigint, now() - make_interval(0, 0, 0, 0, 0, 0, @settle_seconds::float8), sqlc.narg(leader)::text, true)
 ON CONFLICT (name) DO UPDATE
    SET last_pub_seq = EXCLUDED.last_pub_seq, settled_before = EXCLUDED.settled_before,
-       leader = EXCLUDED.leader, updated_at = now();
+       leader = EXCLUDED.leader, counts_live = true, updated_at = now();
 
 -- name: RollupFactsOf :many
--- The ended interactions among the ones given, as the rollups count them now.
+-- The interactions given, as the rollups count them now (a live one: no handle time).
 -- (A bucket of -1: no duration.)
-SELECT f.session_id, f.interaction_id, f.hour::timestamptz AS hour, f.media, f.node::text AS node,
-       f.resources::text[] AS resources, f.outcome, f.handle_us::bigint AS handle_us,
+SELECT f.session_id, f.interaction_id, f.created_at, f.hour::timestamptz AS hour, f.media, f.node::text AS node,
+       f.resources::text[] AS resources, f.outcome,
+       f.ended::boolean AS ended, coalesce(f.handle_us, 0)::bigint AS handle_us,
        (f.connect_us IS NOT NULL)::boolean AS connected, coalesce(f.connect_us, 0)::bigint AS connect_us,
        f.transfers, f.conferences,
        coalesce(ixn_duration_bucket(f.handle_us), -1)::int AS handle_bucket,
        coalesce(ixn_duration_bucket(f.connect_us), -1)::int AS connect_bucket
   FROM (SELECT unnest(@session_ids::text[]) AS session_id, unnest(@interaction_ids::text[]) AS interaction_id) AS k
-  JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id
- WHERE f.ended;
+  JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id;
 
 -- name: RollupCountedOf :many
 -- What the rollups hold of the interactions given.
-SELECT c.session_id, c.interaction_id, c.hour, c.media, c.node, c.resources, c.outcome,
-       c.handle_us, c.connect_us, c.transfers, c.conferences,
-       coalesce(ixn_duration_bucket(c.handle_us), -1)::int AS handle_bucket,
-       coalesce(ixn_duration_bucket(c.connect_us), -1)::int AS connect_bucket
+SELECT c.session_id, c.interaction_id, c.created_at, c.hour, c.media, c.node, c.resources, c.outcome,
+       c.handle_us, c.connect_us, c.transfers, c.conferences, c.handle_bucket, c.connect_bucket
   FROM (SELECT unnest(@session_ids::text[]) AS session_id, unnest(@interaction_ids::text[]) AS interaction_id) AS k
   JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id;
 
 -- name: RollupCountedPut :exec
 -- Records what the rollups hold of interactions (a JSON array of report_rollup_counted rows).
-INSERT INTO report_rollup_counted AS c (session_id, interaction_id, hour, media, node, resources, outcome,
-                                        handle_us, connect_us, transfers, conferences)
-SELECT x.session_id, x.interaction_id, x.hour, x.media, x.node, x.resources, x.outcome,
-       x.handle_us, x.connect_us, x.transfers, x.conferences
+INSERT INTO report_rollup_counted AS c (session_id, interaction_id, created_at, hour, media, node, resources, outcome,
+                                        handle_us, connect_us, transfers, conferences, handle_bucket, connect_bucket)
+SELECT x.session_id, x.interaction_id, x.created_at, x.hour, x.media, x.node, x.resources, x.outcome,
+       x.handle_us, x.connect_us, x.transfers, x.conferences, x.handle_bucket, x.connect_bucket
   FROM jsonb_populate_recordset(NULL::report_rollup_counted, @rows::jsonb) AS x
 ON CONFLICT (session_id, interaction_id) DO UPDATE
-   SET hour = EXCLUDED.hour, media = EXCLUDED.media, node = EXCLUDED.node, resources = EXCLUDED.resources,
+   SET created_at = EXCLUDED.created_at, hour = EXCLUDED.hour, media = EXCLUDED.media, node = EXCLUDED.node, resources = EXCLUDED.resources,
        outcome = EXCLUDED.outcome, handle_us = EXCLUDED.handle_us, connect_us = EXCLUDED.connect_us,
-       transfers = EXCLUDED.transfers, conferences = EXCLUDED.conferences;
+       transfers = EXCLUDED.transfers, conferences = EXCLUDED.conferences,
+       handle_bucket = EXCLUDED.handle_bucket, connect_bucket = EXCLUDED.connect_bucket;
 
 -- name: RollupCountedDelete :exec
 DELETE FROM report_rollup_counted c
@@ -78,15 +86,15 @@ SELECT r.*
 
 -- name: RollupsPut :exec
 -- Writes rollup rows whole (a JSON array of report_rollups rows).
-INSERT INTO report_rollups AS r (dim, hour, key, total, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups AS r (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                                   handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                                   connect_counts, transfers, conferences)
-SELECT x.dim, x.hour, x.key, x.total, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
+SELECT x.dim, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
        x.handle_buckets, x.handle_counts, x.connected, x.connect_sum_us, x.connect_buckets,
        x.connect_counts, x.transfers, x.conferences
   FROM jsonb_populate_recordset(NULL::report_rollups, @rows::jsonb) AS x
 ON CONFLICT (dim, hour, key) DO UPDATE
-   SET total = EXCLUDED.total, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
+   SET total = EXCLUDED.total, live = EXCLUDED.live, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
        merged = EXCLUDED.merged, moved = EXCLUDED.moved, handle_sum_us = EXCLUDED.handle_sum_us,
        handle_buckets = EXCLUDED.handle_buckets, handle_counts = EXCLUDED.handle_counts,
        connected = EXCLUDED.connected, connect_sum_us = EXCLUDED.connect_sum_us,
@@ -106,119 +114,135 @@ WITH counted AS (DELETE FROM report_rollup_counted)
 DELETE FROM report_rollups;
 
 -- name: RollupCountAll :execrows
--- Counts every ended interaction, as the worker would have (the rebuild).
-INSERT INTO report_rollup_counted (session_id, interaction_id, hour, media, node, resources, outcome,
-                                   handle_us, connect_us, transfers, conferences)
-SELECT f.session_id, f.interaction_id, f.hour, f.media, f.node, f.resources, f.outcome,
-       f.handle_us, f.connect_us, f.transfers, f.conferences
-  FROM report_interaction_facts f
- WHERE f.ended;
+-- Counts every interaction, as the worker would have (the rebuild).
+INSERT INTO report_rollup_counted (session_id, interaction_id, created_at, hour, media, node, resources, outcome,
+                                   handle_us, connect_us, transfers, conferences, handle_bucket, connect_bucket)
+SELECT f.session_id, f.interaction_id, f.created_at, f.hour, f.media, f.node, f.resources, f.outcome,
+       f.handle_us, f.connect_us, f.transfers, f.conferences,
+       ixn_duration_bucket(f.handle_us), ixn_duration_bucket(f.connect_us)
+  FROM report_interaction_facts f;
 
 -- name: RollupSumAll :exec
 -- The rollups of everything counted (the rebuild): each group of each hour, with its
 -- histograms as bucket and count arrays.
 WITH groups AS (
-    SELECT 'media'::text AS dim, c.hour, c.media AS key, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
+    SELECT 'media'::text AS dim, c.hour, c.media AS key, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c
     UNION ALL
-    SELECT 'node', c.hour, c.node, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
+    SELECT 'node', c.hour, c.node, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c
     UNION ALL
-    SELECT 'resource', c.hour, r.resource, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
+    SELECT 'resource', c.hour, r.resource, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c CROSS JOIN LATERAL unnest(c.resources) AS r(resource)
 ), handle AS (
     SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
-      FROM (SELECT dim, hour, key, ixn_duration_bucket(handle_us) AS bucket, count(*) AS n
-              FROM groups GROUP BY 1, 2, 3, 4) b
+      FROM (SELECT dim, hour, key, handle_bucket AS bucket, count(*) AS n
+              FROM groups WHERE handle_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 ), connect AS (
     SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
-      FROM (SELECT dim, hour, key, ixn_duration_bucket(connect_us) AS bucket, count(*) AS n
+      FROM (SELECT dim, hour, key, connect_bucket AS bucket, count(*) AS n
               FROM groups WHERE connect_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 )
-INSERT INTO report_rollups (dim, hour, key, total, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                             handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                             connect_counts, transfers, conferences)
-SELECT s.dim, s.hour, s.key, s.total, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
-       h.buckets, h.counts, s.connected, s.connect_sum_us,
+SELECT s.dim, s.hour, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
+       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
        coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
   FROM (SELECT dim, hour, key, count(*) AS total,
+               count(*) FILTER (WHERE outcome = 'live') AS live,
                count(*) FILTER (WHERE outcome = 'completed') AS completed,
                count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
                count(*) FILTER (WHERE outcome = 'merged') AS merged,
                count(*) FILTER (WHERE outcome = 'moved') AS moved,
-               sum(handle_us)::bigint AS handle_sum_us,
+               coalesce(sum(handle_us), 0)::bigint AS handle_sum_us,
                count(connect_us) AS connected, coalesce(sum(connect_us), 0)::bigint AS connect_sum_us,
                sum(transfers)::bigint AS transfers, sum(conferences)::bigint AS conferences
           FROM groups GROUP BY 1, 2, 3) s
-  JOIN handle h USING (dim, hour, key)
+  LEFT JOIN handle h USING (dim, hour, key)
   LEFT JOIN connect c USING (dim, hour, key);
 
 -- name: RollupsRead :many
 -- The rollups of a group dimension over whole hours [hour_from, hour_to).
-SELECT key, total, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
+SELECT key, total, live, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
        connected, connect_sum_us, connect_buckets, connect_counts, transfers, conferences
   FROM report_rollups
  WHERE dim = @dim AND hour >= @hour_from AND hour < @hour_to;
 
 -- name: RollupsComplete :many
--- What completes the rollups of [hour_from, hour_to) to the rows now, as signed partial sums
--- by group, outcome and histogram buckets (sign 1: add; -1: take away):
---   + every interaction created in [created_from, hour_from) or [hour_to, created_to), the
---     parts of hours the window cuts (from the rows);
---   + the live ones, and the ones that ended at or after settled_before, created in the whole
---     hours (the rollups do not hold them, or hold them as they were);
---   - what the rollups hold of the ones that may be in them as they were: the ones that ended
---     since settled_before, and the live ones added (again) since, wherever created; a live
---     one added before was taken out when the worker applied its interaction.added.
+-- What completes the rollups of [hour_from, hour_to) to the rows now for the window
+-- [created_from, created_to), as signed partial sums by group, outcome and histogram buckets
+-- (sign 1: add; -1: take away):
+--   + what the rollups hold of every interaction created in [created_from, hour_from) or
+--     [hour_to, created_to), the parts of hours the window cuts (report_rollup_counted, by its
+--     creation-time index);
+--   + the interactions the worker may not have applied yet (pending), created in the window,
+--     as their rows are now;
+--   - what the rollups hold of the pending ones created in the window.
+-- Pending: every interaction named by an event the worker has not applied, that is one
+-- published after its position (last_pub_seq) or not published yet (after the dispatcher's
+-- cursor: the dispatcher's position and its publication rows commit together), and the live
+-- ones of the sessions released to no node (ixn_session_release changes their owner without
+-- an event). Every other interaction is in the rollups as its row is now: the worker applied
+-- the events of every change to it. Normally a handful (the worker's and the dispatcher's
+-- lag), found by the primary key of publication and the (txid, id) index of the outbox.
 -- A bucket of -1: no duration. For the resource grouping, each resource other than that of a
 -- customer counts the interaction; for the others the resources are not read (the CASE folds
 -- away in the custom plan of the reporting pool).
-WITH live AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences,
-           CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources
-      FROM live_interactions l
-      JOIN report_interaction_facts f ON f.session_id = l.session_id AND f.interaction_id = l.interaction_id
-     WHERE NOT f.ended AND f.created_at >= @hour_from::timestamptz AND f.created_at < @hour_to::timestamptz
-), ended AS (
-    SELECT f.session_id, f.interaction_id, f.created_at, f.media, f.node, f.outcome, f.handle_us,
-           f.connect_us, f.transfers, f.conferences,
-           CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources
-      FROM report_interaction_facts f
-     WHERE f.deleted_at >= @settled_before::timestamptz
+WITH named AS (
+    SELECT o.session_id::text AS session_id, o.attrs
+      FROM outbox o
+     WHERE (o.txid, o.id) > (@cursor_txid::xid8, @cursor_id::bigint)
+    UNION ALL
+    SELECT o.session_id::text, o.attrs
+      FROM publication p
+      JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
+     WHERE p.pub_seq > @last_pub_seq::bigint
+), pending AS (
+    SELECT n.session_id, x.interaction_id
+      FROM named n
+     CROSS JOIN LATERAL unnest(ARRAY[n.attrs->>'interactionid', n.attrs->>'frominteractionid',
+                                     n.attrs->>'tointeractionid']) AS x(interaction_id)
+     WHERE x.interaction_id IS NOT NULL
+    UNION
+    SELECT i.session_id::text, i.interaction_id::text
+      FROM sessions s
+      JOIN interactions i ON i.session_id = s.session_id
+     WHERE s.state = 'active' AND s.owner_node IS NULL AND i.state <> 'deleted'
 ), signed AS (
-    SELECT 1 AS sign, f.media, f.node, CASE WHEN @dim::text = 'resource' THEN f.resources END AS resources,
-           f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences
-      FROM report_interaction_facts f
-     WHERE (f.created_at >= @created_from::timestamptz AND f.created_at < @hour_from::timestamptz)
-        OR (f.created_at >= @hour_to::timestamptz AND f.created_at < @created_to::timestamptz)
+    SELECT 1 AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
+      FROM report_rollup_counted c
+     WHERE (c.created_at >= @created_from::timestamptz AND c.created_at < @hour_from::timestamptz)
+        OR (c.created_at >= @hour_to::timestamptz AND c.created_at < @created_to::timestamptz)
     UNION ALL
-    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM live k
+    SELECT 1, f.media, f.node, CASE WHEN @dim::text = 'resource' THEN f.resources END,
+           f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences,
+           ixn_duration_bucket(f.handle_us), ixn_duration_bucket(f.connect_us)
+      FROM pending k
+      JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id
+     WHERE f.created_at >= @created_from::timestamptz AND f.created_at < @created_to::timestamptz
     UNION ALL
-    SELECT 1, k.media, k.node, k.resources, k.outcome, k.handle_us, k.connect_us, k.transfers, k.conferences
-      FROM ended k
-     WHERE k.created_at >= @hour_from::timestamptz AND k.created_at < @hour_to::timestamptz
-    UNION ALL
-    SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences
-      FROM (SELECT session_id, interaction_id FROM ended
-            UNION ALL
-            SELECT i.session_id, i.interaction_id FROM interactions i
-             WHERE i.created_at >= @settled_before::timestamptz AND i.state <> 'deleted') k
+    SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
+           c.handle_bucket, c.connect_bucket
+      FROM pending k
       JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id
-     WHERE c.hour >= @hour_from::timestamptz AND c.hour < @hour_to::timestamptz
+     WHERE c.created_at >= @created_from::timestamptz AND c.created_at < @created_to::timestamptz
 ), grouped AS (
-    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences,
+    SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences, s.handle_bucket, s.connect_bucket,
            (CASE @dim::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
       FROM signed s
       LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON @dim::text = 'resource'
      WHERE @dim::text <> 'resource' OR r.resource IS NOT NULL
 )
 SELECT key, sign::int AS sign, outcome::text AS outcome,
-       coalesce(ixn_duration_bucket(handle_us), -1)::int AS handle_bucket,
-       coalesce(ixn_duration_bucket(connect_us), -1)::int AS connect_bucket,
+       coalesce(handle_bucket, -1)::int AS handle_bucket,
+       coalesce(connect_bucket, -1)::int AS connect_bucket,
        count(*) AS n, coalesce(sum(handle_us), 0)::bigint AS handle_sum_us,
        count(connect_us) AS connected, coalesce(sum(connect_us), 0)::bigint AS connect_sum_us,
        sum(transfers)::bigint AS transfers, sum(conferences)::bigint AS conferences

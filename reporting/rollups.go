@@ -14,11 +14,12 @@ import (
 
 // aggregatesFromRollups answers Aggregates from the hourly rollups (docs/reporting.md,
 // "Rollups"), in one snapshot: the whole hours of the window from report_rollups, less what
-// they hold of the interactions that are live or ended since the worker's settled_before, plus
-// those interactions and the parts of hours the window cuts as their rows are now. Counts and
-// averages are the rows'; percentiles are read from histogram buckets (within
-// rollup.RelativeError). A window without a whole hour, or a database whose rollups were
-// never built, is answered from the rows.
+// they hold of the interactions the worker may not have applied yet (named by events after its
+// position or not published yet), plus those interactions and the parts of hours the window
+// cuts as their rows are now. Counts and averages are the rows'; percentiles are read from
+// histogram buckets (within rollup.RelativeError). A window without a whole hour, or a
+// database whose rollups were never built or hold only ended interactions (built before they
+// held live ones), is answered from the rows.
 func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time, groupBy string) ([]Aggregate, error) {
 	hourFrom, hourTo := from.Truncate(time.Hour), to.Truncate(time.Hour)
 	if hourFrom.Before(from) {
@@ -29,9 +30,14 @@ func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time
 			return aggregatesFromRows(ctx, q, from, to, groupBy)
 		}
 		st, err := q.RollupStateGet(ctx, rollup.DefaultName)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !st.CountsLive) {
 			return aggregatesFromRows(ctx, q, from, to, groupBy)
 		}
+		if err != nil {
+			return nil, err
+		}
+		// Where the dispatcher stands in this snapshot: the events after it are not published.
+		ds, err := q.DispatcherStateGet(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -47,12 +53,12 @@ func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time
 			return nil, err
 		}
 		for _, h := range hours {
-			sums(h.Key).Merge(rollup.SumsOfRow(h.Total, h.Completed, h.Abandoned, h.Merged, h.Moved, h.HandleSumUs,
+			sums(h.Key).AddRow(h.Total, h.Live, h.Completed, h.Abandoned, h.Merged, h.Moved, h.HandleSumUs,
 				h.HandleBuckets, h.HandleCounts, h.Connected, h.ConnectSumUs, h.ConnectBuckets, h.ConnectCounts,
-				h.Transfers, h.Conferences))
+				h.Transfers, h.Conferences)
 		}
-		rest, err := q.RollupsComplete(ctx, db.RollupsCompleteParams{Dim: groupBy, SettledBefore: st.SettledBefore,
-			CreatedFrom: from, CreatedTo: to, HourFrom: hourFrom, HourTo: hourTo})
+		rest, err := q.RollupsComplete(ctx, db.RollupsCompleteParams{Dim: groupBy, LastPubSeq: st.LastPubSeq,
+			CursorTxid: ds.CursorTxid, CursorID: ds.CursorID, CreatedFrom: from, CreatedTo: to, HourFrom: hourFrom, HourTo: hourTo})
 		if err != nil {
 			return nil, err
 		}

@@ -9,38 +9,42 @@ import (
 	"github.com/ixnstore/ixnstore/db"
 )
 
-// counted is what one ended interaction gives the rollups (a report_rollup_counted row, with
-// the buckets of its durations).
+// counted is what one interaction gives the rollups (a report_rollup_counted row, with the
+// buckets of its durations). A live one has no handle time (HandleUs nil).
 type counted struct {
 	SessionID     string    `json:"session_id"`
 	InteractionID string    `json:"interaction_id"`
+	CreatedAt     time.Time `json:"created_at"`
 	Hour          time.Time `json:"hour"`
 	Media         string    `json:"media"`
 	Node          string    `json:"node"`
 	Resources     []string  `json:"resources"`
 	Outcome       string    `json:"outcome"`
-	HandleUs      int64     `json:"handle_us"`
+	HandleUs      *int64    `json:"handle_us"`
 	ConnectUs     *int64    `json:"connect_us"`
 	Transfers     int32     `json:"transfers"`
 	Conferences   int32     `json:"conferences"`
-	handleBucket  *int32
-	connectBucket *int32
+	HandleBucket  *int32    `json:"handle_bucket"`
+	ConnectBucket *int32    `json:"connect_bucket"`
 }
 
 func (c counted) same(o counted) bool {
-	return c.Hour.Equal(o.Hour) && c.Media == o.Media && c.Node == o.Node && slices.Equal(c.Resources, o.Resources) &&
-		c.Outcome == o.Outcome && c.HandleUs == o.HandleUs && equalPtr(c.ConnectUs, o.ConnectUs) &&
-		c.Transfers == o.Transfers && c.Conferences == o.Conferences
+	return c.CreatedAt.Equal(o.CreatedAt) && c.Hour.Equal(o.Hour) && c.Media == o.Media && c.Node == o.Node && slices.Equal(c.Resources, o.Resources) &&
+		c.Outcome == o.Outcome && equalPtr(c.HandleUs, o.HandleUs) && equalPtr(c.ConnectUs, o.ConnectUs) &&
+		c.Transfers == o.Transfers && c.Conferences == o.Conferences &&
+		equalPtr(c.HandleBucket, o.HandleBucket) && equalPtr(c.ConnectBucket, o.ConnectBucket)
 }
 
 func equalPtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // fact is the counted interaction as n of a group's figures.
 func (c counted) fact(n int64) Fact {
-	f := Fact{Outcome: c.Outcome, N: n, HandleBucket: c.handleBucket, HandleSumUs: n * c.HandleUs,
-		Transfers: n * int64(c.Transfers), Conferences: n * int64(c.Conferences)}
+	f := Fact{Outcome: c.Outcome, N: n, Transfers: n * int64(c.Transfers), Conferences: n * int64(c.Conferences)}
+	if c.HandleUs != nil {
+		f.HandleBucket, f.HandleSumUs = c.HandleBucket, n*(*c.HandleUs)
+	}
 	if c.ConnectUs != nil {
-		f.ConnectBucket, f.Connected, f.ConnectSumUs = c.connectBucket, n, n*(*c.ConnectUs)
+		f.ConnectBucket, f.Connected, f.ConnectSumUs = c.ConnectBucket, n, n*(*c.ConnectUs)
 	}
 	return f
 }
@@ -61,9 +65,9 @@ func (c counted) groups() []group {
 	return g
 }
 
-// reconcile brings what the rollups hold of each interaction to what its row says now: an
-// ended interaction counts as it is, any other not at all. It returns how many interactions
-// changed in the rollups.
+// reconcile brings what the rollups hold of each interaction to what its row says now, live or
+// ended; one that has no row (removed) not at all. It returns how many interactions changed
+// in the rollups.
 func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
@@ -144,19 +148,26 @@ func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, error) {
 }
 
 func countedFromFact(f db.RollupFactsOfRow) counted {
-	var connect *int64
+	var handle, connect *int64
+	if f.Ended {
+		handle = &f.HandleUs
+	}
 	if f.Connected {
 		connect = &f.ConnectUs
 	}
-	return counted{SessionID: f.SessionID, InteractionID: f.InteractionID, Hour: f.Hour.UTC(), Media: f.Media,
-		Node: f.Node, Resources: f.Resources, Outcome: f.Outcome, HandleUs: f.HandleUs, ConnectUs: connect,
-		Transfers: f.Transfers, Conferences: f.Conferences, handleBucket: Bucket(f.HandleBucket), connectBucket: Bucket(f.ConnectBucket)}
+	return counted{SessionID: f.SessionID, InteractionID: f.InteractionID, CreatedAt: f.CreatedAt, Hour: f.Hour.UTC(), Media: f.Media,
+		Node: f.Node, Resources: f.Resources, Outcome: f.Outcome, HandleUs: handle, ConnectUs: connect,
+		Transfers: f.Transfers, Conferences: f.Conferences, HandleBucket: Bucket(f.HandleBucket), ConnectBucket: Bucket(f.ConnectBucket)}
 }
 
 func countedFromHeld(h db.RollupCountedOfRow) counted {
-	return counted{SessionID: h.SessionID, InteractionID: h.InteractionID, Hour: h.Hour.UTC(), Media: h.Media,
+	var created time.Time // none in a row counted before migration 00070: differs from any
+	if h.CreatedAt != nil {
+		created = *h.CreatedAt
+	}
+	return counted{SessionID: h.SessionID, InteractionID: h.InteractionID, CreatedAt: created, Hour: h.Hour.UTC(), Media: h.Media,
 		Node: h.Node, Resources: h.Resources, Outcome: h.Outcome, HandleUs: h.HandleUs, ConnectUs: h.ConnectUs,
-		Transfers: h.Transfers, Conferences: h.Conferences, handleBucket: Bucket(h.HandleBucket), connectBucket: Bucket(h.ConnectBucket)}
+		Transfers: h.Transfers, Conferences: h.Conferences, HandleBucket: h.HandleBucket, ConnectBucket: h.ConnectBucket}
 }
 
 // Bucket reads a bucket number from a query, where -1 stands for no duration (nil).
@@ -173,6 +184,7 @@ type rollupRow struct {
 	Hour           time.Time `json:"hour"`
 	Key            string    `json:"key"`
 	Total          int64     `json:"total"`
+	Live           int64     `json:"live"`
 	Completed      int64     `json:"completed"`
 	Abandoned      int64     `json:"abandoned"`
 	Merged         int64     `json:"merged"`
@@ -189,14 +201,24 @@ type rollupRow struct {
 }
 
 // SumsOfRow reads a report_rollups row's figures.
-func SumsOfRow(total, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
+func SumsOfRow(total, live, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
 	connected, connectSumUs int64, connectBuckets []int32, connectCounts []int64, transfers, conferences int64) *Sums {
-	s := &Sums{Total: total, Completed: completed, Abandoned: abandoned, Merged: merged, Moved: moved,
-		HandleSumUs: handleSumUs, Handle: Histogram{}, Connected: connected, ConnectSumUs: connectSumUs,
-		Connect: Histogram{}, Transfers: transfers, Conferences: conferences}
+	s := NewSums()
+	s.AddRow(total, live, completed, abandoned, merged, moved, handleSumUs, handleBuckets, handleCounts,
+		connected, connectSumUs, connectBuckets, connectCounts, transfers, conferences)
+	return s
+}
+
+// AddRow adds a report_rollups row's figures, in place: a report adds hundreds of rows a
+// group, without sums of their own to merge.
+func (s *Sums) AddRow(total, live, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
+	connected, connectSumUs int64, connectBuckets []int32, connectCounts []int64, transfers, conferences int64) {
+	s.Total, s.Live, s.Completed, s.Abandoned = s.Total+total, s.Live+live, s.Completed+completed, s.Abandoned+abandoned
+	s.Merged, s.Moved, s.HandleSumUs = s.Merged+merged, s.Moved+moved, s.HandleSumUs+handleSumUs
+	s.Connected, s.ConnectSumUs = s.Connected+connected, s.ConnectSumUs+connectSumUs
+	s.Transfers, s.Conferences = s.Transfers+transfers, s.Conferences+conferences
 	s.Handle.AddArrays(handleBuckets, handleCounts, 1)
 	s.Connect.AddArrays(connectBuckets, connectCounts, 1)
-	return s
 }
 
 // applyDeltas adds the deltas to the rollup rows of their groups (locked, read, written whole);
@@ -213,7 +235,7 @@ func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) err
 	}
 	sums := map[group]*Sums{}
 	for _, r := range rows {
-		sums[group{r.Dim, r.Hour.UTC(), r.Key}] = SumsOfRow(r.Total, r.Completed, r.Abandoned, r.Merged, r.Moved,
+		sums[group{r.Dim, r.Hour.UTC(), r.Key}] = SumsOfRow(r.Total, r.Live, r.Completed, r.Abandoned, r.Merged, r.Moved,
 			r.HandleSumUs, r.HandleBuckets, r.HandleCounts, r.Connected, r.ConnectSumUs, r.ConnectBuckets,
 			r.ConnectCounts, r.Transfers, r.Conferences)
 	}
@@ -231,7 +253,7 @@ func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) err
 		}
 		hb, hc := s.Handle.Arrays()
 		cb, cc := s.Connect.Arrays()
-		put = append(put, rollupRow{Dim: g.dim, Hour: g.hour, Key: g.key, Total: s.Total, Completed: s.Completed,
+		put = append(put, rollupRow{Dim: g.dim, Hour: g.hour, Key: g.key, Total: s.Total, Live: s.Live, Completed: s.Completed,
 			Abandoned: s.Abandoned, Merged: s.Merged, Moved: s.Moved, HandleSumUs: s.HandleSumUs,
 			HandleBuckets: hb, HandleCounts: hc, Connected: s.Connected, ConnectSumUs: s.ConnectSumUs,
 			ConnectBuckets: cb, ConnectCounts: cc, Transfers: s.Transfers, Conferences: s.Conferences})

@@ -2,7 +2,9 @@
 // "Rollups") off the write path: a worker follows the published events in publication order
 // and, for every interaction an event names, brings what the rollups hold of it to what its
 // row says now. An interaction counts in the hour it was created, by media, by owner node and
-// by each resource other than a customer's, once it has ended.
+// by each resource other than a customer's, live or ended (as the report counts it). Events
+// that cannot change what an interaction gives the rollups (user data, a party's move other
+// than to established, ...) are passed over.
 //
 // Exactly once: the rollups, what they hold of each interaction (report_rollup_counted) and
 // the worker's position move in one transaction; and applying an event again changes nothing
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -73,10 +76,9 @@ type Config struct {
 	Retry time.Duration
 	// Takeover bounds how long a worker whose connection went silent keeps the lock.
 	Takeover time.Duration
-	// Settle is how long after an event every interaction that ended before it is taken as
-	// published and applied: it covers a writer's transaction (an interaction's end time is
-	// its transaction's start) and the dispatcher's delay. Reports read the interactions that
-	// ended within Settle of the worker's last event from the rows.
+	// Settle sets the settled_before the worker writes with its position (its last event's
+	// time less Settle), for operators: reports no longer depend on it, since they read the
+	// interactions named by the events the worker has not applied from the rows.
 	Settle time.Duration
 
 	Logger *slog.Logger
@@ -178,16 +180,19 @@ func (s *Signals) failed(err error) {
 
 // Stats counts what a worker did since it was made.
 type Stats struct {
-	// Events is how many events it applied; Changed how many times what the rollups hold of
-	// an interaction changed; Position the last publication number it committed.
-	Events, Changed, Position int64
+	// Events is how many events it applied, Skipped how many of them it passed over (they
+	// cannot change the rollups), Changed how many times what the rollups hold of an
+	// interaction changed; Position the last publication number it committed.
+	Events, Skipped, Changed, Position int64
+	// Busy is the time spent applying pages (their transactions), reads excluded.
+	Busy time.Duration
 }
 
 // Worker keeps the rollups.
 type Worker struct {
-	cfg                       Config
-	leader                    atomic.Bool
-	events, changed, position atomic.Int64
+	cfg                                      Config
+	leader                                   atomic.Bool
+	events, skipped, changed, position, busy atomic.Int64
 }
 
 // New validates cfg and makes its Worker; Run makes it work.
@@ -203,7 +208,8 @@ func (w *Worker) IsLeader() bool { return w.leader.Load() }
 
 // Stats returns what the worker did so far.
 func (w *Worker) Stats() Stats {
-	return Stats{Events: w.events.Load(), Changed: w.changed.Load(), Position: w.position.Load()}
+	return Stats{Events: w.events.Load(), Skipped: w.skipped.Load(), Changed: w.changed.Load(),
+		Position: w.position.Load(), Busy: time.Duration(w.busy.Load())}
 }
 
 // Run keeps the rollups while this instance holds the lock, waits for it otherwise, and starts
@@ -314,12 +320,16 @@ func (w *Worker) read(ctx context.Context, after int64) ([]service.PublishedEven
 // position past them, in one transaction.
 func (w *Worker) apply(ctx context.Context, conn *pgx.Conn, pos int64, events []service.PublishedEvent) (int64, error) {
 	cfg := &w.cfg
+	start := time.Now()
 	last := events[len(events)-1]
-	keys := interactionsOf(events)
+	keys, skipped := interactionsOf(events)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Takeover)
 	defer cancel()
 	var changed int
 	err := database.WithTx(ctx, conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
+		if err := q.RollupCommitAsync(ctx); err != nil {
+			return err
+		}
 		var err error
 		if changed, err = reconcile(ctx, q, keys); err != nil {
 			return err
@@ -341,7 +351,9 @@ func (w *Worker) apply(ctx context.Context, conn *pgx.Conn, pos int64, events []
 		return pos, err
 	}
 	w.events.Add(int64(len(events)))
+	w.skipped.Add(int64(skipped))
 	w.changed.Add(int64(changed))
+	w.busy.Add(int64(time.Since(start)))
 	w.position.Store(last.PubSeq)
 	cfg.Signals.applied(last.PubSeq)
 	return last.PubSeq, nil
@@ -365,19 +377,41 @@ func (w *Worker) check(ctx context.Context, q *db.Queries, pos int64) error {
 // key is one interaction's stay in a session.
 type key struct{ session, interaction string }
 
-// interactionsOf returns the interactions the events name, each once, in their order.
-func interactionsOf(events []service.PublishedEvent) []key {
+// inert are the events that change nothing the rollups hold of an interaction: not its
+// creation, media, owner, outcome, end, first connection, resources, transfers or
+// conferences. A party's move (interaction.partystatechanged, the most frequent event) can
+// change the first connection only when it is to established (from alerting); to released it
+// is followed by interaction.partydeleted, and the resource stays among those the interaction
+// ever had. Errors answer requests that changed nothing.
+var inert = map[string]bool{
+	"interaction.udata.changed": true, "interaction.present": true, "interaction.notcontrolled": true,
+	"interaction.partydeleted": true,
+}
+
+// interactionsOf returns the interactions the events name, each once, in their order, and how
+// many events it passed over (they cannot change the rollups).
+func interactionsOf(events []service.PublishedEvent) ([]key, int) {
 	var attrs struct {
 		InteractionID     string `json:"interactionid"`
 		FromInteractionID string `json:"frominteractionid"`
 		ToInteractionID   string `json:"tointeractionid"`
+		PartyState        string `json:"partystate"`
 	}
 	seen := map[key]bool{}
 	var keys []key
+	skipped := 0
 	for _, e := range events {
-		attrs.InteractionID, attrs.FromInteractionID, attrs.ToInteractionID = "", "", ""
+		if inert[e.Name] || strings.HasPrefix(e.Name, "error.") {
+			skipped++
+			continue // not even read
+		}
+		attrs.InteractionID, attrs.FromInteractionID, attrs.ToInteractionID, attrs.PartyState = "", "", "", ""
 		if json.Unmarshal(e.Data, &attrs) != nil {
 			continue // not an object: names no interaction
+		}
+		if e.Name == "interaction.partystatechanged" && attrs.PartyState != "established" {
+			skipped++
+			continue
 		}
 		for _, id := range []string{attrs.InteractionID, attrs.FromInteractionID, attrs.ToInteractionID} {
 			if k := (key{e.SessionID, id}); id != "" && !seen[k] {
@@ -386,7 +420,7 @@ func interactionsOf(events []service.PublishedEvent) []key {
 			}
 		}
 	}
-	return keys
+	return keys, skipped
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -965,10 +965,13 @@ CREATE TABLE report_rollup_counted (
     node text NOT NULL,
     resources text[] NOT NULL,
     outcome text NOT NULL,
-    handle_us bigint NOT NULL,
+    handle_us bigint,
     connect_us bigint,
     transfers integer NOT NULL,
-    conferences integer NOT NULL
+    conferences integer NOT NULL,
+    created_at timestamptz,
+    handle_bucket integer,
+    connect_bucket integer
 );
 
 --
@@ -981,6 +984,7 @@ CREATE TABLE report_rollup_state (
     settled_before timestamptz DEFAULT '1970-01-01 00:00:00+00'::timestamptz NOT NULL,
     leader text,
     updated_at timestamptz DEFAULT now() NOT NULL,
+    counts_live boolean DEFAULT false NOT NULL,
     CONSTRAINT report_rollup_state_last_pub_seq_check CHECK ((last_pub_seq >= 0)),
     CONSTRAINT report_rollup_state_name_check CHECK (((name <> ''::text) AND (length(name) <= 255)))
 );
@@ -1007,6 +1011,7 @@ CREATE TABLE report_rollups (
     connect_counts bigint[] NOT NULL,
     transfers bigint NOT NULL,
     conferences bigint NOT NULL,
+    live bigint DEFAULT 0 NOT NULL,
     CONSTRAINT report_rollups_dim_check CHECK ((dim = ANY (ARRAY['media'::text, 'node'::text, 'resource'::text])))
 );
 
@@ -1301,6 +1306,12 @@ CREATE INDEX parties_resource_idx ON parties USING btree (resource);
 --
 
 CREATE INDEX publication_node_idx ON publication USING btree (node_id, pub_seq);
+
+--
+-- Name: report_rollup_counted_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_rollup_counted_created_idx ON report_rollup_counted USING btree (created_at);
 
 --
 -- Name: sessions_active_owner_idx; Type: INDEX; Schema: public; Owner: -

@@ -154,7 +154,7 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "rollups rebuilt from %d ended interactions in %s\n", rebuilt.Interactions, rebuilt.Took.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "rollups rebuilt from %d interactions (live ones too) in %s\n", rebuilt.Interactions, rebuilt.Took.Round(time.Millisecond))
 	worker, err := rollup.New(rollup.Config{ConnString: dbURL, Instance: "bench", Read: inproc.store.ListPublished,
 		Wake: inproc.published.C, Logger: logger})
 	if err != nil {
@@ -187,7 +187,9 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 	if err := <-werr; err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "writers meanwhile: %s; the rollup worker applied %d events\n\n", res, worker.Stats().Events)
+	ws := worker.Stats()
+	fmt.Fprintf(stdout, "writers meanwhile: %s; the rollup worker applied %d events (%d passed over, %d changes to the rollups) in %s of transactions: %s an event\n\n",
+		res, ws.Events, ws.Skipped, ws.Changed, ws.Busy.Round(time.Millisecond), perEvent(ws.Busy, ws.Events))
 	fmt.Fprintf(stdout, "%-46s %6s %9s %9s   plan\n", "query", "runs", "p50", "p95")
 	for _, q := range queries {
 		raw, err := q.Plan(ctx)
@@ -207,4 +209,12 @@ func benchReports(ctx context.Context, stdout io.Writer, logger *slog.Logger, db
 			seq, strings.Join(plan.Scans, ", "))
 	}
 	return nil
+}
+
+// perEvent is a duration shared out over n events.
+func perEvent(d time.Duration, n int64) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return (d / time.Duration(n)).Round(time.Microsecond)
 }

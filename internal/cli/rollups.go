@@ -29,8 +29,8 @@ func (r *rollupFlags) register(f *Flags) {
 		"keep the hourly rollups the aggregates report reads (one instance per database does, the others stand by); "+
 			"off: the report reads the rollups as last kept, completed from the rows")
 	f.EnvDuration(&r.settle, "rollup-settle", "IXNSTORE_ROLLUP_SETTLE", rollup.DefaultSettle,
-		"how long after the rollup worker's last event an ended interaction is taken as applied; longer than a "+
-			"writer's transaction and the dispatcher's delay (the report reads the interactions that ended since from the rows)")
+		"the rollup worker writes settled_before as its last event's time less this, for operators "+
+			"(reports no longer depend on it: they read what the worker has not applied from the events after its position)")
 }
 
 func (r *rollupFlags) validate() error {
@@ -80,7 +80,7 @@ func rollups(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	f.EnvString(&logLevel, "log-level", "IXNSTORE_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.EnvString(&logFormat, "log-format", "IXNSTORE_LOG_FORMAT", "text", "text or json")
 	f.EnvDuration(&settle, "rollup-settle", "IXNSTORE_ROLLUP_SETTLE", rollup.DefaultSettle,
-		"interactions that ended this long before the rebuild or later are read from the rows until the worker has applied them")
+		"settled_before written by the rebuild: its snapshot's time less this (for operators; reports no longer depend on it)")
 	var action string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		action, args = args[0], args[1:]
