@@ -33,19 +33,6 @@ func (q *Queries) RollupClear(ctx context.Context) error {
 	return err
 }
 
-const rollupCommitAsync = `-- name: RollupCommitAsync :exec
-SELECT set_config('synchronous_commit', 'off', true)
-`
-
-// The worker's transaction does not wait for its WAL to reach the disk: a crash may lose its
-// last commits, and the worker then applies their events again from the position that
-// survived, which changes nothing twice (what an interaction holds is replaced). It spares a
-// disk flush per page on the write path's server.
-func (q *Queries) RollupCommitAsync(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, rollupCommitAsync)
-	return err
-}
-
 const rollupCountAll = `-- name: RollupCountAll :execrows
 INSERT INTO report_rollup_counted (session_id, interaction_id, created_at, hour, media, node, resources, outcome,
                                    handle_us, connect_us, transfers, conferences, handle_bucket, connect_bucket)

@@ -14,13 +14,6 @@ INSERT INTO report_rollup_state (name, counts_live) VALUES (@name, true) ON CONF
 -- name: RollupStateGet :one
 SELECT * FROM report_rollup_state WHERE name = @name;
 
--- name: RollupCommitAsync :exec
--- The worker's transaction does not wait for its WAL to reach the disk: a crash may lose its
--- last commits, and the worker then applies their events again from the position that
--- survived, which changes nothing twice (what an interaction holds is replaced). It spares a
--- disk flush per page on the write path's server.
-SELECT set_config('synchronous_commit', 'off', true);
-
 -- name: RollupStateAdvance :execrows
 -- Moves the position of the worker in the transaction that applied the events up to it; refused
 -- (no row) when another worker moved it since.

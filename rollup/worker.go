@@ -327,9 +327,6 @@ func (w *Worker) apply(ctx context.Context, conn *pgx.Conn, pos int64, events []
 	defer cancel()
 	var changed int
 	err := database.WithTx(ctx, conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
-		if err := q.RollupCommitAsync(ctx); err != nil {
-			return err
-		}
 		var err error
 		if changed, err = reconcile(ctx, q, keys); err != nil {
 			return err
