@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,25 +40,11 @@ the database.
 `
 
 func archiveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(stderr, archiveUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			return nil
-		}
-		return ErrUsage
-	}
-	action, args := args[0], args[1:]
-	switch action {
-	case "list":
-		return archiveList(args, stdout, stderr)
-	case "run":
-		return archiveRun(ctx, args, stdout, stderr)
-	case "restore":
-		return archiveRestore(ctx, args, stdout, stderr)
-	default:
-		fmt.Fprintf(stderr, "ixnstore archive: unknown action %q (want list, run or restore)\n\n%s", action, archiveUsage)
-		return ErrUsage
-	}
+	return runAction("archive", archiveUsage, args, stderr,
+		action{"list", func(args []string) error { return archiveList(args, stdout, stderr) }},
+		action{"run", func(args []string) error { return archiveRun(ctx, args, stdout, stderr) }},
+		action{"restore", func(args []string) error { return archiveRestore(ctx, args, stdout, stderr) }},
+	)
 }
 
 // archiveEvery is how often serve's archive loop looks for a day to archive: days come once a
@@ -134,16 +119,9 @@ func newArchiveFlags(usage, synopsis string, stderr io.Writer, database bool) *a
 
 // parse reads flags and positional arguments in any order and checks their number.
 func (f *archiveCLIFlags) parse(args []string, want int) ([]string, error) {
-	var pos []string
-	for {
-		if err := f.ParseArgs(args); err != nil {
-			return nil, err
-		}
-		if f.NArg() == 0 {
-			break
-		}
-		pos = append(pos, f.Arg(0))
-		args = f.Args()[1:]
+	pos, err := f.ParsePositional(args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != want {
 		f.Usage()

@@ -197,6 +197,50 @@ func (f *Flags) ParseArgs(args []string) error {
 	return errors.Join(errs...)
 }
 
+// ParsePositional is ParseArgs for commands that take positional arguments: flags and
+// arguments may come in any order, and the arguments are returned in theirs.
+func (f *Flags) ParsePositional(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.ParseArgs(args); err != nil {
+			return nil, err
+		}
+		if f.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, f.Arg(0))
+		args = f.Args()[1:]
+	}
+}
+
+// action is one action of a command that has several (ixnstore token create, ...).
+type action struct {
+	name string
+	run  func(args []string) error
+}
+
+// runAction runs the action args[0] names with the rest of args; with no action, or a flag
+// first, it prints the command's usage (asked for with -h, it is no error).
+func runAction(command, usage string, args []string, stderr io.Writer, actions ...action) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			return nil
+		}
+		return ErrUsage
+	}
+	names := make([]string, len(actions))
+	for i, a := range actions {
+		if a.name == args[0] {
+			return a.run(args[1:])
+		}
+		names[i] = a.name
+	}
+	want := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	fmt.Fprintf(stderr, "ixnstore %s: unknown action %q (want %s)\n\n%s", command, args[0], want, usage)
+	return ErrUsage
+}
+
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v

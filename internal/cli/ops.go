@@ -70,16 +70,9 @@ func newOpsFlags(usage, synopsis string, stderr io.Writer) *opsFlags {
 // parse reads flags and positional arguments in any order; want is the number of
 // positional arguments the command takes.
 func (f *opsFlags) parse(args []string, want int) ([]string, error) {
-	var pos []string
-	for {
-		if err := f.ParseArgs(args); err != nil {
-			return nil, err
-		}
-		if f.NArg() == 0 {
-			break
-		}
-		pos = append(pos, f.Arg(0))
-		args = f.Args()[1:]
+	pos, err := f.ParsePositional(args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != want || (f.output != "text" && f.output != "json") {
 		f.Usage()

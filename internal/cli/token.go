@@ -38,25 +38,11 @@ The first 'ixnstore serve' on a database without tokens makes an admin token and
 `
 
 func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(stderr, tokenUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			return nil
-		}
-		return ErrUsage
-	}
-	action, args := args[0], args[1:]
-	switch action {
-	case "create":
-		return tokenCreate(ctx, args, stdout, stderr)
-	case "list":
-		return tokenList(ctx, args, stdout, stderr)
-	case "revoke":
-		return tokenRevoke(ctx, args, stdout, stderr)
-	default:
-		fmt.Fprintf(stderr, "ixnstore token: unknown action %q (want create, list or revoke)\n\n%s", action, tokenUsage)
-		return ErrUsage
-	}
+	return runAction("token", tokenUsage, args, stderr,
+		action{"create", func(args []string) error { return tokenCreate(ctx, args, stdout, stderr) }},
+		action{"list", func(args []string) error { return tokenList(ctx, args, stdout, stderr) }},
+		action{"revoke", func(args []string) error { return tokenRevoke(ctx, args, stdout, stderr) }},
+	)
 }
 
 // tokenFlags are what every token action needs: the database and the log.
