@@ -1,7 +1,8 @@
 // Package natsbridge copies the published events, in publication order, into a NATS
 // JetStream stream, beside the event streams of the HTTP API. Each event goes to a subject by
-// node, session and event name (Subject), with its id as the JetStream message id, so the
-// server drops the copies a restarted bridge sends again. The bridge's position (the last
+// node, session and event name (Subject), with its id as the JetStream message id. A bridge
+// starting goes on after the stream's last event, so a restart sends none again (and where the
+// stream lost that event, the server drops copies by message id). The bridge's position (the last
 // publication number JetStream acknowledged, with every one before it) is kept in
 // PostgreSQL and moves only when JetStream has acknowledged every event up to it.
 //
@@ -11,6 +12,7 @@ package natsbridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -338,8 +340,22 @@ func (b *Bridge) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.cfg.Logger.Info("bridging to NATS", "instance", b.cfg.Instance, "stream", b.cfg.Stream, "last_pub_seq", st.LastPubSeq)
 	r := &run{b: b, q: q, js: js, closed: closed, saved: st.LastPubSeq, acked: st.LastPubSeq, sent: st.LastPubSeq}
+	last, err := b.lastInStream(ctx, js)
+	if err != nil {
+		return err
+	}
+	if last.pubSeq > r.sent {
+		// JetStream stored events whose acknowledgement the last run did not live to save (a
+		// crash, or NATS stopping with acknowledgements on the wire): go on after them rather
+		// than send them again and count on the duplicate window, which a restarted server
+		// or a long outage does not always keep.
+		r.acked, r.sent, r.lastID = last.pubSeq, last.pubSeq, last.msgID
+	} else if last.pubSeq == r.sent {
+		r.lastID = last.msgID
+	}
+	b.cfg.Logger.Info("bridging to NATS", "instance", b.cfg.Instance, "stream", b.cfg.Stream,
+		"last_pub_seq", st.LastPubSeq, "stream_last_pub_seq", last.pubSeq)
 	return r.lead(ctx)
 }
 
@@ -365,6 +381,46 @@ func (b *Bridge) ensureStream(ctx context.Context, js jetstream.JetStream) error
 		return fmt.Errorf("the stream %s is not as configured (%s): change the flags or the stream", want.Name, diff)
 	}
 	return nil
+}
+
+// streamEvent is the last event the stream holds: its publication number and message id.
+type streamEvent struct {
+	pubSeq int64
+	msgID  string
+}
+
+// lastInStream reads the stream's last message, when it is one of the bridge's events; the
+// zero streamEvent when the stream is empty or its last message is gone (a limit, a consumer
+// of a work queue) or is not an event.
+func (b *Bridge) lastInStream(ctx context.Context, js jetstream.JetStream) (streamEvent, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.Takeover)
+	defer cancel()
+	s, err := js.Stream(ctx, b.cfg.Stream)
+	if err != nil {
+		return streamEvent{}, fmt.Errorf("reading the stream %s: %w", b.cfg.Stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return streamEvent{}, fmt.Errorf("reading the stream %s: %w", b.cfg.Stream, err)
+	}
+	if info.State.Msgs == 0 {
+		return streamEvent{}, nil
+	}
+	msg, err := s.GetMsg(ctx, info.State.LastSeq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return streamEvent{}, nil
+	}
+	if err != nil {
+		return streamEvent{}, fmt.Errorf("reading the last message of the stream %s: %w", b.cfg.Stream, err)
+	}
+	var ev struct {
+		PubSeq int64 `json:"pub_seq"`
+	}
+	id := msg.Header.Get(jetstream.MsgIDHeader)
+	if id == "" || json.Unmarshal(msg.Data, &ev) != nil || ev.PubSeq <= 0 {
+		return streamEvent{}, nil
+	}
+	return streamEvent{pubSeq: ev.PubSeq, msgID: id}, nil
 }
 
 func (b *Bridge) streamConfig() jetstream.StreamConfig {

@@ -331,39 +331,81 @@ func TestPositionNeverPassesAnUnacknowledgedEvent(t *testing.T) {
 	}
 }
 
-// A bridge that crashed after JetStream stored events and before it saved its position
-// sends them again: the server drops them by message id, and the stream holds each once.
-func TestCopiesAreDroppedByMessageID(t *testing.T) {
+// A bridge that crashed after JetStream stored events and before it saved its position goes
+// on after the stream's last event and sends none of them again. Where the stream no longer
+// holds its last event (a limit, a work queue's consumer), the bridge sends again from its
+// saved position, the server drops the copies by message id, and the stream holds each once.
+func TestACrashedBridgeSendsNoEventTwice(t *testing.T) {
 	t.Parallel()
-	url := natstest.URL(t)
-	w := newWorld(t)
-	stream, prefix := natstest.Unique("T_DUPS_"), natstest.Unique("t")
-	js := natstest.Client(t, url, stream)
-	sids := w.sessions(4)
-	w.writeConcurrently(sids, 10)
-	last := w.waitPublished(44)
-	cfg := w.config(url, stream, prefix)
-	_, stop := run(t, cfg)
-	if err := cfg.Signals.WaitSaved(last, natstest.Within); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name              string
+		deleteLast        bool
+		wantDups, wantNew func(back int64) int64
+	}{
+		{"goes on after the stream's last event", false,
+			func(int64) int64 { return 0 }, func(int64) int64 { return 8 }},
+		{"the stream's last event is gone: copies dropped by message id", true,
+			func(back int64) int64 { return 44 - back }, func(int64) int64 { return 8 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			url := natstest.URL(t)
+			w := newWorld(t)
+			stream, prefix := natstest.Unique("T_DUPS_"), natstest.Unique("t")
+			js := natstest.Client(t, url, stream)
+			sids := w.sessions(4)
+			w.writeConcurrently(sids, 10)
+			last := w.waitPublished(44)
+			cfg := w.config(url, stream, prefix)
+			_, stop := run(t, cfg)
+			if err := cfg.Signals.WaitSaved(last, natstest.Within); err != nil {
+				t.Fatal(err)
+			}
+			stop()
+			ctx := context.Background()
+			if tc.deleteLast {
+				s, err := js.Stream(ctx, stream)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.DeleteMsg(ctx, uint64(last)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The crash: the position as it was before the last two thirds were saved.
+			back := last / 3
+			if _, err := w.pool.Exec(ctx, "UPDATE nats_bridge_state SET last_pub_seq = $1 WHERE stream = $2", back, stream); err != nil {
+				t.Fatal(err)
+			}
+			w.writeConcurrently(sids, 2)
+			last = w.waitPublished(last + 8)
+			b, _ := run(t, cfg)
+			if err := cfg.Signals.WaitSaved(last, natstest.Within); err != nil {
+				t.Fatal(err)
+			}
+			s := b.Stats()
+			if s.Duplicates != tc.wantDups(back) || s.Stored != tc.wantNew(back) {
+				t.Errorf("after the rollback to %d: %d duplicates dropped, %d stored; want %d and %d",
+					back, s.Duplicates, s.Stored, tc.wantDups(back), tc.wantNew(back))
+			}
+			if !tc.deleteLast {
+				checkStream(t, js, stream, prefix, last)
+				return
+			}
+			// Every event once, in order, but the deleted one.
+			all := natstest.Consume(t, js, stream, prefix+".>", int(last-1))
+			want := int64(1)
+			for _, r := range all {
+				if want == 44 {
+					want++
+				}
+				if r.Event.PubSeq != want {
+					t.Fatalf("the stream holds the event of pub_seq %d where %d was due", r.Event.PubSeq, want)
+				}
+				want++
+			}
+		})
 	}
-	stop()
-	// The crash: the position as it was before the last two thirds were saved.
-	back := last / 3
-	if _, err := w.pool.Exec(context.Background(), "UPDATE nats_bridge_state SET last_pub_seq = $1 WHERE stream = $2", back, stream); err != nil {
-		t.Fatal(err)
-	}
-	w.writeConcurrently(sids, 2)
-	last = w.waitPublished(last + 8)
-	b, _ := run(t, cfg)
-	if err := cfg.Signals.WaitSaved(last, natstest.Within); err != nil {
-		t.Fatal(err)
-	}
-	s := b.Stats()
-	if s.Duplicates != 44-back || s.Stored != 8 {
-		t.Errorf("after the rollback to %d: %d duplicates dropped, %d stored; want %d and 8", back, s.Duplicates, s.Stored, 44-back)
-	}
-	checkStream(t, js, stream, prefix, last)
 }
 
 // Two bridges on one stream: one bridges, the other stands by and takes over when the
