@@ -21,36 +21,6 @@ func (q *Queries) DispatcherResign(ctx context.Context) error {
 	return err
 }
 
-const dispatcherStateAdvance = `-- name: DispatcherStateAdvance :execrows
-UPDATE dispatcher_state
-   SET cursor_txid = $1, cursor_id = $2, last_pub_seq = $3,
-       leader = $4, updated_at = now()
- WHERE last_pub_seq = $5
-`
-
-type DispatcherStateAdvanceParams struct {
-	CursorTxid     uint64
-	CursorID       int64
-	LastPubSeq     int64
-	Leader         *string
-	PreviousPubSeq int64
-}
-
-// Moves the dispatcher's position; refused (no row) when another dispatcher moved it since.
-func (q *Queries) DispatcherStateAdvance(ctx context.Context, arg DispatcherStateAdvanceParams) (int64, error) {
-	result, err := q.db.Exec(ctx, dispatcherStateAdvance,
-		arg.CursorTxid,
-		arg.CursorID,
-		arg.LastPubSeq,
-		arg.Leader,
-		arg.PreviousPubSeq,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const dispatcherStateGet = `-- name: DispatcherStateGet :one
 SELECT singleton, cursor_txid, cursor_id, last_pub_seq, leader, updated_at FROM dispatcher_state
 `
@@ -267,15 +237,6 @@ func (q *Queries) OutboxNotify(ctx context.Context) error {
 	return err
 }
 
-type PublicationInsertParams struct {
-	PubSeq    int64
-	Txid      uint64
-	OutboxID  int64
-	SessionID string
-	Seq       int64
-	NodeID    *string
-}
-
 const publicationLastSeqs = `-- name: PublicationLastSeqs :many
 SELECT s.session_id::text AS session_id,
        coalesce((SELECT max(p.seq) FROM publication p WHERE p.session_id = s.session_id), 0)::bigint AS last_seq
@@ -308,13 +269,69 @@ func (q *Queries) PublicationLastSeqs(ctx context.Context, sessionIds []string) 
 	return items, nil
 }
 
-const publicationNotify = `-- name: PublicationNotify :exec
-SELECT pg_notify('ixn_published', ($1::bigint)::text)
+const publicationWrite = `-- name: PublicationWrite :one
+WITH advanced AS (
+    UPDATE dispatcher_state
+       SET cursor_txid = $2, cursor_id = $3, last_pub_seq = $4,
+           leader = $5, updated_at = now()
+     WHERE last_pub_seq = $6
+    RETURNING last_pub_seq
+), published AS (
+    INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
+    SELECT e.pub_seq, e.txid::text::xid8, e.outbox_id, e.session_id, e.seq, nullif(e.node_id, '')
+      FROM (SELECT unnest($1::bigint[]) AS pub_seq, unnest($7::bigint[]) AS txid,
+                   unnest($8::bigint[]) AS outbox_id, unnest($9::text[]) AS session_id,
+                   unnest($10::bigint[]) AS seq, unnest($11::text[]) AS node_id) AS e
+     WHERE EXISTS (SELECT FROM advanced)
+    RETURNING pub_seq
+)
+SELECT (SELECT count(*) FROM advanced)::int AS moved,
+       (SELECT count(*) FROM published)::int AS published,
+       (SELECT count(pg_notify('ixn_published', a.last_pub_seq::text)) FROM advanced a
+         WHERE cardinality($1::bigint[]) > 0)::int AS notified
 `
 
-func (q *Queries) PublicationNotify(ctx context.Context, lastPubSeq int64) error {
-	_, err := q.db.Exec(ctx, publicationNotify, lastPubSeq)
-	return err
+type PublicationWriteParams struct {
+	PubSeqs        []int64
+	CursorTxid     uint64
+	CursorID       int64
+	LastPubSeq     int64
+	Leader         *string
+	PreviousPubSeq int64
+	Txids          []int64
+	OutboxIds      []int64
+	SessionIds     []string
+	Seqs           []int64
+	NodeIds        []string
+}
+
+type PublicationWriteRow struct {
+	Moved     int32
+	Published int32
+	Notified  int32
+}
+
+// A batch of the dispatcher in one statement, and so in one transaction: its position moves
+// from previous_pub_seq to last_pub_seq, the events get their numbers, and the stream hubs are
+// woken. Nothing is written when another dispatcher moved the position since (moved is 0).
+// The events come as arrays, one element each; an empty node id is none.
+func (q *Queries) PublicationWrite(ctx context.Context, arg PublicationWriteParams) (PublicationWriteRow, error) {
+	row := q.db.QueryRow(ctx, publicationWrite,
+		arg.PubSeqs,
+		arg.CursorTxid,
+		arg.CursorID,
+		arg.LastPubSeq,
+		arg.Leader,
+		arg.PreviousPubSeq,
+		arg.Txids,
+		arg.OutboxIds,
+		arg.SessionIds,
+		arg.Seqs,
+		arg.NodeIds,
+	)
+	var i PublicationWriteRow
+	err := row.Scan(&i.Moved, &i.Published, &i.Notified)
+	return i, err
 }
 
 const publishedLastSeq = `-- name: PublishedLastSeq :one

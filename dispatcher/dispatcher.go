@@ -271,7 +271,7 @@ type batcher struct {
 
 const maxCachedSessions = 200_000
 
-// publish publishes the next batch of settled events in one transaction and moves pos. A
+// publish publishes the next batch of settled events in one statement and moves pos. A
 // batch that takes longer than Takeover is abandoned with its connection: by then the server
 // may have ended the session, and a standby may lead.
 func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error) {
@@ -283,81 +283,71 @@ func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error)
 	ctx, observed := b.cfg.Observe(ctx)
 	b.writtenAt = b.writtenAt[:0]
 	defer func() { observed(Batch{Published: n, WrittenAt: b.writtenAt[:n], Err: err}) }()
-	var (
-		out  []db.PublicationInsertParams
-		next position
-		seen map[string]int64
-	)
-	err = database.WithTx(ctx, b.conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
-		out, seen = out[:0], map[string]int64{}
-		b.writtenAt = b.writtenAt[:0]
-		rows, err := q.OutboxListSettled(ctx, db.OutboxListSettledParams{
-			CursorTxid: pos.txid, CursorID: pos.id, MaxRows: int32(b.cfg.BatchSize),
-		})
-		if err != nil || len(rows) == 0 {
-			return err
-		}
-		if err := b.loadPublished(ctx, q, rows, seen); err != nil {
-			return err
-		}
-		next = *pos
-		add := func(txid uint64, id int64, session string, seq int64, node *string, writtenAt time.Time) {
-			next.pubSeq++
-			b.writtenAt = append(b.writtenAt, writtenAt)
-			out = append(out, db.PublicationInsertParams{
-				PubSeq: next.pubSeq, Txid: txid, OutboxID: id, SessionID: session, Seq: seq, NodeID: node,
-			})
-			seen[session] = seq
-		}
-		for _, r := range rows {
-			last := seen[r.SessionID]
-			switch {
-			case r.Seq <= last:
-				// Published already, ahead of its turn, by the gap filling below.
-			case r.Seq == last+1:
-				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
-			default:
-				// The session's earlier events committed before this one (they held the
-				// session's lock first) but come later in (txid, id) order: publish them now.
-				gap, err := q.OutboxListSessionRange(ctx, db.OutboxListSessionRangeParams{
-					SessionID: r.SessionID, AfterSeq: last, BeforeSeq: r.Seq,
-				})
-				if err != nil {
-					return err
-				}
-				for _, g := range gap {
-					add(g.Txid, g.ID, g.SessionID, g.Seq, g.NodeID, g.CreatedAt)
-				}
-				add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
-			}
-		}
-		lastRow := rows[len(rows)-1]
-		next.txid, next.id = lastRow.Txid, lastRow.ID
-		if len(out) > 0 {
-			if _, err := q.PublicationInsert(ctx, out); err != nil {
-				return err
-			}
-		}
-		moved, err := q.DispatcherStateAdvance(ctx, db.DispatcherStateAdvanceParams{
-			CursorTxid: next.txid, CursorID: next.id, LastPubSeq: next.pubSeq,
-			Leader: &b.cfg.Instance, PreviousPubSeq: pos.pubSeq,
-		})
-		if err != nil {
-			return err
-		}
-		if moved != 1 {
-			return errMoved
-		}
-		if len(out) > 0 {
-			return q.PublicationNotify(ctx, next.pubSeq)
-		}
-		return nil
+	// Reads, then one statement that writes the whole batch: no transaction around them, as
+	// the rows read cannot change (settled outbox rows, and the publication that only this
+	// leader writes), and the write is refused if another dispatcher moved the position. Each
+	// round trip saved is saved on every batch, and at a few milliseconds a batch the
+	// dispatcher's round trips compete with the writers' (issue 18).
+	q := db.New(b.conn)
+	rows, err := q.OutboxListSettled(ctx, db.OutboxListSettledParams{
+		CursorTxid: pos.txid, CursorID: pos.id, MaxRows: int32(b.cfg.BatchSize),
 	})
-	if err != nil {
-		return 0, err // lead gives up this connection, and this batcher with it
+	if err != nil || len(rows) == 0 {
+		return 0, err // an error: lead gives up this connection, and this batcher with it
 	}
-	if next == (position{}) {
-		return 0, nil // nothing settled
+	seen := map[string]int64{}
+	if err := b.loadPublished(ctx, q, rows, seen); err != nil {
+		return 0, err
+	}
+	next := *pos
+	var w db.PublicationWriteParams
+	add := func(txid uint64, id int64, session string, seq int64, node *string, writtenAt time.Time) {
+		next.pubSeq++
+		b.writtenAt = append(b.writtenAt, writtenAt)
+		w.PubSeqs = append(w.PubSeqs, next.pubSeq)
+		w.Txids = append(w.Txids, int64(txid))
+		w.OutboxIds = append(w.OutboxIds, id)
+		w.SessionIds = append(w.SessionIds, session)
+		w.Seqs = append(w.Seqs, seq)
+		nodeID := ""
+		if node != nil {
+			nodeID = *node
+		}
+		w.NodeIds = append(w.NodeIds, nodeID)
+		seen[session] = seq
+	}
+	for _, r := range rows {
+		last := seen[r.SessionID]
+		switch {
+		case r.Seq <= last:
+			// Published already, ahead of its turn, by the gap filling below.
+		case r.Seq == last+1:
+			add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
+		default:
+			// The session's earlier events committed before this one (they held the
+			// session's lock first) but come later in (txid, id) order: publish them now.
+			gap, err := q.OutboxListSessionRange(ctx, db.OutboxListSessionRangeParams{
+				SessionID: r.SessionID, AfterSeq: last, BeforeSeq: r.Seq,
+			})
+			if err != nil {
+				return 0, err
+			}
+			for _, g := range gap {
+				add(g.Txid, g.ID, g.SessionID, g.Seq, g.NodeID, g.CreatedAt)
+			}
+			add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
+		}
+	}
+	lastRow := rows[len(rows)-1]
+	next.txid, next.id = lastRow.Txid, lastRow.ID
+	w.CursorTxid, w.CursorID, w.LastPubSeq = next.txid, next.id, next.pubSeq
+	w.Leader, w.PreviousPubSeq = &b.cfg.Instance, pos.pubSeq
+	written, err := q.PublicationWrite(ctx, w)
+	if err != nil {
+		return 0, err
+	}
+	if written.Moved != 1 {
+		return 0, errMoved
 	}
 	*pos = next
 	if len(b.published) > maxCachedSessions {
@@ -366,7 +356,7 @@ func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error)
 	for s, seq := range seen {
 		b.published[s] = seq
 	}
-	return len(out), nil
+	return len(w.PubSeqs), nil
 }
 
 // loadPublished fills seen with the last published seq of every session in rows, from the

@@ -48,7 +48,7 @@ func runConfig(t *testing.T, pool *pgxpool.Pool, cfg dispatcher.Config) (*dispat
 }
 
 // session creates a session with one presented interaction and an established party p1.
-func session(t *testing.T, s *service.Store, id string) {
+func session(t testing.TB, s *service.Store, id string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.CreateSession(ctx, service.NewSession{SessionID: id}); err != nil {

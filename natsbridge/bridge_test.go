@@ -485,6 +485,11 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	}
 	stopLoad()
 	load.Wait()
+	// A change the load gave up on when it stopped may still commit: its statement runs on
+	// after the client's cancel. It holds its session's row lock until then; wait for them.
+	if _, err := w.pool.Exec(context.Background(), "SELECT FROM sessions WHERE session_id = ANY($1) FOR UPDATE", sids); err != nil {
+		t.Fatal(err)
+	}
 	last := w.waitPublished(w.written())
 	if err := cfg.Signals.WaitSaved(last, natstest.Within); err != nil {
 		t.Fatal(err)

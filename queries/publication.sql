@@ -1,13 +1,6 @@
 -- name: DispatcherStateGet :one
 SELECT * FROM dispatcher_state;
 
--- name: DispatcherStateAdvance :execrows
--- Moves the dispatcher's position; refused (no row) when another dispatcher moved it since.
-UPDATE dispatcher_state
-   SET cursor_txid = @cursor_txid, cursor_id = @cursor_id, last_pub_seq = @last_pub_seq,
-       leader = @leader, updated_at = now()
- WHERE last_pub_seq = @previous_pub_seq;
-
 -- name: OutboxListSettled :many
 -- The next outbox rows in (txid, id) order whose transactions have all ended.
 SELECT id, session_id, seq, node_id, txid, created_at FROM outbox
@@ -28,13 +21,30 @@ SELECT s.session_id::text AS session_id,
        coalesce((SELECT max(p.seq) FROM publication p WHERE p.session_id = s.session_id), 0)::bigint AS last_seq
   FROM unnest(@session_ids::text[]) AS s(session_id);
 
--- name: PublicationInsert :copyfrom
--- Written with COPY: the dispatcher's whole batch in one stream of rows.
-INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
-VALUES (@pub_seq, @txid, @outbox_id, @session_id, @seq, @node_id);
-
--- name: PublicationNotify :exec
-SELECT pg_notify('ixn_published', (@last_pub_seq::bigint)::text);
+-- name: PublicationWrite :one
+-- A batch of the dispatcher in one statement, and so in one transaction: its position moves
+-- from previous_pub_seq to last_pub_seq, the events get their numbers, and the stream hubs are
+-- woken. Nothing is written when another dispatcher moved the position since (moved is 0).
+-- The events come as arrays, one element each; an empty node id is none.
+WITH advanced AS (
+    UPDATE dispatcher_state
+       SET cursor_txid = @cursor_txid, cursor_id = @cursor_id, last_pub_seq = @last_pub_seq,
+           leader = @leader, updated_at = now()
+     WHERE last_pub_seq = @previous_pub_seq
+    RETURNING last_pub_seq
+), published AS (
+    INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
+    SELECT e.pub_seq, e.txid::text::xid8, e.outbox_id, e.session_id, e.seq, nullif(e.node_id, '')
+      FROM (SELECT unnest(@pub_seqs::bigint[]) AS pub_seq, unnest(@txids::bigint[]) AS txid,
+                   unnest(@outbox_ids::bigint[]) AS outbox_id, unnest(@session_ids::text[]) AS session_id,
+                   unnest(@seqs::bigint[]) AS seq, unnest(@node_ids::text[]) AS node_id) AS e
+     WHERE EXISTS (SELECT FROM advanced)
+    RETURNING pub_seq
+)
+SELECT (SELECT count(*) FROM advanced)::int AS moved,
+       (SELECT count(*) FROM published)::int AS published,
+       (SELECT count(pg_notify('ixn_published', a.last_pub_seq::text)) FROM advanced a
+         WHERE cardinality(@pub_seqs::bigint[]) > 0)::int AS notified;
 
 -- name: PublishedLastSeq :one
 -- The newest publication number (0 when nothing is published): where a stream hub starts.

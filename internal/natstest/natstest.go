@@ -172,6 +172,25 @@ func Consume(t testing.TB, js jetstream.JetStream, stream, filter string, n int)
 			return got // and nothing more came within the wait
 		}
 	}
-	t.Fatalf("more than %d messages on %s", n, filter)
+	pubs := map[int64]int{}
+	for _, r := range got {
+		pubs[r.Event.PubSeq]++
+	}
+	for _, r := range got {
+		if pubs[r.Event.PubSeq] > 1 {
+			t.Logf("pub_seq %d at stream seq %d, msg id %s", r.Event.PubSeq, r.StreamSeq, r.MsgID)
+		}
+	}
+	seen := map[uint64]int{}
+	for _, r := range got {
+		seen[r.StreamSeq]++
+	}
+	var twice []string
+	for _, r := range got {
+		if seen[r.StreamSeq] > 1 {
+			twice = append(twice, fmt.Sprintf("stream seq %d (pub_seq %d)", r.StreamSeq, r.Event.PubSeq))
+		}
+	}
+	t.Fatalf("more than %d messages on %s (%d); delivered more than once: %v", n, filter, len(got), twice)
 	return nil
 }
