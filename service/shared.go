@@ -159,15 +159,6 @@ func (sc *sharedCommits) withdraw(c *partyChange) bool {
 func (sc *sharedCommits) apply(ctx context.Context, batch []*partyChange) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedCommitTimeout)
 	defer cancel()
-	if len(batch) == 1 {
-		// One change (another leader's): its own statement, cheaper than the shared one.
-		rows, err := sc.q.PartyStateChange(ctx, batch[0].params)
-		if err != nil {
-			err = database.Translate(err)
-		}
-		batch[0].done <- sharedOutcome{rows: rows, err: err}
-		return
-	}
 	args := db.PartyStateChangesParams{
 		SessionIds: make([]string, len(batch)), Epochs: make([]int64, len(batch)),
 		InteractionIds: make([]string, len(batch)), PartyIds: make([]string, len(batch)),
