@@ -829,6 +829,7 @@ type ReportRollup struct {
 	Transfers      int64
 	Conferences    int64
 	Live           int64
+	Hours          int32
 }
 
 type ReportRollupCounted struct {

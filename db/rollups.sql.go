@@ -21,6 +21,50 @@ func (q *Queries) RollupAnalyze(ctx context.Context) error {
 	return err
 }
 
+const rollupBlocksFill = `-- name: RollupBlocksFill :exec
+WITH spans AS (SELECT unnest('{2,4,8,24}'::int[]) AS hours),
+rows AS (
+    SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets, r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences, r.live, r.hours, s.hours AS span, date_bin(make_interval(hours => s.hours), r.hour, '2000-01-01 00:00:00+00') AS start
+      FROM report_rollups r CROSS JOIN spans s
+     WHERE r.hours = 1
+), handle AS (
+    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
+      FROM (SELECT dim, span, start, key, handle_buckets[i] AS b, sum(handle_counts[i])::bigint AS n
+              FROM rows CROSS JOIN LATERAL generate_subscripts(handle_buckets, 1) AS i
+             GROUP BY 1, 2, 3, 4, 5) x
+     GROUP BY 1, 2, 3, 4
+), connect AS (
+    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
+      FROM (SELECT dim, span, start, key, connect_buckets[i] AS b, sum(connect_counts[i])::bigint AS n
+              FROM rows CROSS JOIN LATERAL generate_subscripts(connect_buckets, 1) AS i
+             GROUP BY 1, 2, 3, 4, 5) x
+     GROUP BY 1, 2, 3, 4
+)
+INSERT INTO report_rollups (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
+                            handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
+                            connect_counts, transfers, conferences)
+SELECT s.dim, s.span, s.start, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
+       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
+       coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
+  FROM (SELECT dim, span, start, key, sum(total)::bigint AS total, sum(live)::bigint AS live,
+               sum(completed)::bigint AS completed, sum(abandoned)::bigint AS abandoned,
+               sum(merged)::bigint AS merged, sum(moved)::bigint AS moved,
+               sum(handle_sum_us)::bigint AS handle_sum_us, sum(connected)::bigint AS connected,
+               sum(connect_sum_us)::bigint AS connect_sum_us, sum(transfers)::bigint AS transfers,
+               sum(conferences)::bigint AS conferences
+          FROM rows GROUP BY 1, 2, 3, 4) s
+  LEFT JOIN handle h USING (dim, span, start, key)
+  LEFT JOIN connect c USING (dim, span, start, key)
+`
+
+// The blocks of 2, 4, 8 and 24 hours from the hourly rollups (the rebuild, after RollupSumAll):
+// each block's figures are the sums of its hours', histograms added bucket by bucket. Blocks
+// start on multiples of their length from UTC midnight, as rollup.Blocks reads them.
+func (q *Queries) RollupBlocksFill(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, rollupBlocksFill)
+	return err
+}
+
 const rollupClear = `-- name: RollupClear :exec
 WITH counted AS (DELETE FROM report_rollup_counted)
 DELETE FROM report_rollups
@@ -403,30 +447,34 @@ WITH named AS (
       JOIN interactions i ON i.session_id = s.session_id
      WHERE s.state = 'active' AND s.owner_node IS NULL AND i.state <> 'deleted'
 ), signed AS (
-    SELECT 1 AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
-           c.handle_bucket, c.connect_bucket
+    SELECT $4::int AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers,
+           c.conferences, c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c
-     WHERE (c.created_at >= $4::timestamptz AND c.created_at < $5::timestamptz)
-        OR (c.created_at >= $6::timestamptz AND c.created_at < $7::timestamptz)
+     WHERE c.created_at >= $5::timestamptz AND c.created_at < $6::timestamptz
     UNION ALL
-    SELECT 1, f.media, f.node, CASE WHEN $8::text = 'resource' THEN f.resources END,
+    SELECT $7::int, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers,
+           c.conferences, c.handle_bucket, c.connect_bucket
+      FROM report_rollup_counted c
+     WHERE c.created_at >= $8::timestamptz AND c.created_at < $9::timestamptz
+    UNION ALL
+    SELECT 1, f.media, f.node, CASE WHEN $10::text = 'resource' THEN f.resources END,
            f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences,
            ixn_duration_bucket(f.handle_us), ixn_duration_bucket(f.connect_us)
       FROM pending k
       JOIN report_interaction_facts f ON f.session_id = k.session_id AND f.interaction_id = k.interaction_id
-     WHERE f.created_at >= $4::timestamptz AND f.created_at < $7::timestamptz
+     WHERE f.created_at >= $11::timestamptz AND f.created_at < $12::timestamptz
     UNION ALL
     SELECT -1, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
            c.handle_bucket, c.connect_bucket
       FROM pending k
       JOIN report_rollup_counted c ON c.session_id = k.session_id AND c.interaction_id = k.interaction_id
-     WHERE c.created_at >= $4::timestamptz AND c.created_at < $7::timestamptz
+     WHERE c.created_at >= $11::timestamptz AND c.created_at < $12::timestamptz
 ), grouped AS (
     SELECT s.sign, s.outcome, s.handle_us, s.connect_us, s.transfers, s.conferences, s.handle_bucket, s.connect_bucket,
-           (CASE $8::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
+           (CASE $10::text WHEN 'node' THEN s.node WHEN 'resource' THEN r.resource ELSE s.media END)::text AS key
       FROM signed s
-      LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON $8::text = 'resource'
-     WHERE $8::text <> 'resource' OR r.resource IS NOT NULL
+      LEFT JOIN LATERAL unnest(s.resources) AS r(resource) ON $10::text = 'resource'
+     WHERE $10::text <> 'resource' OR r.resource IS NOT NULL
 )
 SELECT key, sign::int AS sign, outcome::text AS outcome,
        coalesce(handle_bucket, -1)::int AS handle_bucket,
@@ -442,11 +490,15 @@ type RollupsCompleteParams struct {
 	CursorTxid  uint64
 	CursorID    int64
 	LastPubSeq  int64
-	CreatedFrom time.Time
-	HourFrom    time.Time
-	HourTo      time.Time
-	CreatedTo   time.Time
+	StartSign   int32
+	StartFrom   time.Time
+	StartTo     time.Time
+	EndSign     int32
+	EndFrom     time.Time
+	EndTo       time.Time
 	Dim         string
+	CreatedFrom time.Time
+	CreatedTo   time.Time
 }
 
 type RollupsCompleteRow struct {
@@ -463,15 +515,17 @@ type RollupsCompleteRow struct {
 	Conferences   int64
 }
 
-// What completes the rollups of [hour_from, hour_to) to the rows now for the window
+// What completes the rollup rows a report read to the rows now for the window
 // [created_from, created_to), as signed partial sums by group, outcome and histogram buckets
 // (sign 1: add; -1: take away):
-//   - what the rollups hold of every interaction created in [created_from, hour_from) or
-//     [hour_to, created_to), the parts of hours the window cuts (report_rollup_counted, by its
-//     creation-time index);
-//   - the interactions the worker may not have applied yet (pending), created in the window,
-//     as their rows are now;
-//   - what the rollups hold of the pending ones created in the window.
+//
+//	+/- what the rollups hold of every interaction created in the edges given at the window's
+//	  start and end (a part of an hour the window cuts, added; or the rest of an hour whose
+//	  whole row was read, taken away; rollup.CoverOf), from report_rollup_counted by its
+//	  creation-time index;
+//	+ the interactions the worker may not have applied yet (pending), created in the window,
+//	  as their rows are now;
+//	- what the rollups hold of the pending ones created in the window.
 //
 // Pending: every interaction named by an event the worker has not applied, that is one
 // published after its position (last_pub_seq) or not published yet (after the dispatcher's
@@ -488,11 +542,15 @@ func (q *Queries) RollupsComplete(ctx context.Context, arg RollupsCompleteParams
 		arg.CursorTxid,
 		arg.CursorID,
 		arg.LastPubSeq,
-		arg.CreatedFrom,
-		arg.HourFrom,
-		arg.HourTo,
-		arg.CreatedTo,
+		arg.StartSign,
+		arg.StartFrom,
+		arg.StartTo,
+		arg.EndSign,
+		arg.EndFrom,
+		arg.EndTo,
 		arg.Dim,
+		arg.CreatedFrom,
+		arg.CreatedTo,
 	)
 	if err != nil {
 		return nil, err
@@ -526,38 +584,53 @@ func (q *Queries) RollupsComplete(ctx context.Context, arg RollupsCompleteParams
 
 const rollupsDelete = `-- name: RollupsDelete :exec
 DELETE FROM report_rollups r
- USING (SELECT unnest($1::text[]) AS dim, unnest($2::timestamptz[]) AS hour, unnest($3::text[]) AS key) AS k
- WHERE r.dim = k.dim AND r.hour = k.hour AND r.key = k.key
+ USING (SELECT unnest($1::text[]) AS dim, unnest($2::int[]) AS hours, unnest($3::timestamptz[]) AS hour,
+               unnest($4::text[]) AS key) AS k
+ WHERE r.dim = k.dim AND r.hours = k.hours AND r.hour = k.hour AND r.key = k.key
 `
 
 type RollupsDeleteParams struct {
-	Dims  []string
-	Hours []time.Time
-	Keys  []string
+	Dims   []string
+	Spans  []int32
+	Starts []time.Time
+	Keys   []string
 }
 
 // Removes the rows of groups that no longer hold an interaction.
 func (q *Queries) RollupsDelete(ctx context.Context, arg RollupsDeleteParams) error {
-	_, err := q.db.Exec(ctx, rollupsDelete, arg.Dims, arg.Hours, arg.Keys)
+	_, err := q.db.Exec(ctx, rollupsDelete,
+		arg.Dims,
+		arg.Spans,
+		arg.Starts,
+		arg.Keys,
+	)
 	return err
 }
 
 const rollupsOf = `-- name: RollupsOf :many
-SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets, r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences, r.live
-  FROM (SELECT unnest($1::text[]) AS dim, unnest($2::timestamptz[]) AS hour, unnest($3::text[]) AS key) AS k
-  JOIN report_rollups r ON r.dim = k.dim AND r.hour = k.hour AND r.key = k.key
+SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets, r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences, r.live, r.hours
+  FROM (SELECT unnest($1::text[]) AS dim, unnest($2::int[]) AS hours, unnest($3::timestamptz[]) AS hour,
+               unnest($4::text[]) AS key) AS k
+  JOIN report_rollups r ON r.dim = k.dim AND r.hours = k.hours AND r.hour = k.hour AND r.key = k.key
    FOR UPDATE OF r
 `
 
 type RollupsOfParams struct {
-	Dims  []string
-	Hours []time.Time
-	Keys  []string
+	Dims   []string
+	Spans  []int32
+	Starts []time.Time
+	Keys   []string
 }
 
-// The rollup rows of the groups given, locked for the update by the worker.
+// The rollup rows of the groups given (an hour or a block of hours), locked for the update by
+// the worker.
 func (q *Queries) RollupsOf(ctx context.Context, arg RollupsOfParams) ([]ReportRollup, error) {
-	rows, err := q.db.Query(ctx, rollupsOf, arg.Dims, arg.Hours, arg.Keys)
+	rows, err := q.db.Query(ctx, rollupsOf,
+		arg.Dims,
+		arg.Spans,
+		arg.Starts,
+		arg.Keys,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -584,6 +657,7 @@ func (q *Queries) RollupsOf(ctx context.Context, arg RollupsOfParams) ([]ReportR
 			&i.Transfers,
 			&i.Conferences,
 			&i.Live,
+			&i.Hours,
 		); err != nil {
 			return nil, err
 		}
@@ -596,14 +670,14 @@ func (q *Queries) RollupsOf(ctx context.Context, arg RollupsOfParams) ([]ReportR
 }
 
 const rollupsPut = `-- name: RollupsPut :exec
-INSERT INTO report_rollups AS r (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups AS r (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                                   handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                                   connect_counts, transfers, conferences)
-SELECT x.dim, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
+SELECT x.dim, x.hours, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
        x.handle_buckets, x.handle_counts, x.connected, x.connect_sum_us, x.connect_buckets,
        x.connect_counts, x.transfers, x.conferences
   FROM jsonb_populate_recordset(NULL::report_rollups, $1::jsonb) AS x
-ON CONFLICT (dim, hour, key) DO UPDATE
+ON CONFLICT (dim, hours, hour, key) DO UPDATE
    SET total = EXCLUDED.total, live = EXCLUDED.live, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
        merged = EXCLUDED.merged, moved = EXCLUDED.moved, handle_sum_us = EXCLUDED.handle_sum_us,
        handle_buckets = EXCLUDED.handle_buckets, handle_counts = EXCLUDED.handle_counts,
@@ -619,16 +693,16 @@ func (q *Queries) RollupsPut(ctx context.Context, rows []byte) error {
 }
 
 const rollupsRead = `-- name: RollupsRead :many
-SELECT key, total, live, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
-       connected, connect_sum_us, connect_buckets, connect_counts, transfers, conferences
-  FROM report_rollups
- WHERE dim = $1 AND hour >= $2 AND hour < $3
+SELECT r.key, r.total, r.live, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets,
+       r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences
+  FROM (SELECT unnest($1::int[]) AS hours, unnest($2::timestamptz[]) AS hour) AS b
+  JOIN report_rollups r ON r.dim = $3::text AND r.hours = b.hours AND r.hour = b.hour
 `
 
 type RollupsReadParams struct {
-	Dim      string
-	HourFrom time.Time
-	HourTo   time.Time
+	Spans  []int32
+	Starts []time.Time
+	Dim    string
 }
 
 type RollupsReadRow struct {
@@ -650,9 +724,10 @@ type RollupsReadRow struct {
 	Conferences    int64
 }
 
-// The rollups of a group dimension over whole hours [hour_from, hour_to).
+// The rollups of a group dimension in the blocks given (lengths in hours and starts; the report
+// gives blocks that tile its whole hours, rollup.Blocks), each looked up by the primary key.
 func (q *Queries) RollupsRead(ctx context.Context, arg RollupsReadParams) ([]RollupsReadRow, error) {
-	rows, err := q.db.Query(ctx, rollupsRead, arg.Dim, arg.HourFrom, arg.HourTo)
+	rows, err := q.db.Query(ctx, rollupsRead, arg.Spans, arg.Starts, arg.Dim)
 	if err != nil {
 		return nil, err
 	}

@@ -71,22 +71,24 @@ DELETE FROM report_rollup_counted c
  WHERE c.session_id = k.session_id AND c.interaction_id = k.interaction_id;
 
 -- name: RollupsOf :many
--- The rollup rows of the groups given, locked for the update by the worker.
+-- The rollup rows of the groups given (an hour or a block of hours), locked for the update by
+-- the worker.
 SELECT r.*
-  FROM (SELECT unnest(@dims::text[]) AS dim, unnest(@hours::timestamptz[]) AS hour, unnest(@keys::text[]) AS key) AS k
-  JOIN report_rollups r ON r.dim = k.dim AND r.hour = k.hour AND r.key = k.key
+  FROM (SELECT unnest(@dims::text[]) AS dim, unnest(@spans::int[]) AS hours, unnest(@starts::timestamptz[]) AS hour,
+               unnest(@keys::text[]) AS key) AS k
+  JOIN report_rollups r ON r.dim = k.dim AND r.hours = k.hours AND r.hour = k.hour AND r.key = k.key
    FOR UPDATE OF r;
 
 -- name: RollupsPut :exec
 -- Writes rollup rows whole (a JSON array of report_rollups rows).
-INSERT INTO report_rollups AS r (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
+INSERT INTO report_rollups AS r (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
                                   handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
                                   connect_counts, transfers, conferences)
-SELECT x.dim, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
+SELECT x.dim, x.hours, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
        x.handle_buckets, x.handle_counts, x.connected, x.connect_sum_us, x.connect_buckets,
        x.connect_counts, x.transfers, x.conferences
   FROM jsonb_populate_recordset(NULL::report_rollups, @rows::jsonb) AS x
-ON CONFLICT (dim, hour, key) DO UPDATE
+ON CONFLICT (dim, hours, hour, key) DO UPDATE
    SET total = EXCLUDED.total, live = EXCLUDED.live, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
        merged = EXCLUDED.merged, moved = EXCLUDED.moved, handle_sum_us = EXCLUDED.handle_sum_us,
        handle_buckets = EXCLUDED.handle_buckets, handle_counts = EXCLUDED.handle_counts,
@@ -97,8 +99,9 @@ ON CONFLICT (dim, hour, key) DO UPDATE
 -- name: RollupsDelete :exec
 -- Removes the rows of groups that no longer hold an interaction.
 DELETE FROM report_rollups r
- USING (SELECT unnest(@dims::text[]) AS dim, unnest(@hours::timestamptz[]) AS hour, unnest(@keys::text[]) AS key) AS k
- WHERE r.dim = k.dim AND r.hour = k.hour AND r.key = k.key;
+ USING (SELECT unnest(@dims::text[]) AS dim, unnest(@spans::int[]) AS hours, unnest(@starts::timestamptz[]) AS hour,
+               unnest(@keys::text[]) AS key) AS k
+ WHERE r.dim = k.dim AND r.hours = k.hours AND r.hour = k.hour AND r.key = k.key;
 
 -- name: RollupClear :exec
 -- Empties the rollups for a rebuild (DELETE, not TRUNCATE: reports keep reading the old ones
@@ -160,20 +163,60 @@ SELECT s.dim, s.hour, s.key, s.total, s.live, s.completed, s.abandoned, s.merged
   LEFT JOIN handle h USING (dim, hour, key)
   LEFT JOIN connect c USING (dim, hour, key);
 
+-- name: RollupBlocksFill :exec
+-- The blocks of 2, 4, 8 and 24 hours from the hourly rollups (the rebuild, after RollupSumAll):
+-- each block's figures are the sums of its hours', histograms added bucket by bucket. Blocks
+-- start on multiples of their length from UTC midnight, as rollup.Blocks reads them.
+WITH spans AS (SELECT unnest('{2,4,8,24}'::int[]) AS hours),
+rows AS (
+    SELECT r.*, s.hours AS span, date_bin(make_interval(hours => s.hours), r.hour, '2000-01-01 00:00:00+00') AS start
+      FROM report_rollups r CROSS JOIN spans s
+     WHERE r.hours = 1
+), handle AS (
+    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
+      FROM (SELECT dim, span, start, key, handle_buckets[i] AS b, sum(handle_counts[i])::bigint AS n
+              FROM rows CROSS JOIN LATERAL generate_subscripts(handle_buckets, 1) AS i
+             GROUP BY 1, 2, 3, 4, 5) x
+     GROUP BY 1, 2, 3, 4
+), connect AS (
+    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
+      FROM (SELECT dim, span, start, key, connect_buckets[i] AS b, sum(connect_counts[i])::bigint AS n
+              FROM rows CROSS JOIN LATERAL generate_subscripts(connect_buckets, 1) AS i
+             GROUP BY 1, 2, 3, 4, 5) x
+     GROUP BY 1, 2, 3, 4
+)
+INSERT INTO report_rollups (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
+                            handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
+                            connect_counts, transfers, conferences)
+SELECT s.dim, s.span, s.start, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
+       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
+       coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
+  FROM (SELECT dim, span, start, key, sum(total)::bigint AS total, sum(live)::bigint AS live,
+               sum(completed)::bigint AS completed, sum(abandoned)::bigint AS abandoned,
+               sum(merged)::bigint AS merged, sum(moved)::bigint AS moved,
+               sum(handle_sum_us)::bigint AS handle_sum_us, sum(connected)::bigint AS connected,
+               sum(connect_sum_us)::bigint AS connect_sum_us, sum(transfers)::bigint AS transfers,
+               sum(conferences)::bigint AS conferences
+          FROM rows GROUP BY 1, 2, 3, 4) s
+  LEFT JOIN handle h USING (dim, span, start, key)
+  LEFT JOIN connect c USING (dim, span, start, key);
+
 -- name: RollupsRead :many
--- The rollups of a group dimension over whole hours [hour_from, hour_to).
-SELECT key, total, live, completed, abandoned, merged, moved, handle_sum_us, handle_buckets, handle_counts,
-       connected, connect_sum_us, connect_buckets, connect_counts, transfers, conferences
-  FROM report_rollups
- WHERE dim = @dim AND hour >= @hour_from AND hour < @hour_to;
+-- The rollups of a group dimension in the blocks given (lengths in hours and starts; the report
+-- gives blocks that tile its whole hours, rollup.Blocks), each looked up by the primary key.
+SELECT r.key, r.total, r.live, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets,
+       r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences
+  FROM (SELECT unnest(@spans::int[]) AS hours, unnest(@starts::timestamptz[]) AS hour) AS b
+  JOIN report_rollups r ON r.dim = @dim::text AND r.hours = b.hours AND r.hour = b.hour;
 
 -- name: RollupsComplete :many
--- What completes the rollups of [hour_from, hour_to) to the rows now for the window
+-- What completes the rollup rows a report read to the rows now for the window
 -- [created_from, created_to), as signed partial sums by group, outcome and histogram buckets
 -- (sign 1: add; -1: take away):
---   + what the rollups hold of every interaction created in [created_from, hour_from) or
---     [hour_to, created_to), the parts of hours the window cuts (report_rollup_counted, by its
---     creation-time index);
+--   +/- what the rollups hold of every interaction created in the edges given at the window's
+--     start and end (a part of an hour the window cuts, added; or the rest of an hour whose
+--     whole row was read, taken away; rollup.CoverOf), from report_rollup_counted by its
+--     creation-time index;
 --   + the interactions the worker may not have applied yet (pending), created in the window,
 --     as their rows are now;
 --   - what the rollups hold of the pending ones created in the window.
@@ -208,11 +251,15 @@ WITH named AS (
       JOIN interactions i ON i.session_id = s.session_id
      WHERE s.state = 'active' AND s.owner_node IS NULL AND i.state <> 'deleted'
 ), signed AS (
-    SELECT 1 AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
-           c.handle_bucket, c.connect_bucket
+    SELECT @start_sign::int AS sign, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers,
+           c.conferences, c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c
-     WHERE (c.created_at >= @created_from::timestamptz AND c.created_at < @hour_from::timestamptz)
-        OR (c.created_at >= @hour_to::timestamptz AND c.created_at < @created_to::timestamptz)
+     WHERE c.created_at >= @start_from::timestamptz AND c.created_at < @start_to::timestamptz
+    UNION ALL
+    SELECT @end_sign::int, c.media, c.node, c.resources, c.outcome, c.handle_us, c.connect_us, c.transfers,
+           c.conferences, c.handle_bucket, c.connect_bucket
+      FROM report_rollup_counted c
+     WHERE c.created_at >= @end_from::timestamptz AND c.created_at < @end_to::timestamptz
     UNION ALL
     SELECT 1, f.media, f.node, CASE WHEN @dim::text = 'resource' THEN f.resources END,
            f.outcome, f.handle_us, f.connect_us, f.transfers, f.conferences,

@@ -12,19 +12,22 @@ import (
 	"github.com/ixnstore/ixnstore/rollup"
 )
 
-// aggregatesFromRollups answers Aggregates from the hourly rollups (docs/reporting.md,
-// "Rollups"), in one snapshot: the whole hours of the window from report_rollups, less what
-// they hold of the interactions the worker may not have applied yet (named by events after its
-// position or not published yet), plus those interactions and the parts of hours the window
-// cuts as their rows are now. Counts and averages are the rows'; percentiles are read from
-// histogram buckets (within rollup.RelativeError). A window without a whole hour, or a
-// database whose rollups were never built or hold only ended interactions (built before they
-// held live ones), is answered from the rows.
+// aggregatesFromRollups answers Aggregates from the rollups (docs/reporting.md, "Rollups"), in
+// one snapshot: the rows of the few blocks of hours that tile the window's whole hours, and
+// for each hour the window cuts either what the rollups hold of its part in the window, one
+// interaction at a time, or the hour's row less the rest of it, whichever is less to read
+// (rollup.CoverOf); less what they hold of the interactions the worker may not have applied
+// yet (named by events after its position or not published yet), plus those as their rows
+// are now. Counts and averages are the rows'; percentiles are read from histogram buckets
+// (within rollup.RelativeError). A window without a whole hour, or a database whose rollups
+// were never built or hold only ended interactions (built before they held live ones), is
+// answered from the rows.
 func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time, groupBy string) ([]Aggregate, error) {
 	hourFrom, hourTo := from.Truncate(time.Hour), to.Truncate(time.Hour)
 	if hourFrom.Before(from) {
 		hourFrom = hourFrom.Add(time.Hour)
 	}
+	cover := rollup.CoverOf(from, to, time.Now())
 	return inSnapshot(ctx, r, func(ctx context.Context, q *db.Queries) ([]Aggregate, error) {
 		if !hourFrom.Before(hourTo) {
 			return aggregatesFromRows(ctx, q, from, to, groupBy)
@@ -48,7 +51,11 @@ func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time
 			}
 			return groups[k]
 		}
-		hours, err := q.RollupsRead(ctx, db.RollupsReadParams{Dim: groupBy, HourFrom: hourFrom, HourTo: hourTo})
+		spans, starts := make([]int32, len(cover.Blocks)), make([]time.Time, len(cover.Blocks))
+		for i, b := range cover.Blocks {
+			spans[i], starts[i] = b.Hours, b.Start
+		}
+		hours, err := q.RollupsRead(ctx, db.RollupsReadParams{Dim: groupBy, Spans: spans, Starts: starts})
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +65,8 @@ func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time
 				h.Transfers, h.Conferences)
 		}
 		rest, err := q.RollupsComplete(ctx, db.RollupsCompleteParams{Dim: groupBy, LastPubSeq: st.LastPubSeq,
-			CursorTxid: ds.CursorTxid, CursorID: ds.CursorID, CreatedFrom: from, CreatedTo: to, HourFrom: hourFrom, HourTo: hourTo})
+			CursorTxid: ds.CursorTxid, CursorID: ds.CursorID, CreatedFrom: from, CreatedTo: to, StartSign: cover.Start.Sign, StartFrom: cover.Start.From, StartTo: cover.Start.To,
+			EndSign: cover.End.Sign, EndFrom: cover.End.From, EndTo: cover.End.To})
 		if err != nil {
 			return nil, err
 		}
@@ -87,8 +95,9 @@ func aggregateOf(group string, s *rollup.Sums) Aggregate {
 	a := Aggregate{Group: group, Total: s.Total, Live: s.Live, Completed: s.Completed, Abandoned: s.Abandoned,
 		Merged: s.Merged, Moved: s.Moved, AbandonedRate: float64(s.Abandoned) / float64(s.Total),
 		Connected: s.Connected, Transfers: s.Transfers, Conferences: s.Conferences,
-		HandleTimeP50: s.Handle.Percentile(0.5), HandleTimeP90: s.Handle.Percentile(0.9),
 		TimeToConnectP50: s.Connect.Percentile(0.5)}
+	handle := s.Handle.Percentiles(0.5, 0.9)
+	a.HandleTimeP50, a.HandleTimeP90 = handle[0], handle[1]
 	if n := s.Handle.Count(); n > 0 {
 		a.HandleTimeAvg = float64(s.HandleSumUs) / float64(n) / 1e6
 	}

@@ -72,14 +72,20 @@ func (h Histogram) Count() int64 {
 // Percentile estimates percentile_cont(p) (0 ≤ p ≤ 1) of the durations counted, in seconds, as
 // PostgreSQL computes it from the values: the order statistics at both sides of rank p·(n-1),
 // each read as its bucket's middle, interpolated. 0 when the histogram is empty.
-func (h Histogram) Percentile(p float64) float64 {
+func (h Histogram) Percentile(p float64) float64 { return h.Percentiles(p)[0] }
+
+// Percentiles is Percentile of each p, the buckets sorted once for all of them (a report
+// reads three percentiles of each of hundreds of groups).
+func (h Histogram) Percentiles(ps ...float64) []float64 {
+	out := make([]float64, len(ps))
 	buckets, counts := h.Arrays()
-	n := h.Count()
-	if n <= 0 {
-		return 0
+	var n int64
+	for _, c := range counts {
+		n += c
 	}
-	rank := p * float64(n-1)
-	lo, hi := int64(math.Floor(rank)), int64(math.Ceil(rank))
+	if n <= 0 {
+		return out
+	}
 	at := func(i int64) float64 { // the bucket middle of the i-th smallest duration (0-based)
 		for j, c := range counts {
 			if i < c {
@@ -89,6 +95,11 @@ func (h Histogram) Percentile(p float64) float64 {
 		}
 		return BucketMiddle(buckets[len(buckets)-1])
 	}
-	vlo := at(lo)
-	return vlo + (rank-float64(lo))*(at(hi)-vlo)
+	for k, p := range ps {
+		rank := p * float64(n-1)
+		lo, hi := int64(math.Floor(rank)), int64(math.Ceil(rank))
+		vlo := at(lo)
+		out[k] = vlo + (rank-float64(lo))*(at(hi)-vlo)
+	}
+	return out
 }

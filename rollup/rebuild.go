@@ -53,6 +53,9 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, name string, settle time.D
 			if err := q.RollupSumAll(ctx); err != nil {
 				return 0, err
 			}
+			if err := q.RollupBlocksFill(ctx); err != nil {
+				return 0, err
+			}
 			leader := "rebuild"
 			return n, q.RollupStateReset(ctx, db.RollupStateResetParams{Name: name, LastPubSeq: pos,
 				SettleSeconds: settle.Seconds(), Leader: &leader})

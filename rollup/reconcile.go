@@ -49,18 +49,23 @@ func (c counted) fact(n int64) Fact {
 	return f
 }
 
-// group is one group of one hour: a row of report_rollups.
+// group is one group of one hour or block of hours: a row of report_rollups.
 type group struct {
-	dim  string
-	hour time.Time
-	key  string
+	dim   string
+	block Block
+	key   string
 }
 
-// groups are the groups an interaction counts in.
+// groups are the groups an interaction counts in: by media, node and each resource, in its
+// hour and in each block that holds the hour.
 func (c counted) groups() []group {
-	g := []group{{"media", c.Hour, c.Media}, {"node", c.Hour, c.Node}}
-	for _, r := range c.Resources {
-		g = append(g, group{"resource", c.Hour, r})
+	g := make([]group, 0, (2+len(c.Resources))*len(Spans))
+	for _, h := range Spans {
+		b := BlockOf(c.Hour, h)
+		g = append(g, group{"media", b, c.Media}, group{"node", b, c.Node})
+		for _, r := range c.Resources {
+			g = append(g, group{"resource", b, r})
+		}
 	}
 	return g
 }
@@ -181,6 +186,7 @@ func Bucket(b int32) *int32 {
 // rollupRow is a report_rollups row as RollupsPut takes it.
 type rollupRow struct {
 	Dim            string    `json:"dim"`
+	Hours          int32     `json:"hours"`
 	Hour           time.Time `json:"hour"`
 	Key            string    `json:"key"`
 	Total          int64     `json:"total"`
@@ -225,17 +231,18 @@ func (s *Sums) AddRow(total, live, completed, abandoned, merged, moved, handleSu
 // a group left with no interaction loses its row.
 func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) error {
 	var dims, keys []string
-	var hours []time.Time
+	var spans []int32
+	var starts []time.Time
 	for g := range deltas {
-		dims, hours, keys = append(dims, g.dim), append(hours, g.hour), append(keys, g.key)
+		dims, spans, starts, keys = append(dims, g.dim), append(spans, g.block.Hours), append(starts, g.block.Start), append(keys, g.key)
 	}
-	rows, err := q.RollupsOf(ctx, db.RollupsOfParams{Dims: dims, Hours: hours, Keys: keys})
+	rows, err := q.RollupsOf(ctx, db.RollupsOfParams{Dims: dims, Spans: spans, Starts: starts, Keys: keys})
 	if err != nil {
 		return err
 	}
 	sums := map[group]*Sums{}
 	for _, r := range rows {
-		sums[group{r.Dim, r.Hour.UTC(), r.Key}] = SumsOfRow(r.Total, r.Live, r.Completed, r.Abandoned, r.Merged, r.Moved,
+		sums[group{r.Dim, Block{r.Hours, r.Hour.UTC()}, r.Key}] = SumsOfRow(r.Total, r.Live, r.Completed, r.Abandoned, r.Merged, r.Moved,
 			r.HandleSumUs, r.HandleBuckets, r.HandleCounts, r.Connected, r.ConnectSumUs, r.ConnectBuckets,
 			r.ConnectCounts, r.Transfers, r.Conferences)
 	}
@@ -253,7 +260,7 @@ func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) err
 		}
 		hb, hc := s.Handle.Arrays()
 		cb, cc := s.Connect.Arrays()
-		put = append(put, rollupRow{Dim: g.dim, Hour: g.hour, Key: g.key, Total: s.Total, Live: s.Live, Completed: s.Completed,
+		put = append(put, rollupRow{Dim: g.dim, Hours: g.block.Hours, Hour: g.block.Start, Key: g.key, Total: s.Total, Live: s.Live, Completed: s.Completed,
 			Abandoned: s.Abandoned, Merged: s.Merged, Moved: s.Moved, HandleSumUs: s.HandleSumUs,
 			HandleBuckets: hb, HandleCounts: hc, Connected: s.Connected, ConnectSumUs: s.ConnectSumUs,
 			ConnectBuckets: cb, ConnectCounts: cc, Transfers: s.Transfers, Conferences: s.Conferences})
@@ -269,11 +276,12 @@ func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) err
 	}
 	if len(gone) > 0 {
 		var d, k []string
-		var h []time.Time
+		var h []int32
+		var st []time.Time
 		for _, g := range gone {
-			d, h, k = append(d, g.dim), append(h, g.hour), append(k, g.key)
+			d, h, st, k = append(d, g.dim), append(h, g.block.Hours), append(st, g.block.Start), append(k, g.key)
 		}
-		return q.RollupsDelete(ctx, db.RollupsDeleteParams{Dims: d, Hours: h, Keys: k})
+		return q.RollupsDelete(ctx, db.RollupsDeleteParams{Dims: d, Spans: h, Starts: st, Keys: k})
 	}
 	return nil
 }

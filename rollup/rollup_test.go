@@ -364,7 +364,7 @@ func tables(t *testing.T, pool *pgxpool.Pool) string {
 	t.Helper()
 	var s string
 	err := pool.QueryRow(context.Background(), `
-SELECT (SELECT coalesce(string_agg(r::text, E'\n' ORDER BY dim, hour, key), '') FROM report_rollups r) || E'\n--\n' ||
+SELECT (SELECT coalesce(string_agg(r::text, E'\n' ORDER BY dim, hours, hour, key), '') FROM report_rollups r) || E'\n--\n' ||
        (SELECT coalesce(string_agg(c::text, E'\n' ORDER BY session_id, interaction_id), '') FROM report_rollup_counted c)`).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
@@ -444,7 +444,7 @@ func (w *world) keptIsRebuilt(r *reporting.Reporter) {
 	t.Helper()
 	ctx := context.Background()
 	var hours, counted, live int
-	if err := w.pool.QueryRow(ctx, `SELECT (SELECT count(DISTINCT hour) FROM report_rollups),
+	if err := w.pool.QueryRow(ctx, `SELECT (SELECT count(DISTINCT hour) FROM report_rollups WHERE hours = 1),
        (SELECT count(*) FROM report_rollup_counted), (SELECT count(*) FROM report_rollup_counted WHERE handle_us IS NULL)`).
 		Scan(&hours, &counted, &live); err != nil {
 		t.Fatal(err)

@@ -1012,7 +1012,10 @@ CREATE TABLE report_rollups (
     transfers bigint NOT NULL,
     conferences bigint NOT NULL,
     live bigint DEFAULT 0 NOT NULL,
-    CONSTRAINT report_rollups_dim_check CHECK ((dim = ANY (ARRAY['media'::text, 'node'::text, 'resource'::text])))
+    hours integer DEFAULT 1 NOT NULL,
+    CONSTRAINT report_rollups_aligned CHECK ((hour = date_bin(make_interval(hours => hours), hour, '2000-01-01 00:00:00+00'::timestamptz))),
+    CONSTRAINT report_rollups_dim_check CHECK ((dim = ANY (ARRAY['media'::text, 'node'::text, 'resource'::text]))),
+    CONSTRAINT report_rollups_hours_check CHECK ((hours = ANY (ARRAY[1, 2, 4, 8, 24])))
 );
 
 --
@@ -1181,7 +1184,7 @@ ALTER TABLE ONLY report_rollup_state
 --
 
 ALTER TABLE ONLY report_rollups
-    ADD CONSTRAINT report_rollups_pkey PRIMARY KEY (dim, hour, key);
+    ADD CONSTRAINT report_rollups_pkey PRIMARY KEY (dim, hours, hour, key);
 
 --
 -- Name: session_checkpoint_history session_checkpoint_history_pkey; Type: CONSTRAINT; Schema: public; Owner: -
