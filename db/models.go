@@ -811,25 +811,23 @@ type ReportInteractionFact struct {
 }
 
 type ReportRollup struct {
-	Dim            string
-	Hour           time.Time
-	Key            string
-	Total          int64
-	Completed      int64
-	Abandoned      int64
-	Merged         int64
-	Moved          int64
-	HandleSumUs    int64
-	HandleBuckets  []int32
-	HandleCounts   []int64
-	Connected      int64
-	ConnectSumUs   int64
-	ConnectBuckets []int32
-	ConnectCounts  []int64
-	Transfers      int64
-	Conferences    int64
-	Live           int64
-	Hours          int32
+	Dim          string
+	Hour         time.Time
+	Key          string
+	Total        int64
+	Completed    int64
+	Abandoned    int64
+	Merged       int64
+	Moved        int64
+	HandleSumUs  int64
+	Connected    int64
+	ConnectSumUs int64
+	Transfers    int64
+	Conferences  int64
+	Live         int64
+	Hours        int32
+	HandleHist   []byte
+	ConnectHist  []byte
 }
 
 type ReportRollupCounted struct {

@@ -24,28 +24,26 @@ func (q *Queries) RollupAnalyze(ctx context.Context) error {
 const rollupBlocksFill = `-- name: RollupBlocksFill :exec
 WITH spans AS (SELECT unnest('{2,4,8,24}'::int[]) AS hours),
 rows AS (
-    SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets, r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences, r.live, r.hours, s.hours AS span, date_bin(make_interval(hours => s.hours), r.hour, '2000-01-01 00:00:00+00') AS start
+    SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.connected, r.connect_sum_us, r.transfers, r.conferences, r.live, r.hours, r.handle_hist, r.connect_hist, s.hours AS span, date_bin(make_interval(hours => s.hours), r.hour, '2000-01-01 00:00:00+00') AS start
       FROM report_rollups r CROSS JOIN spans s
      WHERE r.hours = 1
 ), handle AS (
-    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
-      FROM (SELECT dim, span, start, key, handle_buckets[i] AS b, sum(handle_counts[i])::bigint AS n
-              FROM rows CROSS JOIN LATERAL generate_subscripts(handle_buckets, 1) AS i
+    SELECT dim, span, start, key, string_agg(int4send(b) || int8send(n), ''::bytea ORDER BY b) AS hist
+      FROM (SELECT dim, span, start, key, e.bucket AS b, sum(e.n)::bigint AS n
+              FROM rows CROSS JOIN LATERAL ixn_histogram_entries(handle_hist) AS e(bucket, n)
              GROUP BY 1, 2, 3, 4, 5) x
      GROUP BY 1, 2, 3, 4
 ), connect AS (
-    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
-      FROM (SELECT dim, span, start, key, connect_buckets[i] AS b, sum(connect_counts[i])::bigint AS n
-              FROM rows CROSS JOIN LATERAL generate_subscripts(connect_buckets, 1) AS i
+    SELECT dim, span, start, key, string_agg(int4send(b) || int8send(n), ''::bytea ORDER BY b) AS hist
+      FROM (SELECT dim, span, start, key, e.bucket AS b, sum(e.n)::bigint AS n
+              FROM rows CROSS JOIN LATERAL ixn_histogram_entries(connect_hist) AS e(bucket, n)
              GROUP BY 1, 2, 3, 4, 5) x
      GROUP BY 1, 2, 3, 4
 )
 INSERT INTO report_rollups (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
-                            handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
-                            connect_counts, transfers, conferences)
+                            handle_hist, connected, connect_sum_us, connect_hist, transfers, conferences)
 SELECT s.dim, s.span, s.start, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
-       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
-       coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
+       coalesce(h.hist, ''::bytea), s.connected, s.connect_sum_us, coalesce(c.hist, ''::bytea), s.transfers, s.conferences
   FROM (SELECT dim, span, start, key, sum(total)::bigint AS total, sum(live)::bigint AS live,
                sum(completed)::bigint AS completed, sum(abandoned)::bigint AS abandoned,
                sum(merged)::bigint AS merged, sum(moved)::bigint AS moved,
@@ -372,22 +370,20 @@ WITH groups AS (
            c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c CROSS JOIN LATERAL unnest(c.resources) AS r(resource)
 ), handle AS (
-    SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
+    SELECT dim, hour, key, string_agg(int4send(bucket) || int8send(n), ''::bytea ORDER BY bucket) AS hist
       FROM (SELECT dim, hour, key, handle_bucket AS bucket, count(*) AS n
               FROM groups WHERE handle_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 ), connect AS (
-    SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
+    SELECT dim, hour, key, string_agg(int4send(bucket) || int8send(n), ''::bytea ORDER BY bucket) AS hist
       FROM (SELECT dim, hour, key, connect_bucket AS bucket, count(*) AS n
               FROM groups WHERE connect_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 )
 INSERT INTO report_rollups (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
-                            handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
-                            connect_counts, transfers, conferences)
+                            handle_hist, connected, connect_sum_us, connect_hist, transfers, conferences)
 SELECT s.dim, s.hour, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
-       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
-       coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
+       coalesce(h.hist, ''::bytea), s.connected, s.connect_sum_us, coalesce(c.hist, ''::bytea), s.transfers, s.conferences
   FROM (SELECT dim, hour, key, count(*) AS total,
                count(*) FILTER (WHERE outcome = 'live') AS live,
                count(*) FILTER (WHERE outcome = 'completed') AS completed,
@@ -403,7 +399,7 @@ SELECT s.dim, s.hour, s.key, s.total, s.live, s.completed, s.abandoned, s.merged
 `
 
 // The rollups of everything counted (the rebuild): each group of each hour, with its
-// histograms as bucket and count arrays.
+// histograms packed (sql/functions/ixn_histogram_entries.sql).
 func (q *Queries) RollupSumAll(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, rollupSumAll)
 	return err
@@ -608,7 +604,7 @@ func (q *Queries) RollupsDelete(ctx context.Context, arg RollupsDeleteParams) er
 }
 
 const rollupsOf = `-- name: RollupsOf :many
-SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets, r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences, r.live, r.hours
+SELECT r.dim, r.hour, r.key, r.total, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.connected, r.connect_sum_us, r.transfers, r.conferences, r.live, r.hours, r.handle_hist, r.connect_hist
   FROM (SELECT unnest($1::text[]) AS dim, unnest($2::int[]) AS hours, unnest($3::timestamptz[]) AS hour,
                unnest($4::text[]) AS key) AS k
   JOIN report_rollups r ON r.dim = k.dim AND r.hours = k.hours AND r.hour = k.hour AND r.key = k.key
@@ -648,16 +644,14 @@ func (q *Queries) RollupsOf(ctx context.Context, arg RollupsOfParams) ([]ReportR
 			&i.Merged,
 			&i.Moved,
 			&i.HandleSumUs,
-			&i.HandleBuckets,
-			&i.HandleCounts,
 			&i.Connected,
 			&i.ConnectSumUs,
-			&i.ConnectBuckets,
-			&i.ConnectCounts,
 			&i.Transfers,
 			&i.Conferences,
 			&i.Live,
 			&i.Hours,
+			&i.HandleHist,
+			&i.ConnectHist,
 		); err != nil {
 			return nil, err
 		}
@@ -671,18 +665,15 @@ func (q *Queries) RollupsOf(ctx context.Context, arg RollupsOfParams) ([]ReportR
 
 const rollupsPut = `-- name: RollupsPut :exec
 INSERT INTO report_rollups AS r (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
-                                  handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
-                                  connect_counts, transfers, conferences)
+                                  handle_hist, connected, connect_sum_us, connect_hist, transfers, conferences)
 SELECT x.dim, x.hours, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
-       x.handle_buckets, x.handle_counts, x.connected, x.connect_sum_us, x.connect_buckets,
-       x.connect_counts, x.transfers, x.conferences
+       x.handle_hist, x.connected, x.connect_sum_us, x.connect_hist, x.transfers, x.conferences
   FROM jsonb_populate_recordset(NULL::report_rollups, $1::jsonb) AS x
 ON CONFLICT (dim, hours, hour, key) DO UPDATE
    SET total = EXCLUDED.total, live = EXCLUDED.live, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
        merged = EXCLUDED.merged, moved = EXCLUDED.moved, handle_sum_us = EXCLUDED.handle_sum_us,
-       handle_buckets = EXCLUDED.handle_buckets, handle_counts = EXCLUDED.handle_counts,
-       connected = EXCLUDED.connected, connect_sum_us = EXCLUDED.connect_sum_us,
-       connect_buckets = EXCLUDED.connect_buckets, connect_counts = EXCLUDED.connect_counts,
+       handle_hist = EXCLUDED.handle_hist, connected = EXCLUDED.connected, connect_sum_us = EXCLUDED.connect_sum_us,
+       connect_hist = EXCLUDED.connect_hist,
        transfers = EXCLUDED.transfers, conferences = EXCLUDED.conferences
 `
 
@@ -693,8 +684,8 @@ func (q *Queries) RollupsPut(ctx context.Context, rows []byte) error {
 }
 
 const rollupsRead = `-- name: RollupsRead :many
-SELECT r.key, r.total, r.live, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets,
-       r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences
+SELECT r.key, r.total, r.live, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_hist,
+       r.connected, r.connect_sum_us, r.connect_hist, r.transfers, r.conferences
   FROM (SELECT unnest($1::int[]) AS hours, unnest($2::timestamptz[]) AS hour) AS b
   JOIN report_rollups r ON r.dim = $3::text AND r.hours = b.hours AND r.hour = b.hour
 `
@@ -706,22 +697,20 @@ type RollupsReadParams struct {
 }
 
 type RollupsReadRow struct {
-	Key            string
-	Total          int64
-	Live           int64
-	Completed      int64
-	Abandoned      int64
-	Merged         int64
-	Moved          int64
-	HandleSumUs    int64
-	HandleBuckets  []int32
-	HandleCounts   []int64
-	Connected      int64
-	ConnectSumUs   int64
-	ConnectBuckets []int32
-	ConnectCounts  []int64
-	Transfers      int64
-	Conferences    int64
+	Key          string
+	Total        int64
+	Live         int64
+	Completed    int64
+	Abandoned    int64
+	Merged       int64
+	Moved        int64
+	HandleSumUs  int64
+	HandleHist   []byte
+	Connected    int64
+	ConnectSumUs int64
+	ConnectHist  []byte
+	Transfers    int64
+	Conferences  int64
 }
 
 // The rollups of a group dimension in the blocks given (lengths in hours and starts; the report
@@ -744,12 +733,10 @@ func (q *Queries) RollupsRead(ctx context.Context, arg RollupsReadParams) ([]Rol
 			&i.Merged,
 			&i.Moved,
 			&i.HandleSumUs,
-			&i.HandleBuckets,
-			&i.HandleCounts,
+			&i.HandleHist,
 			&i.Connected,
 			&i.ConnectSumUs,
-			&i.ConnectBuckets,
-			&i.ConnectCounts,
+			&i.ConnectHist,
 			&i.Transfers,
 			&i.Conferences,
 		); err != nil {

@@ -155,20 +155,32 @@ var splits = map[string][]string{
 	"session_checkpoints": {"session_checkpoints", "session_checkpoint_history"},
 }
 
-// derived are the tables to which a later migration adds a column and rows computed from the
-// ones they held: when the upgrade starts before the column, the rows they held are, after it,
-// those the condition selects.
-var derived = map[string]struct{ column, where string }{
-	// 00080: blocks of hours summed from the hourly rows, which stay as they were.
-	"report_rollups": {"hours", "hours = 1"},
+// reshape is how a later migration changed a table's rows, for an upgrade from before it
+// (before the column added existed): the rows the table held are, after it, those the held
+// condition selects, and the columns it replaced read as the expressions given.
+type reshape struct {
+	added   string
+	held    string
+	columns map[string]string
 }
 
-// heldRows is the condition that selects, after the upgrade, the rows a table held before it.
-func heldRows(table string, was tableDigest) string {
-	if d, ok := derived[table]; ok && !slices.Contains(was.columns, d.column) {
-		return d.where
+var reshapes = map[string]reshape{
+	// 00080: blocks of hours summed from the hourly rows, which stay as they were; each
+	// histogram's bucket and count arrays packed in one byte string.
+	"report_rollups": {added: "hours", held: "hours = 1", columns: map[string]string{
+		"handle_buckets":  "ARRAY(SELECT bucket FROM ixn_histogram_entries(handle_hist))",
+		"handle_counts":   "ARRAY(SELECT n FROM ixn_histogram_entries(handle_hist))",
+		"connect_buckets": "ARRAY(SELECT bucket FROM ixn_histogram_entries(connect_hist))",
+		"connect_counts":  "ARRAY(SELECT n FROM ixn_histogram_entries(connect_hist))",
+	}},
+}
+
+// reshapeOf is how the upgrade from a table as it was reshaped it (the zero reshape: not).
+func reshapeOf(table string, was tableDigest) reshape {
+	if r, ok := reshapes[table]; ok && !slices.Contains(was.columns, r.added) {
+		return r
 	}
-	return ""
+	return reshape{}
 }
 
 // bookkeeping tables change with every migration by design.
@@ -201,7 +213,7 @@ func digestTables(ctx context.Context, pool *pgxpool.Pool) (map[string]tableDige
 		if slices.Contains(bookkeeping, table) {
 			continue
 		}
-		d, err := digestTable(ctx, pool, []string{table}, columns, "")
+		d, err := digestTable(ctx, pool, []string{table}, columns, reshape{})
 		if err != nil {
 			return nil, err
 		}
@@ -213,16 +225,21 @@ func digestTables(ctx context.Context, pool *pgxpool.Pool) (map[string]tableDige
 // digestTable digests the rows of the tables (one, or those a table was split into) by the
 // columns given, in a text form that a widening of a column's type (int to bigint, say)
 // does not change.
-func digestTable(ctx context.Context, pool *pgxpool.Pool, tables []string, columns []string, where string) (tableDigest, error) {
+func digestTable(ctx context.Context, pool *pgxpool.Pool, tables []string, columns []string, r reshape) (tableDigest, error) {
 	quoted := make([]string, len(columns))
 	for i, c := range columns {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
+	for i, c := range columns {
+		if expr, ok := r.columns[c]; ok {
+			quoted[i] = expr + " AS " + quoted[i]
+		}
+	}
 	selects := make([]string, len(tables))
 	for i, table := range tables {
 		selects[i] = fmt.Sprintf("SELECT %s FROM %s", strings.Join(quoted, ", "), pgx.Identifier{table}.Sanitize())
-		if where != "" {
-			selects[i] += " WHERE " + where
+		if r.held != "" {
+			selects[i] += " WHERE " + r.held
 		}
 	}
 	d := tableDigest{columns: columns}
@@ -287,7 +304,7 @@ func upgradeLosses(t *testing.T, migrationFiles fs.FS, from int64) []string {
 	}
 	var losses []string
 	for table, was := range before {
-		now, err := digestTable(ctx, pool, splitInto(table, before), was.columns, heldRows(table, was))
+		now, err := digestTable(ctx, pool, splitInto(table, before), was.columns, reshapeOf(table, was))
 		switch {
 		case err != nil:
 			losses = append(losses, fmt.Sprintf("%s: its columns %v can no longer be read: %v", table, was.columns, err))

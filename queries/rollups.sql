@@ -82,18 +82,15 @@ SELECT r.*
 -- name: RollupsPut :exec
 -- Writes rollup rows whole (a JSON array of report_rollups rows).
 INSERT INTO report_rollups AS r (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
-                                  handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
-                                  connect_counts, transfers, conferences)
+                                  handle_hist, connected, connect_sum_us, connect_hist, transfers, conferences)
 SELECT x.dim, x.hours, x.hour, x.key, x.total, x.live, x.completed, x.abandoned, x.merged, x.moved, x.handle_sum_us,
-       x.handle_buckets, x.handle_counts, x.connected, x.connect_sum_us, x.connect_buckets,
-       x.connect_counts, x.transfers, x.conferences
+       x.handle_hist, x.connected, x.connect_sum_us, x.connect_hist, x.transfers, x.conferences
   FROM jsonb_populate_recordset(NULL::report_rollups, @rows::jsonb) AS x
 ON CONFLICT (dim, hours, hour, key) DO UPDATE
    SET total = EXCLUDED.total, live = EXCLUDED.live, completed = EXCLUDED.completed, abandoned = EXCLUDED.abandoned,
        merged = EXCLUDED.merged, moved = EXCLUDED.moved, handle_sum_us = EXCLUDED.handle_sum_us,
-       handle_buckets = EXCLUDED.handle_buckets, handle_counts = EXCLUDED.handle_counts,
-       connected = EXCLUDED.connected, connect_sum_us = EXCLUDED.connect_sum_us,
-       connect_buckets = EXCLUDED.connect_buckets, connect_counts = EXCLUDED.connect_counts,
+       handle_hist = EXCLUDED.handle_hist, connected = EXCLUDED.connected, connect_sum_us = EXCLUDED.connect_sum_us,
+       connect_hist = EXCLUDED.connect_hist,
        transfers = EXCLUDED.transfers, conferences = EXCLUDED.conferences;
 
 -- name: RollupsDelete :exec
@@ -120,7 +117,7 @@ SELECT f.session_id, f.interaction_id, f.created_at, f.hour, f.media, f.node, f.
 
 -- name: RollupSumAll :exec
 -- The rollups of everything counted (the rebuild): each group of each hour, with its
--- histograms as bucket and count arrays.
+-- histograms packed (sql/functions/ixn_histogram_entries.sql).
 WITH groups AS (
     SELECT 'media'::text AS dim, c.hour, c.media AS key, c.outcome, c.handle_us, c.connect_us, c.transfers, c.conferences,
            c.handle_bucket, c.connect_bucket
@@ -134,22 +131,20 @@ WITH groups AS (
            c.handle_bucket, c.connect_bucket
       FROM report_rollup_counted c CROSS JOIN LATERAL unnest(c.resources) AS r(resource)
 ), handle AS (
-    SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
+    SELECT dim, hour, key, string_agg(int4send(bucket) || int8send(n), ''::bytea ORDER BY bucket) AS hist
       FROM (SELECT dim, hour, key, handle_bucket AS bucket, count(*) AS n
               FROM groups WHERE handle_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 ), connect AS (
-    SELECT dim, hour, key, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
+    SELECT dim, hour, key, string_agg(int4send(bucket) || int8send(n), ''::bytea ORDER BY bucket) AS hist
       FROM (SELECT dim, hour, key, connect_bucket AS bucket, count(*) AS n
               FROM groups WHERE connect_us IS NOT NULL GROUP BY 1, 2, 3, 4) b
      GROUP BY 1, 2, 3
 )
 INSERT INTO report_rollups (dim, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
-                            handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
-                            connect_counts, transfers, conferences)
+                            handle_hist, connected, connect_sum_us, connect_hist, transfers, conferences)
 SELECT s.dim, s.hour, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
-       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
-       coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
+       coalesce(h.hist, ''::bytea), s.connected, s.connect_sum_us, coalesce(c.hist, ''::bytea), s.transfers, s.conferences
   FROM (SELECT dim, hour, key, count(*) AS total,
                count(*) FILTER (WHERE outcome = 'live') AS live,
                count(*) FILTER (WHERE outcome = 'completed') AS completed,
@@ -173,24 +168,22 @@ rows AS (
       FROM report_rollups r CROSS JOIN spans s
      WHERE r.hours = 1
 ), handle AS (
-    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
-      FROM (SELECT dim, span, start, key, handle_buckets[i] AS b, sum(handle_counts[i])::bigint AS n
-              FROM rows CROSS JOIN LATERAL generate_subscripts(handle_buckets, 1) AS i
+    SELECT dim, span, start, key, string_agg(int4send(b) || int8send(n), ''::bytea ORDER BY b) AS hist
+      FROM (SELECT dim, span, start, key, e.bucket AS b, sum(e.n)::bigint AS n
+              FROM rows CROSS JOIN LATERAL ixn_histogram_entries(handle_hist) AS e(bucket, n)
              GROUP BY 1, 2, 3, 4, 5) x
      GROUP BY 1, 2, 3, 4
 ), connect AS (
-    SELECT dim, span, start, key, array_agg(b ORDER BY b) AS buckets, array_agg(n ORDER BY b) AS counts
-      FROM (SELECT dim, span, start, key, connect_buckets[i] AS b, sum(connect_counts[i])::bigint AS n
-              FROM rows CROSS JOIN LATERAL generate_subscripts(connect_buckets, 1) AS i
+    SELECT dim, span, start, key, string_agg(int4send(b) || int8send(n), ''::bytea ORDER BY b) AS hist
+      FROM (SELECT dim, span, start, key, e.bucket AS b, sum(e.n)::bigint AS n
+              FROM rows CROSS JOIN LATERAL ixn_histogram_entries(connect_hist) AS e(bucket, n)
              GROUP BY 1, 2, 3, 4, 5) x
      GROUP BY 1, 2, 3, 4
 )
 INSERT INTO report_rollups (dim, hours, hour, key, total, live, completed, abandoned, merged, moved, handle_sum_us,
-                            handle_buckets, handle_counts, connected, connect_sum_us, connect_buckets,
-                            connect_counts, transfers, conferences)
+                            handle_hist, connected, connect_sum_us, connect_hist, transfers, conferences)
 SELECT s.dim, s.span, s.start, s.key, s.total, s.live, s.completed, s.abandoned, s.merged, s.moved, s.handle_sum_us,
-       coalesce(h.buckets, '{}'), coalesce(h.counts, '{}'), s.connected, s.connect_sum_us,
-       coalesce(c.buckets, '{}'), coalesce(c.counts, '{}'), s.transfers, s.conferences
+       coalesce(h.hist, ''::bytea), s.connected, s.connect_sum_us, coalesce(c.hist, ''::bytea), s.transfers, s.conferences
   FROM (SELECT dim, span, start, key, sum(total)::bigint AS total, sum(live)::bigint AS live,
                sum(completed)::bigint AS completed, sum(abandoned)::bigint AS abandoned,
                sum(merged)::bigint AS merged, sum(moved)::bigint AS moved,
@@ -204,8 +197,8 @@ SELECT s.dim, s.span, s.start, s.key, s.total, s.live, s.completed, s.abandoned,
 -- name: RollupsRead :many
 -- The rollups of a group dimension in the blocks given (lengths in hours and starts; the report
 -- gives blocks that tile its whole hours, rollup.Blocks), each looked up by the primary key.
-SELECT r.key, r.total, r.live, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_buckets,
-       r.handle_counts, r.connected, r.connect_sum_us, r.connect_buckets, r.connect_counts, r.transfers, r.conferences
+SELECT r.key, r.total, r.live, r.completed, r.abandoned, r.merged, r.moved, r.handle_sum_us, r.handle_hist,
+       r.connected, r.connect_sum_us, r.connect_hist, r.transfers, r.conferences
   FROM (SELECT unnest(@spans::int[]) AS hours, unnest(@starts::timestamptz[]) AS hour) AS b
   JOIN report_rollups r ON r.dim = @dim::text AND r.hours = b.hours AND r.hour = b.hour;
 

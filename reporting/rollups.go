@@ -3,6 +3,7 @@ package reporting
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -60,9 +61,11 @@ func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time
 			return nil, err
 		}
 		for _, h := range hours {
-			sums(h.Key).AddRow(h.Total, h.Live, h.Completed, h.Abandoned, h.Merged, h.Moved, h.HandleSumUs,
-				h.HandleBuckets, h.HandleCounts, h.Connected, h.ConnectSumUs, h.ConnectBuckets, h.ConnectCounts,
-				h.Transfers, h.Conferences)
+			if err := sums(h.Key).AddRow(rollup.Row{Total: h.Total, Live: h.Live, Completed: h.Completed, Abandoned: h.Abandoned,
+				Merged: h.Merged, Moved: h.Moved, HandleSumUs: h.HandleSumUs, HandleHist: h.HandleHist, Connected: h.Connected,
+				ConnectSumUs: h.ConnectSumUs, ConnectHist: h.ConnectHist, Transfers: h.Transfers, Conferences: h.Conferences}); err != nil {
+				return nil, fmt.Errorf("the rollups of %s by %s: %w", h.Key, groupBy, err)
+			}
 		}
 		rest, err := q.RollupsComplete(ctx, db.RollupsCompleteParams{Dim: groupBy, LastPubSeq: st.LastPubSeq,
 			CursorTxid: ds.CursorTxid, CursorID: ds.CursorID, CreatedFrom: from, CreatedTo: to, StartSign: cover.Start.Sign, StartFrom: cover.Start.From, StartTo: cover.Start.To,

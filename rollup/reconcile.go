@@ -2,7 +2,9 @@ package rollup
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -185,46 +187,57 @@ func Bucket(b int32) *int32 {
 
 // rollupRow is a report_rollups row as RollupsPut takes it.
 type rollupRow struct {
-	Dim            string    `json:"dim"`
-	Hours          int32     `json:"hours"`
-	Hour           time.Time `json:"hour"`
-	Key            string    `json:"key"`
-	Total          int64     `json:"total"`
-	Live           int64     `json:"live"`
-	Completed      int64     `json:"completed"`
-	Abandoned      int64     `json:"abandoned"`
-	Merged         int64     `json:"merged"`
-	Moved          int64     `json:"moved"`
-	HandleSumUs    int64     `json:"handle_sum_us"`
-	HandleBuckets  []int32   `json:"handle_buckets"`
-	HandleCounts   []int64   `json:"handle_counts"`
-	Connected      int64     `json:"connected"`
-	ConnectSumUs   int64     `json:"connect_sum_us"`
-	ConnectBuckets []int32   `json:"connect_buckets"`
-	ConnectCounts  []int64   `json:"connect_counts"`
-	Transfers      int64     `json:"transfers"`
-	Conferences    int64     `json:"conferences"`
+	Dim          string    `json:"dim"`
+	Hours        int32     `json:"hours"`
+	Hour         time.Time `json:"hour"`
+	Key          string    `json:"key"`
+	Total        int64     `json:"total"`
+	Live         int64     `json:"live"`
+	Completed    int64     `json:"completed"`
+	Abandoned    int64     `json:"abandoned"`
+	Merged       int64     `json:"merged"`
+	Moved        int64     `json:"moved"`
+	HandleSumUs  int64     `json:"handle_sum_us"`
+	HandleHist   bytea     `json:"handle_hist"`
+	Connected    int64     `json:"connected"`
+	ConnectSumUs int64     `json:"connect_sum_us"`
+	ConnectHist  bytea     `json:"connect_hist"`
+	Transfers    int64     `json:"transfers"`
+	Conferences  int64     `json:"conferences"`
 }
 
-// SumsOfRow reads a report_rollups row's figures.
-func SumsOfRow(total, live, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
-	connected, connectSumUs int64, connectBuckets []int32, connectCounts []int64, transfers, conferences int64) *Sums {
-	s := NewSums()
-	s.AddRow(total, live, completed, abandoned, merged, moved, handleSumUs, handleBuckets, handleCounts,
-		connected, connectSumUs, connectBuckets, connectCounts, transfers, conferences)
-	return s
+// bytea is a bytea value in JSON as PostgreSQL reads it from text (jsonb_populate_recordset):
+// hex, after \x.
+type bytea []byte
+
+func (b bytea) MarshalJSON() ([]byte, error) {
+	return json.Marshal(`\x` + hex.EncodeToString(b))
 }
 
-// AddRow adds a report_rollups row's figures, in place: a report adds hundreds of rows a
-// group, without sums of their own to merge.
-func (s *Sums) AddRow(total, live, completed, abandoned, merged, moved, handleSumUs int64, handleBuckets []int32, handleCounts []int64,
-	connected, connectSumUs int64, connectBuckets []int32, connectCounts []int64, transfers, conferences int64) {
-	s.Total, s.Live, s.Completed, s.Abandoned = s.Total+total, s.Live+live, s.Completed+completed, s.Abandoned+abandoned
-	s.Merged, s.Moved, s.HandleSumUs = s.Merged+merged, s.Moved+moved, s.HandleSumUs+handleSumUs
-	s.Connected, s.ConnectSumUs = s.Connected+connected, s.ConnectSumUs+connectSumUs
-	s.Transfers, s.Conferences = s.Transfers+transfers, s.Conferences+conferences
-	s.Handle.AddArrays(handleBuckets, handleCounts, 1)
-	s.Connect.AddArrays(connectBuckets, connectCounts, 1)
+// Row is the figures of a report_rollups row (db.ReportRollup and the report's reads of it).
+type Row struct {
+	Total, Live, Completed, Abandoned, Merged, Moved int64
+	HandleSumUs                                      int64
+	HandleHist                                       []byte
+	Connected, ConnectSumUs                          int64
+	ConnectHist                                      []byte
+	Transfers, Conferences                           int64
+}
+
+// AddRow adds a report_rollups row's figures, in place: a report adds thousands of rows,
+// without sums of their own to merge.
+func (s *Sums) AddRow(r Row) error {
+	s.Total, s.Live, s.Completed, s.Abandoned = s.Total+r.Total, s.Live+r.Live, s.Completed+r.Completed, s.Abandoned+r.Abandoned
+	s.Merged, s.Moved, s.HandleSumUs = s.Merged+r.Merged, s.Moved+r.Moved, s.HandleSumUs+r.HandleSumUs
+	s.Connected, s.ConnectSumUs = s.Connected+r.Connected, s.ConnectSumUs+r.ConnectSumUs
+	s.Transfers, s.Conferences = s.Transfers+r.Transfers, s.Conferences+r.Conferences
+	if err := s.Handle.AddPacked(r.HandleHist, 1); err != nil {
+		return fmt.Errorf("handle times: %w", err)
+	}
+	if err := s.Connect.AddPacked(r.ConnectHist, 1); err != nil {
+		return fmt.Errorf("times to connect: %w", err)
+	}
+	return nil
 }
 
 // applyDeltas adds the deltas to the rollup rows of their groups (locked, read, written whole);
@@ -242,9 +255,13 @@ func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) err
 	}
 	sums := map[group]*Sums{}
 	for _, r := range rows {
-		sums[group{r.Dim, Block{r.Hours, r.Hour.UTC()}, r.Key}] = SumsOfRow(r.Total, r.Live, r.Completed, r.Abandoned, r.Merged, r.Moved,
-			r.HandleSumUs, r.HandleBuckets, r.HandleCounts, r.Connected, r.ConnectSumUs, r.ConnectBuckets,
-			r.ConnectCounts, r.Transfers, r.Conferences)
+		s := NewSums()
+		if err := s.AddRow(Row{Total: r.Total, Live: r.Live, Completed: r.Completed, Abandoned: r.Abandoned, Merged: r.Merged,
+			Moved: r.Moved, HandleSumUs: r.HandleSumUs, HandleHist: r.HandleHist, Connected: r.Connected,
+			ConnectSumUs: r.ConnectSumUs, ConnectHist: r.ConnectHist, Transfers: r.Transfers, Conferences: r.Conferences}); err != nil {
+			return fmt.Errorf("the rollup row %s %s of %s: %w", r.Dim, r.Hour, r.Key, err)
+		}
+		sums[group{r.Dim, Block{r.Hours, r.Hour.UTC()}, r.Key}] = s
 	}
 	var put []rollupRow
 	var gone []group
@@ -258,12 +275,10 @@ func applyDeltas(ctx context.Context, q *db.Queries, deltas map[group]*Sums) err
 			gone = append(gone, g)
 			continue
 		}
-		hb, hc := s.Handle.Arrays()
-		cb, cc := s.Connect.Arrays()
 		put = append(put, rollupRow{Dim: g.dim, Hours: g.block.Hours, Hour: g.block.Start, Key: g.key, Total: s.Total, Live: s.Live, Completed: s.Completed,
 			Abandoned: s.Abandoned, Merged: s.Merged, Moved: s.Moved, HandleSumUs: s.HandleSumUs,
-			HandleBuckets: hb, HandleCounts: hc, Connected: s.Connected, ConnectSumUs: s.ConnectSumUs,
-			ConnectBuckets: cb, ConnectCounts: cc, Transfers: s.Transfers, Conferences: s.Conferences})
+			HandleHist: s.Handle.Pack(), Connected: s.Connected, ConnectSumUs: s.ConnectSumUs,
+			ConnectHist: s.Connect.Pack(), Transfers: s.Transfers, Conferences: s.Conferences})
 	}
 	if len(put) > 0 {
 		b, err := json.Marshal(put)

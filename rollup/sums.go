@@ -15,7 +15,7 @@ type Sums struct {
 }
 
 // NewSums returns empty sums.
-func NewSums() *Sums { return &Sums{Handle: Histogram{}, Connect: Histogram{}} }
+func NewSums() *Sums { return &Sums{} }
 
 // AddOutcome counts n interactions (n < 0 takes away) that ended so (or are live).
 func (s *Sums) AddOutcome(outcome string, n int64) {
@@ -74,10 +74,6 @@ func (s *Sums) Merge(o *Sums) {
 	s.ConnectSumUs += o.ConnectSumUs
 	s.Transfers += o.Transfers
 	s.Conferences += o.Conferences
-	for b, n := range o.Handle {
-		s.Handle.Add(b, n)
-	}
-	for b, n := range o.Connect {
-		s.Connect.Add(b, n)
-	}
+	s.Handle.Merge(&o.Handle)
+	s.Connect.Merge(&o.Connect)
 }

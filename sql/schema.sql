@@ -258,6 +258,14 @@ CREATE FUNCTION ixn_ev(p_name event_name, p_attrs jsonb) RETURNS ixn_event
     AS $$ -- the body: sql/functions/ixn_ev.sql $$;
 
 --
+-- Name: ixn_histogram_entries(bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_histogram_entries(p_hist bytea) RETURNS TABLE(bucket integer, n bigint)
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ -- the body: sql/functions/ixn_histogram_entries.sql $$;
+
+--
 -- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1003,16 +1011,14 @@ CREATE TABLE report_rollups (
     merged bigint NOT NULL,
     moved bigint NOT NULL,
     handle_sum_us bigint NOT NULL,
-    handle_buckets integer[] NOT NULL,
-    handle_counts bigint[] NOT NULL,
     connected bigint NOT NULL,
     connect_sum_us bigint NOT NULL,
-    connect_buckets integer[] NOT NULL,
-    connect_counts bigint[] NOT NULL,
     transfers bigint NOT NULL,
     conferences bigint NOT NULL,
     live bigint DEFAULT 0 NOT NULL,
     hours integer DEFAULT 1 NOT NULL,
+    handle_hist bytea NOT NULL,
+    connect_hist bytea NOT NULL,
     CONSTRAINT report_rollups_aligned CHECK ((hour = date_bin(make_interval(hours => hours), hour, '2000-01-01 00:00:00+00'::timestamptz))),
     CONSTRAINT report_rollups_dim_check CHECK ((dim = ANY (ARRAY['media'::text, 'node'::text, 'resource'::text]))),
     CONSTRAINT report_rollups_hours_check CHECK ((hours = ANY (ARRAY[1, 2, 4, 8, 24])))
