@@ -74,10 +74,10 @@ func (c counted) groups() []group {
 
 // reconcile brings what the rollups hold of each interaction to what its row says now, live or
 // ended; one that has no row (removed) not at all. It returns how many interactions changed
-// in the rollups.
-func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, error) {
+// in the rollups, and those of the keys that are connected now.
+func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, []key, error) {
 	if len(keys) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	sessions, interactions := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -85,15 +85,20 @@ func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, error) {
 	}
 	facts, err := q.RollupFactsOf(ctx, db.RollupFactsOfParams{SessionIds: sessions, InteractionIds: interactions})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	held, err := q.RollupCountedOf(ctx, db.RollupCountedOfParams{SessionIds: sessions, InteractionIds: interactions})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	now := map[key]counted{}
+	var connected []key
 	for _, f := range facts {
-		now[key{f.SessionID, f.InteractionID}] = countedFromFact(f)
+		k := key{f.SessionID, f.InteractionID}
+		now[k] = countedFromFact(f)
+		if f.Connected {
+			connected = append(connected, k)
+		}
 	}
 	was := map[key]counted{}
 	for _, h := range held {
@@ -128,18 +133,18 @@ func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, error) {
 		}
 	}
 	if len(deltas) == 0 {
-		return 0, nil
+		return 0, connected, nil
 	}
 	if err := applyDeltas(ctx, q, deltas); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if len(put) > 0 {
 		rows, err := json.Marshal(put)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if err := q.RollupCountedPut(ctx, rows); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	if len(gone) > 0 {
@@ -148,10 +153,10 @@ func reconcile(ctx context.Context, q *db.Queries, keys []key) (int, error) {
 			s[j], i[j] = k.session, k.interaction
 		}
 		if err := q.RollupCountedDelete(ctx, db.RollupCountedDeleteParams{SessionIds: s, InteractionIds: i}); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
-	return len(put) + len(gone), nil
+	return len(put) + len(gone), connected, nil
 }
 
 func countedFromFact(f db.RollupFactsOfRow) counted {

@@ -4,7 +4,7 @@
 // row says now. An interaction counts in the hour it was created, by media, by owner node and
 // by each resource other than a customer's, live or ended (as the report counts it). Events
 // that cannot change what an interaction gives the rollups (user data, a party's move other
-// than to established, ...) are passed over.
+// than to established or to established once it was connected, ...) are passed over.
 //
 // Exactly once: the rollups, what they hold of each interaction (report_rollup_counted) and
 // the worker's position move in one transaction; and applying an event again changes nothing
@@ -263,6 +263,9 @@ func (w *Worker) session(ctx context.Context) error {
 	poll := time.NewTicker(cfg.Poll)
 	defer poll.Stop()
 	var lastPage time.Time
+	// Learnt in this session only: a session starts after a failure or a takeover, when
+	// another worker or a rebuild may have applied events this one did not see.
+	connected := knownConnected{}
 	for {
 		if wait := time.Until(lastPage.Add(cfg.Gap)); wait > 0 {
 			sleep(ctx, wait)
@@ -276,7 +279,7 @@ func (w *Worker) session(ctx context.Context) error {
 			return err
 		}
 		if len(events) > 0 {
-			if pos, err = w.apply(ctx, conn, pos, events); err != nil {
+			if pos, err = w.apply(ctx, conn, pos, events, connected); err != nil {
 				return err
 			}
 			if len(events) == cfg.Page {
@@ -318,17 +321,19 @@ func (w *Worker) read(ctx context.Context, after int64) ([]service.PublishedEven
 
 // apply brings the rollups up to date with the interactions the events name, and moves the
 // position past them, in one transaction.
-func (w *Worker) apply(ctx context.Context, conn *pgx.Conn, pos int64, events []service.PublishedEvent) (int64, error) {
+func (w *Worker) apply(ctx context.Context, conn *pgx.Conn, pos int64, events []service.PublishedEvent,
+	connected knownConnected) (int64, error) {
 	cfg := &w.cfg
 	start := time.Now()
 	last := events[len(events)-1]
-	keys, skipped := interactionsOf(events)
+	keys, skipped := interactionsOf(events, connected)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Takeover)
 	defer cancel()
 	var changed int
+	var nowConnected []key
 	err := database.WithTx(ctx, conn, pgx.TxOptions{}, func(ctx context.Context, q *db.Queries) error {
 		var err error
-		if changed, err = reconcile(ctx, q, keys); err != nil {
+		if changed, nowConnected, err = reconcile(ctx, q, keys); err != nil {
 			return err
 		}
 		moved, err := q.RollupStateAdvance(ctx, db.RollupStateAdvanceParams{Name: cfg.Name, LastPubSeq: last.PubSeq,
@@ -347,6 +352,7 @@ func (w *Worker) apply(ctx context.Context, conn *pgx.Conn, pos int64, events []
 	if err != nil {
 		return pos, err
 	}
+	connected.learn(nowConnected)
 	w.events.Add(int64(len(events)))
 	w.skipped.Add(int64(skipped))
 	w.changed.Add(int64(changed))
@@ -385,9 +391,31 @@ var inert = map[string]bool{
 	"interaction.partydeleted": true,
 }
 
+// knownConnected are interactions (stays) the worker found connected, in its session: their
+// first connection is in the rollups and stays what it is, so a party's move to established
+// cannot change what they give the rollups. An interaction leaves it whenever an event that
+// could change it names it (added anew to its session, its first connection is forgotten),
+// before the worker reads its row again. On the reports benchmark's write path, parties move
+// between established and held: without it, every other event cost a look-up of its
+// interaction that changed nothing.
+type knownConnected map[key]struct{}
+
+// maxKnownConnected bounds the set (about 10 MB); full, it starts again empty.
+const maxKnownConnected = 100_000
+
+func (c knownConnected) learn(keys []key) {
+	if len(c)+len(keys) > maxKnownConnected {
+		clear(c)
+	}
+	for _, k := range keys {
+		c[k] = struct{}{}
+	}
+}
+
 // interactionsOf returns the interactions the events name, each once, in their order, and how
-// many events it passed over (they cannot change the rollups).
-func interactionsOf(events []service.PublishedEvent) ([]key, int) {
+// many events it passed over (they cannot change the rollups). The interactions named by
+// events it does not pass over leave connected.
+func interactionsOf(events []service.PublishedEvent, connected knownConnected) ([]key, int) {
 	var attrs struct {
 		InteractionID     string `json:"interactionid"`
 		FromInteractionID string `json:"frominteractionid"`
@@ -406,12 +434,20 @@ func interactionsOf(events []service.PublishedEvent) ([]key, int) {
 		if json.Unmarshal(e.Data, &attrs) != nil {
 			continue // not an object: names no interaction
 		}
-		if e.Name == "interaction.partystatechanged" && attrs.PartyState != "established" {
-			skipped++
-			continue
+		if e.Name == "interaction.partystatechanged" {
+			_, known := connected[key{e.SessionID, attrs.InteractionID}]
+			if attrs.PartyState != "established" || known {
+				skipped++
+				continue
+			}
 		}
 		for _, id := range []string{attrs.InteractionID, attrs.FromInteractionID, attrs.ToInteractionID} {
-			if k := (key{e.SessionID, id}); id != "" && !seen[k] {
+			k := key{e.SessionID, id}
+			if id == "" {
+				continue
+			}
+			delete(connected, k)
+			if !seen[k] {
 				seen[k] = true
 				keys = append(keys, k)
 			}
