@@ -522,3 +522,52 @@ func TestReportEqualsRowsBeforeTheWorkerApplies(t *testing.T) {
 	compareReports(t, r, time.Now())
 	w.keptIsRebuilt(r)
 }
+
+// An interaction the worker found connected, ended and added anew to its session, is not
+// connected any more: the worker forgets what it knew (interactionsOf), and the party's move
+// to established that follows, in a page of its own, counts as its first connection again.
+func TestAnInteractionAddedAnewIsConnectedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	node := "node-1"
+	if _, err := w.store.CreateSession(ctx, service.NewSession{SessionID: "k", OwnerNode: &node}); err != nil {
+		t.Fatal(err)
+	}
+	tg := service.Target{SessionID: "k"}
+	add := func() {
+		w.must(w.store.AddInteraction(ctx, tg, service.NewInteraction{InteractionID: "k-i", Media: "voice", Type: "inbound",
+			Parties: []service.NewParty{{PartyID: "c", Resource: "+15550001", State: "alerting", Role: sp("customer")},
+				{PartyID: "a1", Resource: "agent-1", State: "alerting", Role: sp("agent")}}}))
+	}
+	sig := w.runWorker()
+	applied := func() {
+		t.Helper()
+		if err := sig.WaitApplied(w.waitPublished(), within); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add()
+	w.must(w.store.ChangePartyState(ctx, tg, "k-i", "a1", service.PartyStateChange{State: "established"}))
+	applied() // the worker knows k-i connected
+	w.must(w.store.DeleteInteraction(ctx, tg, "k-i"))
+	add()
+	applied() // added anew: not connected
+	w.must(w.store.ChangePartyState(ctx, tg, "k-i", "a1", service.PartyStateChange{State: "established"}))
+	applied()
+	var connected bool
+	if err := w.pool.QueryRow(ctx, `SELECT connect_us IS NOT NULL FROM report_rollup_counted
+                                     WHERE session_id = 'k' AND interaction_id = 'k-i'`).Scan(&connected); err != nil {
+		t.Fatal(err)
+	}
+	if !connected {
+		t.Fatal("the rollups hold k-i as never connected after its party moved to established")
+	}
+	kept := tables(t, w.pool)
+	if _, err := rollup.Rebuild(ctx, w.pool, "", 0, w.store.LastPubSeq); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := tables(t, w.pool); rebuilt != kept {
+		t.Errorf("the rollups the worker kept are not the rebuild's:\nkept\n%s\nrebuilt\n%s", kept, rebuilt)
+	}
+}
