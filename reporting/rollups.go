@@ -68,7 +68,8 @@ func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time
 			}
 		}
 		rest, err := q.RollupsComplete(ctx, db.RollupsCompleteParams{Dim: groupBy, LastPubSeq: st.LastPubSeq,
-			CursorTxid: ds.CursorTxid, CursorID: ds.CursorID, CreatedFrom: from, CreatedTo: to, StartSign: cover.Start.Sign, StartFrom: cover.Start.From, StartTo: cover.Start.To,
+			CursorTxid: ds.CursorTxid, CursorID: ds.CursorID, CreatedFrom: from, CreatedTo: to,
+			StartSign: cover.Start.Sign, StartFrom: cover.Start.From, StartTo: cover.Start.To,
 			EndSign: cover.End.Sign, EndFrom: cover.End.From, EndTo: cover.End.To})
 		if err != nil {
 			return nil, err

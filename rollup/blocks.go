@@ -1,6 +1,9 @@
 package rollup
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Spans are the lengths, in hours, of the rows the rollups keep of each group: the hour, and
 // blocks of hours that start on a multiple of their length from UTC midnight (as date_bin
@@ -26,14 +29,19 @@ func BlockOf(hour time.Time, hours int32) Block {
 func Blocks(from, to time.Time) []Block {
 	var out []Block
 	for t := from.UTC(); t.Before(to); {
+		next := t
 		for _, h := range Spans {
 			d := time.Duration(h) * time.Hour
 			if b := BlockOf(t, h); b.Start.Equal(t) && !t.Add(d).After(to) {
 				out = append(out, b)
-				t = t.Add(d)
+				next = t.Add(d)
 				break
 			}
 		}
+		if next.Equal(t) { // a caller's mistake; tiling on would never end
+			panic(fmt.Sprintf("rollup.Blocks from %s to %s: not whole hours", from, to))
+		}
+		t = next
 	}
 	return out
 }

@@ -134,3 +134,13 @@ func TestCoverReadsTheLesserPart(t *testing.T) {
 		t.Fatalf("edges %+v %+v, want %+v", c.Start, c.End, want)
 	}
 }
+
+func TestBlocksRefuseHoursThatAreNotWhole(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Blocks tiled a run that does not start on the hour")
+		}
+	}()
+	from := time.Date(2026, 12, 3, 10, 30, 0, 0, time.UTC)
+	Blocks(from, from.Add(2*time.Hour))
+}
