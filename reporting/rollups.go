@@ -24,13 +24,9 @@ import (
 // were never built or hold only ended interactions (built before they held live ones), is
 // answered from the rows.
 func (r *Reporter) aggregatesFromRollups(ctx context.Context, from, to time.Time, groupBy string) ([]Aggregate, error) {
-	hourFrom, hourTo := from.Truncate(time.Hour), to.Truncate(time.Hour)
-	if hourFrom.Before(from) {
-		hourFrom = hourFrom.Add(time.Hour)
-	}
-	cover := rollup.CoverOf(from, to, time.Now())
+	cover, whole := rollup.CoverOf(from, to, time.Now())
 	return inSnapshot(ctx, r, func(ctx context.Context, q *db.Queries) ([]Aggregate, error) {
-		if !hourFrom.Before(hourTo) {
+		if !whole {
 			return aggregatesFromRows(ctx, q, from, to, groupBy)
 		}
 		st, err := q.RollupStateGet(ctx, rollup.DefaultName)

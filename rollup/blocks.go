@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// Spans are the lengths, in hours, of the rows the rollups keep of each group: the hour, and
+// spans are the lengths, in hours, of the rows the rollups keep of each group: the hour, and
 // blocks of hours that start on a multiple of their length from UTC midnight (as date_bin
 // from 2000-01-01 UTC places them in SQL). Each length divides the next, so the blocks nest and
 // any run of whole hours is tiled by a few of them (Blocks): a day by resource reads about 5
 // rows of each agent instead of 23. Longest first.
-var Spans = []int32{24, 8, 4, 2, 1}
+var spans = []int32{24, 8, 4, 2, 1}
 
 // Block is one row's length (hours) and start.
 type Block struct {
@@ -30,7 +30,7 @@ func Blocks(from, to time.Time) []Block {
 	var out []Block
 	for t := from.UTC(); t.Before(to); {
 		next := t
-		for _, h := range Spans {
+		for _, h := range spans {
 			d := time.Duration(h) * time.Hour
 			if b := BlockOf(t, h); b.Start.Equal(t) && !t.Add(d).After(to) {
 				out = append(out, b)
@@ -62,15 +62,18 @@ type Cover struct {
 	Start, End Edge
 }
 
-// CoverOf covers the window [from, to), of at least one whole hour, as of now. Its whole hours
-// are tiled by Blocks. A part of an hour that the window cuts is read one interaction at a
+// CoverOf covers the window [from, to) as of now, or says false when the window holds no whole
+// hour (the report reads such a window from the rows). Its whole hours are tiled by Blocks. A part of an hour that the window cuts is read one interaction at a
 // time, or, where that is less, the hour's row is read whole and the rest of the hour taken
 // away: a day to now reads the current hour's row (its rest is still to come) and at most
 // half an hour at its start.
-func CoverOf(from, to, now time.Time) Cover {
+func CoverOf(from, to, now time.Time) (Cover, bool) {
 	hourFrom, hourTo := from.Truncate(time.Hour), to.Truncate(time.Hour)
 	if hourFrom.Before(from) {
 		hourFrom = hourFrom.Add(time.Hour)
+	}
+	if !hourFrom.Before(hourTo) {
+		return Cover{}, false
 	}
 	c := Cover{Blocks: Blocks(hourFrom, hourTo)}
 	// What an edge costs: the interactions of its time, none of which is in the future.
@@ -98,5 +101,5 @@ func CoverOf(from, to, now time.Time) Cover {
 			c.End = Edge{1, hourTo, to}
 		}
 	}
-	return c
+	return c, true
 }

@@ -61,8 +61,8 @@ type group struct {
 // groups are the groups an interaction counts in: by media, node and each resource, in its
 // hour and in each block that holds the hour.
 func (c counted) groups() []group {
-	g := make([]group, 0, (2+len(c.Resources))*len(Spans))
-	for _, h := range Spans {
+	g := make([]group, 0, (2+len(c.Resources))*len(spans))
+	for _, h := range spans {
 		b := BlockOf(c.Hour, h)
 		g = append(g, group{"media", b, c.Media}, group{"node", b, c.Node})
 		for _, r := range c.Resources {
