@@ -44,6 +44,13 @@ var multiSession = []struct {
 				return e != "interaction.restored"
 			})
 		}},
+	{"dispatcher batch", "the dispatcher moves the events it publishes from the outbox to publication, with its " +
+		"position: on Citus a DELETE on the shards of the batch's sessions and inserts on the coordinator",
+		func(tx auditedTx) bool {
+			return slices.Contains(tx.tables, "dispatcher_state") && !slices.ContainsFunc(tx.tables, func(t string) bool {
+				return t != "dispatcher_state" && t != "outbox" && !strings.HasPrefix(t, "publication_")
+			})
+		}},
 	{"housekeeping", "retention and key expiry delete old rows of many sessions and change no state; on Citus " +
 		"a DELETE on every shard",
 		func(tx auditedTx) bool { return tx.onlyDeletes }},
@@ -242,7 +249,7 @@ func TestWritesStayInOneSession(t *testing.T) {
 		t.Fatalf("orphan assignment: %d sessions, %v; want some", n, err)
 	}
 	var events int64
-	if err := server.pool.QueryRow(ctx, "SELECT count(*) FROM outbox").Scan(&events); err != nil {
+	if err := server.pool.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&events); err != nil {
 		t.Fatal(err)
 	}
 	allPublished := make(chan struct{})
@@ -266,7 +273,10 @@ func TestWritesStayInOneSession(t *testing.T) {
 	}
 	stop()
 	wg.Wait()
-	if _, err := store.PruneExpired(ctx, time.Now().Add(time.Hour), 5000); err != nil {
+	if _, err := store.DropPublishedDays(ctx, time.Now().Add(time.Hour), 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PruneOrigins(ctx, time.Now().Add(time.Hour), 5000); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := server.pool.Exec(ctx, "UPDATE idempotency_keys SET expires_at = now() - interval '1 s'"); err != nil {

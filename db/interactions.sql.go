@@ -71,7 +71,7 @@ func (q *Queries) InteractionAdd(ctx context.Context, arg InteractionAddParams) 
 const interactionAddedAs = `-- name: InteractionAddedAs :many
 SELECT o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.txid, o.created_at FROM interactions i
   JOIN interaction_origins g ON g.session_id = i.session_id AND g.interaction_id = i.interaction_id
-  JOIN outbox o ON o.session_id = g.session_id AND o.seq = g.seq
+  JOIN events o ON o.session_id = g.session_id AND o.seq = g.seq
  WHERE i.session_id = $1 AND i.interaction_id = $2 AND i.state <> 'deleted'
    AND i.media = $3 AND i.type = $4
    AND i.parent_id IS NOT DISTINCT FROM $5
@@ -97,7 +97,7 @@ type InteractionAddedAsParams struct {
 // same media, type, parent and tenant, and was added with the same parties (@parties: their
 // party_id, resource and state, in any order, as interaction_origins keeps them). No row:
 // something differs. Read only when an add conflicts.
-func (q *Queries) InteractionAddedAs(ctx context.Context, arg InteractionAddedAsParams) ([]Outbox, error) {
+func (q *Queries) InteractionAddedAs(ctx context.Context, arg InteractionAddedAsParams) ([]Event, error) {
 	rows, err := q.db.Query(ctx, interactionAddedAs,
 		arg.SessionID,
 		arg.InteractionID,
@@ -111,9 +111,9 @@ func (q *Queries) InteractionAddedAs(ctx context.Context, arg InteractionAddedAs
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Outbox
+	var items []Event
 	for rows.Next() {
-		var i Outbox
+		var i Event
 		if err := rows.Scan(
 			&i.ID,
 			&i.SessionID,

@@ -665,6 +665,18 @@ type DispatcherState struct {
 	UpdatedAt  time.Time
 }
 
+type Event struct {
+	ID        int64
+	SessionID string
+	Seq       int64
+	Name      EventName
+	Attrs     []byte
+	NodeID    *string
+	Epoch     int64
+	Txid      uint64
+	CreatedAt time.Time
+}
+
 type IdempotencyKey struct {
 	SessionID   string
 	Key         string
@@ -763,12 +775,16 @@ type Party struct {
 
 type Publication struct {
 	PubSeq      int64
-	Txid        uint64
-	OutboxID    int64
+	PublishedAt time.Time
+	ID          int64
 	SessionID   string
 	Seq         int64
+	Name        EventName
+	Attrs       []byte
 	NodeID      *string
-	PublishedAt time.Time
+	Epoch       int64
+	Txid        uint64
+	CreatedAt   time.Time
 }
 
 type ReportInteraction struct {

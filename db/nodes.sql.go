@@ -168,7 +168,7 @@ func (q *Queries) NodeRegister(ctx context.Context, arg NodeRegisterParams) (Nod
 const restoredSpan = `-- name: RestoredSpan :one
 SELECT count(*) AS restored, coalesce(min(created_at), now())::timestamptz AS first_at,
        coalesce(max(created_at), now())::timestamptz AS last_at
-  FROM outbox
+  FROM events
  WHERE name = 'interaction.restored' AND node_id = $1
 `
 

@@ -11,7 +11,7 @@ import (
 
 const outboxInversions = `-- name: OutboxInversions :one
 SELECT count(*) FROM (
-    SELECT txid < lag(txid) OVER (PARTITION BY session_id ORDER BY seq) AS inverted FROM outbox
+    SELECT txid < lag(txid) OVER (PARTITION BY session_id ORDER BY seq) AS inverted FROM events
 ) o WHERE inverted
 `
 
@@ -25,7 +25,7 @@ func (q *Queries) OutboxInversions(ctx context.Context) (int64, error) {
 }
 
 const outboxListBySession = `-- name: OutboxListBySession :many
-SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM outbox
+SELECT id, session_id, seq, name, attrs, node_id, epoch, txid, created_at FROM events
  WHERE session_id = $1 AND seq > $2
  ORDER BY seq
  LIMIT $3
@@ -37,15 +37,16 @@ type OutboxListBySessionParams struct {
 	MaxRows   int32
 }
 
-func (q *Queries) OutboxListBySession(ctx context.Context, arg OutboxListBySessionParams) ([]Outbox, error) {
+// A session's events, published or not.
+func (q *Queries) OutboxListBySession(ctx context.Context, arg OutboxListBySessionParams) ([]Event, error) {
 	rows, err := q.db.Query(ctx, outboxListBySession, arg.SessionID, arg.AfterSeq, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Outbox
+	var items []Event
 	for rows.Next() {
-		var i Outbox
+		var i Event
 		if err := rows.Scan(
 			&i.ID,
 			&i.SessionID,

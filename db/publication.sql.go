@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const dispatcherResign = `-- name: DispatcherResign :exec
@@ -94,34 +96,6 @@ type OriginsDeleteExpiredParams struct {
 // the start of are being removed with the same cutoff.
 func (q *Queries) OriginsDeleteExpired(ctx context.Context, arg OriginsDeleteExpiredParams) (int64, error) {
 	result, err := q.db.Exec(ctx, originsDeleteExpired, arg.Before, arg.MaxRows)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const outboxDeleteExpired = `-- name: OutboxDeleteExpired :execrows
-WITH expired AS (
-    SELECT o.session_id, o.seq
-      FROM outbox o
-      JOIN publication p ON p.session_id = o.session_id AND p.seq = o.seq
-     WHERE o.created_at < $1
-     LIMIT $2
-), unpublished AS (
-    DELETE FROM publication p USING expired e WHERE p.session_id = e.session_id AND p.seq = e.seq
-)
-DELETE FROM outbox o USING expired e WHERE o.session_id = e.session_id AND o.seq = e.seq
-`
-
-type OutboxDeleteExpiredParams struct {
-	Before  time.Time
-	MaxRows int32
-}
-
-// Removes up to max_rows published events written before the cutoff, with their publication
-// rows: a short statement, run again until it removes nothing.
-func (q *Queries) OutboxDeleteExpired(ctx context.Context, arg OutboxDeleteExpiredParams) (int64, error) {
-	result, err := q.db.Exec(ctx, outboxDeleteExpired, arg.Before, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}
@@ -237,6 +211,89 @@ func (q *Queries) OutboxNotify(ctx context.Context) error {
 	return err
 }
 
+const publicationDays = `-- name: PublicationDays :one
+SELECT ixn_publication_days($1, $2)::int AS made
+`
+
+type PublicationDaysParams struct {
+	FromAt time.Time
+	ToAt   time.Time
+}
+
+// Makes the day partitions of publication from the day of from_at to that of to_at.
+func (q *Queries) PublicationDays(ctx context.Context, arg PublicationDaysParams) (int32, error) {
+	row := q.db.QueryRow(ctx, publicationDays, arg.FromAt, arg.ToAt)
+	var made int32
+	err := row.Scan(&made)
+	return made, err
+}
+
+const publicationDaysKept = `-- name: PublicationDaysKept :many
+SELECT day::date AS day, events_about::bigint AS events_about, bytes::bigint AS bytes FROM ixn_publication_days_kept()
+`
+
+type PublicationDaysKeptRow struct {
+	Day         pgtype.Date
+	EventsAbout int64
+	Bytes       int64
+}
+
+// The day partitions of publication, oldest first, with about how many events each holds.
+func (q *Queries) PublicationDaysKept(ctx context.Context) ([]PublicationDaysKeptRow, error) {
+	rows, err := q.db.Query(ctx, publicationDaysKept)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PublicationDaysKeptRow
+	for rows.Next() {
+		var i PublicationDaysKeptRow
+		if err := rows.Scan(&i.Day, &i.EventsAbout, &i.Bytes); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const publicationDrop = `-- name: PublicationDrop :many
+SELECT day::date AS day, events_about::bigint AS events_about FROM ixn_publication_drop($1, $2)
+`
+
+type PublicationDropParams struct {
+	Before  time.Time
+	MaxDays int32
+}
+
+type PublicationDropRow struct {
+	Day         pgtype.Date
+	EventsAbout int64
+}
+
+// Removes up to max_days day partitions of publication that end at or before before.
+func (q *Queries) PublicationDrop(ctx context.Context, arg PublicationDropParams) ([]PublicationDropRow, error) {
+	rows, err := q.db.Query(ctx, publicationDrop, arg.Before, arg.MaxDays)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PublicationDropRow
+	for rows.Next() {
+		var i PublicationDropRow
+		if err := rows.Scan(&i.Day, &i.EventsAbout); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const publicationLastSeqs = `-- name: PublicationLastSeqs :many
 SELECT s.session_id::text AS session_id,
        coalesce((SELECT max(p.seq) FROM publication p WHERE p.session_id = s.session_id), 0)::bigint AS last_seq
@@ -269,69 +326,38 @@ func (q *Queries) PublicationLastSeqs(ctx context.Context, sessionIds []string) 
 	return items, nil
 }
 
-const publicationWrite = `-- name: PublicationWrite :one
-WITH advanced AS (
-    UPDATE dispatcher_state
-       SET cursor_txid = $2, cursor_id = $3, last_pub_seq = $4,
-           leader = $5, updated_at = now()
-     WHERE last_pub_seq = $6
-    RETURNING last_pub_seq
-), published AS (
-    INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
-    SELECT e.pub_seq, e.txid::text::xid8, e.outbox_id, e.session_id, e.seq, nullif(e.node_id, '')
-      FROM (SELECT unnest($1::bigint[]) AS pub_seq, unnest($7::bigint[]) AS txid,
-                   unnest($8::bigint[]) AS outbox_id, unnest($9::text[]) AS session_id,
-                   unnest($10::bigint[]) AS seq, unnest($11::text[]) AS node_id) AS e
-     WHERE EXISTS (SELECT FROM advanced)
-    RETURNING pub_seq
-)
-SELECT (SELECT count(*) FROM advanced)::int AS moved,
-       (SELECT count(*) FROM published)::int AS published,
-       (SELECT count(pg_notify('ixn_published', a.last_pub_seq::text)) FROM advanced a
-         WHERE cardinality($1::bigint[]) > 0)::int AS notified
+const publicationMove = `-- name: PublicationMove :one
+SELECT ixn_publication_move($1, $2, $3, $4, $5,
+                            $6::bigint[], $7::bigint[], $8::bigint[])::int AS moved
 `
 
-type PublicationWriteParams struct {
-	PubSeqs        []int64
+type PublicationMoveParams struct {
+	PreviousPubSeq int64
+	LastPubSeq     int64
 	CursorTxid     uint64
 	CursorID       int64
-	LastPubSeq     int64
-	Leader         *string
-	PreviousPubSeq int64
+	Leader         string
+	PubSeqs        []int64
 	Txids          []int64
 	OutboxIds      []int64
-	SessionIds     []string
-	Seqs           []int64
-	NodeIds        []string
 }
 
-type PublicationWriteRow struct {
-	Moved     int32
-	Published int32
-	Notified  int32
-}
-
-// A batch of the dispatcher in one statement, and so in one transaction: its position moves
-// from previous_pub_seq to last_pub_seq, the events get their numbers, and the stream hubs are
-// woken. Nothing is written when another dispatcher moved the position since (moved is 0).
-// The events come as arrays, one element each; an empty node id is none.
-func (q *Queries) PublicationWrite(ctx context.Context, arg PublicationWriteParams) (PublicationWriteRow, error) {
-	row := q.db.QueryRow(ctx, publicationWrite,
-		arg.PubSeqs,
+// A batch of the dispatcher (ixn_publication_move): 0 when another dispatcher moved the
+// position since, and nothing is written. The events come as arrays, one element each.
+func (q *Queries) PublicationMove(ctx context.Context, arg PublicationMoveParams) (int32, error) {
+	row := q.db.QueryRow(ctx, publicationMove,
+		arg.PreviousPubSeq,
+		arg.LastPubSeq,
 		arg.CursorTxid,
 		arg.CursorID,
-		arg.LastPubSeq,
 		arg.Leader,
-		arg.PreviousPubSeq,
+		arg.PubSeqs,
 		arg.Txids,
 		arg.OutboxIds,
-		arg.SessionIds,
-		arg.Seqs,
-		arg.NodeIds,
 	)
-	var i PublicationWriteRow
-	err := row.Scan(&i.Moved, &i.Published, &i.Notified)
-	return i, err
+	var moved int32
+	err := row.Scan(&moved)
+	return moved, err
 }
 
 const publishedLastSeq = `-- name: PublishedLastSeq :one
@@ -347,11 +373,10 @@ func (q *Queries) PublishedLastSeq(ctx context.Context) (int64, error) {
 }
 
 const publishedListAfter = `-- name: PublishedListAfter :many
-SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
-  FROM publication p
-  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
- WHERE p.pub_seq > $1
- ORDER BY p.pub_seq
+SELECT pub_seq, id, session_id, seq, name, attrs, node_id, epoch, created_at
+  FROM publication
+ WHERE pub_seq > $1
+ ORDER BY pub_seq
  LIMIT $2
 `
 
@@ -403,11 +428,10 @@ func (q *Queries) PublishedListAfter(ctx context.Context, arg PublishedListAfter
 }
 
 const publishedListAfterByNode = `-- name: PublishedListAfterByNode :many
-SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
-  FROM publication p
-  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
- WHERE p.node_id = $1 AND p.pub_seq > $2
- ORDER BY p.pub_seq
+SELECT pub_seq, id, session_id, seq, name, attrs, node_id, epoch, created_at
+  FROM publication
+ WHERE node_id = $1 AND pub_seq > $2
+ ORDER BY pub_seq
  LIMIT $3
 `
 
@@ -429,6 +453,9 @@ type PublishedListAfterByNodeRow struct {
 	CreatedAt time.Time
 }
 
+// No index by node: read in publication order and filtered, which costs little at the head of
+// publication, where streams are (a node's stream catching up from far behind reads the
+// other nodes' events on the way).
 func (q *Queries) PublishedListAfterByNode(ctx context.Context, arg PublishedListAfterByNodeParams) ([]PublishedListAfterByNodeRow, error) {
 	rows, err := q.db.Query(ctx, publishedListAfterByNode, arg.NodeID, arg.AfterPubSeq, arg.MaxRows)
 	if err != nil {
@@ -460,11 +487,10 @@ func (q *Queries) PublishedListAfterByNode(ctx context.Context, arg PublishedLis
 }
 
 const publishedListAfterBySession = `-- name: PublishedListAfterBySession :many
-SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
-  FROM publication p
-  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
- WHERE p.session_id = $1 AND p.pub_seq > $2
- ORDER BY p.seq
+SELECT pub_seq, id, session_id, seq, name, attrs, node_id, epoch, created_at
+  FROM publication
+ WHERE session_id = $1 AND pub_seq > $2
+ ORDER BY seq
  LIMIT $3
 `
 
@@ -486,6 +512,7 @@ type PublishedListAfterBySessionRow struct {
 	CreatedAt time.Time
 }
 
+// A session's events are a few dozen: found by the session index and sorted.
 func (q *Queries) PublishedListAfterBySession(ctx context.Context, arg PublishedListAfterBySessionParams) ([]PublishedListAfterBySessionRow, error) {
 	rows, err := q.db.Query(ctx, publishedListAfterBySession, arg.SessionID, arg.AfterPubSeq, arg.MaxRows)
 	if err != nil {

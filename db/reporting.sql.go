@@ -155,7 +155,7 @@ func (q *Queries) ReportInteractionRows(ctx context.Context, interactionID strin
 
 const reportInteractionTimeline = `-- name: ReportInteractionTimeline :many
 SELECT o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.txid, o.created_at
-  FROM outbox o
+  FROM events o
  WHERE o.session_id = ANY ($1::text[])
    AND (o.attrs->>'interactionid' = $2::text
         OR o.attrs->>'frominteractionid' = $2::text
@@ -173,15 +173,15 @@ type ReportInteractionTimelineParams struct {
 // The events of an interaction in the sessions it was in: its own, the merges it was part
 // of, and the answers to action requests on it. Each session's events are read by the
 // primary key and filtered.
-func (q *Queries) ReportInteractionTimeline(ctx context.Context, arg ReportInteractionTimelineParams) ([]Outbox, error) {
+func (q *Queries) ReportInteractionTimeline(ctx context.Context, arg ReportInteractionTimelineParams) ([]Event, error) {
 	rows, err := q.db.Query(ctx, reportInteractionTimeline, arg.SessionIds, arg.InteractionID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Outbox
+	var items []Event
 	for rows.Next() {
-		var i Outbox
+		var i Event
 		if err := rows.Scan(
 			&i.ID,
 			&i.SessionID,

@@ -185,7 +185,7 @@ SELECT o.session_id, o.seq, o.name,
        coalesce(a.interaction_id, '')::text              AS request_interaction_id
   FROM (SELECT unnest($1::text[]) AS session_id, unnest($2::bigint[]) AS from_seq,
                unnest($3::bigint[]) AS to_seq) AS r
-  JOIN outbox o ON o.session_id = r.session_id AND o.seq BETWEEN r.from_seq AND r.to_seq
+  JOIN events o ON o.session_id = r.session_id AND o.seq BETWEEN r.from_seq AND r.to_seq
   LEFT JOIN action_requests a ON a.session_id = o.session_id AND a.request_id = o.attrs->>'requestid'
  ORDER BY o.session_id, o.seq
 `
@@ -248,7 +248,7 @@ func (q *Queries) RebuildSessionEvents(ctx context.Context, arg RebuildSessionEv
 const rebuildStart = `-- name: RebuildStart :one
 
 SELECT coalesce((SELECT s.last_seq FROM sessions s WHERE s.session_id = $1::text),
-                (SELECT max(e.seq) FROM outbox e WHERE e.session_id = $1::text),
+                (SELECT max(e.seq) FROM events e WHERE e.session_id = $1::text),
                 0)::bigint AS last_seq,
        EXISTS (SELECT 1 FROM interactions i
                 WHERE i.session_id = $1::text AND i.interaction_id = $2::text) AS stored,
@@ -280,8 +280,9 @@ type RebuildStartRow struct {
 }
 
 // The state of an interaction rebuilt from its events (reporting/rebuild.go), and the audit
-// that compares the rebuild with the stored state. Events are read by the outbox's primary
-// key, a session's seq range at a time, never by a scan of the outbox.
+// that compares the rebuild with the stored state. Events are read by session (the
+// events view: publication's session index and the outbox's key), a session's seq range at a
+// time, never by a scan of all events.
 // Where a rebuild of one interaction starts: the session's last seq (the highest event left
 // when the session itself was purged: events outlive sessions), whether the interaction is
 // stored or has any origin (to tell "never there" from "cannot be rebuilt"), and the origin

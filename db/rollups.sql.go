@@ -427,9 +427,8 @@ WITH named AS (
       FROM outbox o
      WHERE (o.txid, o.id) > ($1::xid8, $2::bigint)
     UNION ALL
-    SELECT o.session_id::text, o.attrs
+    SELECT p.session_id::text, p.attrs
       FROM publication p
-      JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
      WHERE p.pub_seq > $3::bigint
 ), pending AS (
     SELECT n.session_id, x.interaction_id
@@ -529,7 +528,7 @@ type RollupsCompleteRow struct {
 // ones of the sessions released to no node (ixn_session_release changes their owner without
 // an event). Every other interaction is in the rollups as its row is now: the worker applied
 // the events of every change to it. Normally a handful (the worker's and the dispatcher's
-// lag), found by the primary key of publication and the (txid, id) index of the outbox.
+// lag), found by publication's number index and the outbox's (txid, id) index.
 // A bucket of -1: no duration. For the resource grouping, each resource other than that of a
 // customer counts the interaction; for the others the resources are not read (the CASE folds
 // away in the custom plan of the reporting pool).

@@ -154,7 +154,7 @@ func (q *Queries) SessionListByOwner(ctx context.Context, arg SessionListByOwner
 const sessionOwnerHistory = `-- name: SessionOwnerHistory :many
 SELECT epoch, node_id, min(seq)::bigint AS first_seq, min(created_at)::timestamptz AS since,
        count(*)::bigint AS events
-  FROM outbox
+  FROM events
  WHERE session_id = $1
  GROUP BY epoch, node_id
  ORDER BY epoch, min(seq)

@@ -7,6 +7,7 @@ package dispatcher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -216,6 +217,9 @@ func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 	pos := position{txid: st.CursorTxid, id: st.CursorID, pubSeq: st.LastPubSeq}
 	d.cfg.Logger.Info("dispatching", "instance", d.cfg.Instance, "last_pub_seq", pos.pubSeq)
 	b := &batcher{cfg: d.cfg, conn: conn, published: map[string]int64{}}
+	if err := b.daysAhead(stateCtx); err != nil {
+		return err
+	}
 
 	poll := time.NewTicker(d.cfg.PollInterval)
 	defer poll.Stop()
@@ -223,6 +227,9 @@ func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 	for {
 		if wait := time.Until(lastBatch.Add(d.cfg.BatchGap)); wait > 0 && !sleep(ctx, wait) {
 			return ctx.Err()
+		}
+		if err := b.daysAhead(ctx); err != nil {
+			return err
 		}
 		n, err := b.publish(ctx, &pos)
 		if err != nil {
@@ -267,6 +274,35 @@ type batcher struct {
 	conn      *pgx.Conn
 	published map[string]int64 // session → last published seq; a cache of the publication table
 	writtenAt []time.Time      // the published events' write times, kept for the next batch's use
+	daysUntil time.Time        // publication has its day partitions up to this time
+}
+
+// DaysAhead is how many days ahead of today (UTC) the dispatcher keeps the day partitions of
+// publication made: a day's partition exists a day or more before its first event, and a
+// failure to make one (a lock not had in time) is tried again at the next batch long before
+// it matters.
+const DaysAhead = 2
+
+// daysAhead makes the day partitions of publication up to DaysAhead days ahead when the
+// last ones made do not reach a day ahead any more: once a day, a catalog read and at most
+// one CREATE TABLE.
+func (b *batcher) daysAhead(ctx context.Context) error {
+	now := time.Now()
+	if now.Add(24 * time.Hour).Before(b.daysUntil) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.Takeover)
+	defer cancel()
+	made, err := db.New(b.conn).PublicationDays(ctx, db.PublicationDaysParams{FromAt: now, ToAt: now.AddDate(0, 0, DaysAhead)})
+	if err != nil {
+		return fmt.Errorf("making the days of publication ahead: %w", err)
+	}
+	if made > 0 {
+		b.cfg.Logger.Info("made days of publication ahead", "days", made, "until", now.AddDate(0, 0, DaysAhead).UTC().Format(time.DateOnly))
+	}
+	// The last day made ends at midnight UTC after now + DaysAhead days.
+	b.daysUntil = now.UTC().AddDate(0, 0, DaysAhead+1).Truncate(24 * time.Hour)
+	return nil
 }
 
 const maxCachedSessions = 200_000
@@ -300,20 +336,13 @@ func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error)
 		return 0, err
 	}
 	next := *pos
-	var w db.PublicationWriteParams
-	add := func(txid uint64, id int64, session string, seq int64, node *string, writtenAt time.Time) {
+	var w db.PublicationMoveParams
+	add := func(txid uint64, id int64, session string, seq int64, writtenAt time.Time) {
 		next.pubSeq++
 		b.writtenAt = append(b.writtenAt, writtenAt)
 		w.PubSeqs = append(w.PubSeqs, next.pubSeq)
 		w.Txids = append(w.Txids, int64(txid))
 		w.OutboxIds = append(w.OutboxIds, id)
-		w.SessionIds = append(w.SessionIds, session)
-		w.Seqs = append(w.Seqs, seq)
-		nodeID := ""
-		if node != nil {
-			nodeID = *node
-		}
-		w.NodeIds = append(w.NodeIds, nodeID)
 		seen[session] = seq
 	}
 	for _, r := range rows {
@@ -322,7 +351,7 @@ func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error)
 		case r.Seq <= last:
 			// Published already, ahead of its turn, by the gap filling below.
 		case r.Seq == last+1:
-			add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
+			add(r.Txid, r.ID, r.SessionID, r.Seq, r.CreatedAt)
 		default:
 			// The session's earlier events committed before this one (they held the
 			// session's lock first) but come later in (txid, id) order: publish them now.
@@ -333,20 +362,20 @@ func (b *batcher) publish(ctx context.Context, pos *position) (n int, err error)
 				return 0, err
 			}
 			for _, g := range gap {
-				add(g.Txid, g.ID, g.SessionID, g.Seq, g.NodeID, g.CreatedAt)
+				add(g.Txid, g.ID, g.SessionID, g.Seq, g.CreatedAt)
 			}
-			add(r.Txid, r.ID, r.SessionID, r.Seq, r.NodeID, r.CreatedAt)
+			add(r.Txid, r.ID, r.SessionID, r.Seq, r.CreatedAt)
 		}
 	}
 	lastRow := rows[len(rows)-1]
 	next.txid, next.id = lastRow.Txid, lastRow.ID
 	w.CursorTxid, w.CursorID, w.LastPubSeq = next.txid, next.id, next.pubSeq
-	w.Leader, w.PreviousPubSeq = &b.cfg.Instance, pos.pubSeq
-	written, err := q.PublicationWrite(ctx, w)
+	w.Leader, w.PreviousPubSeq = b.cfg.Instance, pos.pubSeq
+	moved, err := q.PublicationMove(ctx, w)
 	if err != nil {
 		return 0, err
 	}
-	if written.Moved != 1 {
+	if moved != 1 {
 		return 0, errMoved
 	}
 	*pos = next

@@ -52,7 +52,7 @@ func TestCitusLayout(t *testing.T) {
 
 	tables := queryStrings(t, pool, `
 		SELECT relname::text FROM pg_class
-		 WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`)
+		 WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY 1`)
 	var perSession []string
 	for _, table := range tables {
 		p, ok := placed[table]
@@ -146,14 +146,14 @@ func TestCitusStandInsRefuse(t *testing.T) {
 			 CREATE TRIGGER parties_noop AFTER INSERT ON parties FOR EACH ROW EXECUTE FUNCTION t_noop()`,
 			"because it has triggers"},
 		{"a session id of another type",
-			`ALTER TABLE outbox ALTER COLUMN session_id TYPE text COLLATE "C"`,
+			`DROP VIEW events; ALTER TABLE outbox ALTER COLUMN session_id TYPE text COLLATE "C"`,
 			"Distribution column types don't match"},
 		{"a foreign key with session_id elsewhere",
 			`CREATE UNIQUE INDEX ON interactions (interaction_id, session_id);
 			 ALTER TABLE user_data ADD FOREIGN KEY (session_id, interaction_id) REFERENCES interactions (interaction_id, session_id)`,
 			"Foreign keys are supported in two cases"},
 		{"a foreign key to a table of the coordinator",
-			`ALTER TABLE outbox ADD FOREIGN KEY (node_id) REFERENCES publication (node_id)`,
+			`ALTER TABLE outbox ADD FOREIGN KEY (node_id) REFERENCES nats_bridge_state (stream)`,
 			"not colocated or not referencing a reference table"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,11 +161,6 @@ func TestCitusStandInsRefuse(t *testing.T) {
 			pool := testdb.Pool(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if strings.Contains(tc.change, "publication (node_id)") {
-				if _, err := pool.Exec(ctx, "CREATE UNIQUE INDEX ON publication (node_id)"); err != nil {
-					t.Fatal(err)
-				}
-			}
 			if _, err := pool.Exec(ctx, tc.change); err != nil {
 				t.Fatal(err)
 			}

@@ -164,7 +164,24 @@ type reshape struct {
 	columns map[string]string
 }
 
+// moves are tables some of whose rows a migration moved into another table, which holds them
+// with the same columns among others: their rows are read back from both, once the other has
+// the column named (migration 90: the published events left the outbox for publication).
+var moves = map[string]struct{ to, when string }{
+	"outbox": {to: "publication", when: "attrs"},
+}
+
+func movedInto(table string, tables []string, before map[string]tableDigest) []string {
+	m, ok := moves[table]
+	if !ok || slices.Contains(before[m.to].columns, m.when) {
+		return tables
+	}
+	return append(tables, m.to)
+}
+
 var reshapes = map[string]reshape{
+	// Migration 90: publication holds the events it numbers, outbox_id became id.
+	"publication": {added: "attrs", columns: map[string]string{"outbox_id": "id"}},
 	// 00080: blocks of hours summed from the hourly rows, which stay as they were; each
 	// histogram's bucket and count arrays packed in one byte string.
 	"report_rollups": {added: "hours", held: "hours = 1", columns: map[string]string{
@@ -192,7 +209,7 @@ func digestTables(ctx context.Context, pool *pgxpool.Pool) (map[string]tableDige
 		SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum)
 		  FROM pg_class c
 		  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-		 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+		 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 		 GROUP BY c.relname`)
 	if err != nil {
 		return nil, err
@@ -304,7 +321,7 @@ func upgradeLosses(t *testing.T, migrationFiles fs.FS, from int64) []string {
 	}
 	var losses []string
 	for table, was := range before {
-		now, err := digestTable(ctx, pool, splitInto(table, before), was.columns, reshapeOf(table, was))
+		now, err := digestTable(ctx, pool, movedInto(table, splitInto(table, before), before), was.columns, reshapeOf(table, was))
 		switch {
 		case err != nil:
 			losses = append(losses, fmt.Sprintf("%s: its columns %v can no longer be read: %v", table, was.columns, err))

@@ -174,7 +174,7 @@ func (w *world) lastPublished() int64 {
 func (w *world) written() int64 {
 	w.t.Helper()
 	var n int64
-	if err := w.pool.QueryRow(context.Background(), "SELECT count(*) FROM outbox").Scan(&n); err != nil {
+	if err := w.pool.QueryRow(context.Background(), "SELECT count(*) FROM events").Scan(&n); err != nil {
 		w.t.Fatal(err)
 	}
 	return n

@@ -18,7 +18,7 @@ SELECT * FROM ixn_interaction_add(@session_id, sqlc.narg(epoch)::bigint, @intera
 -- name: InteractionAddedAs :many
 SELECT o.* FROM interactions i
   JOIN interaction_origins g ON g.session_id = i.session_id AND g.interaction_id = i.interaction_id
-  JOIN outbox o ON o.session_id = g.session_id AND o.seq = g.seq
+  JOIN events o ON o.session_id = g.session_id AND o.seq = g.seq
  WHERE i.session_id = @session_id AND i.interaction_id = @interaction_id AND i.state <> 'deleted'
    AND i.media = @media AND i.type = @type
    AND i.parent_id IS NOT DISTINCT FROM sqlc.narg(parent_id)

@@ -55,5 +55,5 @@ LIMIT @max_rows;
 -- name: RestoredSpan :one
 SELECT count(*) AS restored, coalesce(min(created_at), now())::timestamptz AS first_at,
        coalesce(max(created_at), now())::timestamptz AS last_at
-  FROM outbox
+  FROM events
  WHERE name = 'interaction.restored' AND node_id = @node_id;

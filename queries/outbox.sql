@@ -1,5 +1,6 @@
 -- name: OutboxListBySession :many
-SELECT * FROM outbox
+-- A session's events, published or not.
+SELECT * FROM events
  WHERE session_id = @session_id AND seq > @after_seq
  ORDER BY seq
  LIMIT @max_rows;
@@ -8,5 +9,5 @@ SELECT * FROM outbox
 -- How many events follow, in their session's order, an event of a later transaction: the
 -- events the dispatcher brings forward (a test's check that its scenario has some).
 SELECT count(*) FROM (
-    SELECT txid < lag(txid) OVER (PARTITION BY session_id ORDER BY seq) AS inverted FROM outbox
+    SELECT txid < lag(txid) OVER (PARTITION BY session_id ORDER BY seq) AS inverted FROM events
 ) o WHERE inverted;

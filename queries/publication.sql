@@ -21,72 +21,52 @@ SELECT s.session_id::text AS session_id,
        coalesce((SELECT max(p.seq) FROM publication p WHERE p.session_id = s.session_id), 0)::bigint AS last_seq
   FROM unnest(@session_ids::text[]) AS s(session_id);
 
--- name: PublicationWrite :one
--- A batch of the dispatcher in one statement, and so in one transaction: its position moves
--- from previous_pub_seq to last_pub_seq, the events get their numbers, and the stream hubs are
--- woken. Nothing is written when another dispatcher moved the position since (moved is 0).
--- The events come as arrays, one element each; an empty node id is none.
-WITH advanced AS (
-    UPDATE dispatcher_state
-       SET cursor_txid = @cursor_txid, cursor_id = @cursor_id, last_pub_seq = @last_pub_seq,
-           leader = @leader, updated_at = now()
-     WHERE last_pub_seq = @previous_pub_seq
-    RETURNING last_pub_seq
-), published AS (
-    INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id)
-    SELECT e.pub_seq, e.txid::text::xid8, e.outbox_id, e.session_id, e.seq, nullif(e.node_id, '')
-      FROM (SELECT unnest(@pub_seqs::bigint[]) AS pub_seq, unnest(@txids::bigint[]) AS txid,
-                   unnest(@outbox_ids::bigint[]) AS outbox_id, unnest(@session_ids::text[]) AS session_id,
-                   unnest(@seqs::bigint[]) AS seq, unnest(@node_ids::text[]) AS node_id) AS e
-     WHERE EXISTS (SELECT FROM advanced)
-    RETURNING pub_seq
-)
-SELECT (SELECT count(*) FROM advanced)::int AS moved,
-       (SELECT count(*) FROM published)::int AS published,
-       (SELECT count(pg_notify('ixn_published', a.last_pub_seq::text)) FROM advanced a
-         WHERE cardinality(@pub_seqs::bigint[]) > 0)::int AS notified;
+-- name: PublicationMove :one
+-- A batch of the dispatcher (ixn_publication_move): 0 when another dispatcher moved the
+-- position since, and nothing is written. The events come as arrays, one element each.
+SELECT ixn_publication_move(@previous_pub_seq, @last_pub_seq, @cursor_txid, @cursor_id, @leader,
+                            @pub_seqs::bigint[], @txids::bigint[], @outbox_ids::bigint[])::int AS moved;
+
+-- name: PublicationDays :one
+-- Makes the day partitions of publication from the day of from_at to that of to_at.
+SELECT ixn_publication_days(@from_at, @to_at)::int AS made;
+
+-- name: PublicationDrop :many
+-- Removes up to max_days day partitions of publication that end at or before before.
+SELECT day::date AS day, events_about::bigint AS events_about FROM ixn_publication_drop(@before, @max_days);
+
+-- name: PublicationDaysKept :many
+-- The day partitions of publication, oldest first, with about how many events each holds.
+SELECT day::date AS day, events_about::bigint AS events_about, bytes::bigint AS bytes FROM ixn_publication_days_kept();
 
 -- name: PublishedLastSeq :one
 -- The newest publication number (0 when nothing is published): where a stream hub starts.
 SELECT coalesce(max(pub_seq), 0)::bigint AS last_pub_seq FROM publication;
 
 -- name: PublishedListAfter :many
-SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
-  FROM publication p
-  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
- WHERE p.pub_seq > @after_pub_seq
- ORDER BY p.pub_seq
+SELECT pub_seq, id, session_id, seq, name, attrs, node_id, epoch, created_at
+  FROM publication
+ WHERE pub_seq > @after_pub_seq
+ ORDER BY pub_seq
  LIMIT @max_rows;
 
 -- name: PublishedListAfterBySession :many
-SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
-  FROM publication p
-  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
- WHERE p.session_id = @session_id AND p.pub_seq > @after_pub_seq
- ORDER BY p.seq
+-- A session's events are a few dozen: found by the session index and sorted.
+SELECT pub_seq, id, session_id, seq, name, attrs, node_id, epoch, created_at
+  FROM publication
+ WHERE session_id = @session_id AND pub_seq > @after_pub_seq
+ ORDER BY seq
  LIMIT @max_rows;
 
 -- name: PublishedListAfterByNode :many
-SELECT p.pub_seq, o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.created_at
-  FROM publication p
-  JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
- WHERE p.node_id = @node_id AND p.pub_seq > @after_pub_seq
- ORDER BY p.pub_seq
+-- No index by node: read in publication order and filtered, which costs little at the head of
+-- publication, where streams are (a node's stream catching up from far behind reads the
+-- other nodes' events on the way).
+SELECT pub_seq, id, session_id, seq, name, attrs, node_id, epoch, created_at
+  FROM publication
+ WHERE node_id = @node_id AND pub_seq > @after_pub_seq
+ ORDER BY pub_seq
  LIMIT @max_rows;
-
--- name: OutboxDeleteExpired :execrows
--- Removes up to max_rows published events written before the cutoff, with their publication
--- rows: a short statement, run again until it removes nothing.
-WITH expired AS (
-    SELECT o.session_id, o.seq
-      FROM outbox o
-      JOIN publication p ON p.session_id = o.session_id AND p.seq = o.seq
-     WHERE o.created_at < @before
-     LIMIT @max_rows
-), unpublished AS (
-    DELETE FROM publication p USING expired e WHERE p.session_id = e.session_id AND p.seq = e.seq
-)
-DELETE FROM outbox o USING expired e WHERE o.session_id = e.session_id AND o.seq = e.seq;
 
 -- name: OutboxNotify :exec
 SELECT pg_notify('ixn_outbox', '');

@@ -33,7 +33,7 @@ SELECT * FROM report_interactions
 -- of, and the answers to action requests on it. Each session's events are read by the
 -- primary key and filtered.
 SELECT o.*
-  FROM outbox o
+  FROM events o
  WHERE o.session_id = ANY (@session_ids::text[])
    AND (o.attrs->>'interactionid' = @interaction_id::text
         OR o.attrs->>'frominteractionid' = @interaction_id::text

@@ -1,6 +1,7 @@
 -- The state of an interaction rebuilt from its events (reporting/rebuild.go), and the audit
--- that compares the rebuild with the stored state. Events are read by the outbox's primary
--- key, a session's seq range at a time, never by a scan of the outbox.
+-- that compares the rebuild with the stored state. Events are read by session (the
+-- events view: publication's session index and the outbox's key), a session's seq range at a
+-- time, never by a scan of all events.
 
 -- name: RebuildStart :one
 -- Where a rebuild of one interaction starts: the session's last seq (the highest event left
@@ -8,7 +9,7 @@
 -- stored or has any origin (to tell "never there" from "cannot be rebuilt"), and the origin
 -- of its stay at seq up_to (its latest interaction.added at or before it).
 SELECT coalesce((SELECT s.last_seq FROM sessions s WHERE s.session_id = @session_id::text),
-                (SELECT max(e.seq) FROM outbox e WHERE e.session_id = @session_id::text),
+                (SELECT max(e.seq) FROM events e WHERE e.session_id = @session_id::text),
                 0)::bigint AS last_seq,
        EXISTS (SELECT 1 FROM interactions i
                 WHERE i.session_id = @session_id::text AND i.interaction_id = @interaction_id::text) AS stored,
@@ -40,7 +41,7 @@ SELECT o.session_id, o.seq, o.name,
        coalesce(a.interaction_id, '')::text              AS request_interaction_id
   FROM (SELECT unnest(@session_ids::text[]) AS session_id, unnest(@from_seqs::bigint[]) AS from_seq,
                unnest(@to_seqs::bigint[]) AS to_seq) AS r
-  JOIN outbox o ON o.session_id = r.session_id AND o.seq BETWEEN r.from_seq AND r.to_seq
+  JOIN events o ON o.session_id = r.session_id AND o.seq BETWEEN r.from_seq AND r.to_seq
   LEFT JOIN action_requests a ON a.session_id = o.session_id AND a.request_id = o.attrs->>'requestid'
  ORDER BY o.session_id, o.seq;
 

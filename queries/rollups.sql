@@ -219,7 +219,7 @@ SELECT r.key, r.total, r.live, r.completed, r.abandoned, r.merged, r.moved, r.ha
 -- ones of the sessions released to no node (ixn_session_release changes their owner without
 -- an event). Every other interaction is in the rollups as its row is now: the worker applied
 -- the events of every change to it. Normally a handful (the worker's and the dispatcher's
--- lag), found by the primary key of publication and the (txid, id) index of the outbox.
+-- lag), found by publication's number index and the outbox's (txid, id) index.
 -- A bucket of -1: no duration. For the resource grouping, each resource other than that of a
 -- customer counts the interaction; for the others the resources are not read (the CASE folds
 -- away in the custom plan of the reporting pool).
@@ -228,9 +228,8 @@ WITH named AS (
       FROM outbox o
      WHERE (o.txid, o.id) > (@cursor_txid::xid8, @cursor_id::bigint)
     UNION ALL
-    SELECT o.session_id::text, o.attrs
+    SELECT p.session_id::text, p.attrs
       FROM publication p
-      JOIN outbox o ON o.txid = p.txid AND o.id = p.outbox_id
      WHERE p.pub_seq > @last_pub_seq::bigint
 ), pending AS (
     SELECT n.session_id, x.interaction_id

@@ -23,7 +23,7 @@ SELECT * FROM ixn_session_end(@session_id, sqlc.narg(epoch)::bigint);
 -- name: SessionOwnerHistory :many
 SELECT epoch, node_id, min(seq)::bigint AS first_seq, min(created_at)::timestamptz AS since,
        count(*)::bigint AS events
-  FROM outbox
+  FROM events
  WHERE session_id = @session_id
  GROUP BY epoch, node_id
  ORDER BY epoch, min(seq);

@@ -267,7 +267,7 @@ func (r *Reporter) InteractionDetail(ctx context.Context, interactionID string) 
 		if err != nil {
 			return Detail{}, err
 		}
-		d.Timeline = service.EventsFromOutbox(events)
+		d.Timeline = service.EventsFromRows(events)
 		return d, nil
 	})
 }

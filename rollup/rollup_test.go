@@ -164,7 +164,7 @@ func (w *world) lastPubSeq() int64 {
 func (w *world) waitPublished() int64 {
 	w.t.Helper()
 	var written int64
-	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&written); err != nil {
+	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&written); err != nil {
 		w.t.Fatal(err)
 	}
 	deadline := time.Now().Add(within)

@@ -83,16 +83,39 @@ func published(r db.PublishedListAfterRow) PublishedEvent {
 	})}
 }
 
-// PruneExpired removes up to limit published events written before before, with their
-// publication rows; once those run short, up to limit of the interaction origins written before
-// before too (the events they start from go with the same cutoff). It returns how many rows it
-// removed, so a caller repeats it until it returns less than limit. Unpublished events are never
-// removed.
-func (s *Store) PruneExpired(ctx context.Context, before time.Time, limit int) (int, error) {
-	events, err := s.q.OutboxDeleteExpired(ctx, db.OutboxDeleteExpiredParams{Before: before, MaxRows: int32(limit)})
-	if err != nil || events == int64(limit) {
-		return int(events), database.Translate(err)
+// DroppedDay is a day of published events that retention removed, with about how many
+// events it held.
+type DroppedDay struct {
+	Day         time.Time
+	EventsAbout int64
+}
+
+// DropPublishedDays removes the days of publication (published events, one partition per UTC
+// day) that ended at or before before, oldest first, at most maxDays of them. Only published
+// events are in publication, so nothing unpublished is removed; a day goes whole, as one table.
+func (s *Store) DropPublishedDays(ctx context.Context, before time.Time, maxDays int) ([]DroppedDay, error) {
+	rows, err := s.q.PublicationDrop(ctx, db.PublicationDropParams{Before: before, MaxDays: int32(maxDays)})
+	if err != nil {
+		return nil, database.Translate(err)
 	}
-	origins, err := s.q.OriginsDeleteExpired(ctx, db.OriginsDeleteExpiredParams{Before: before, MaxRows: int32(limit)})
-	return int(events + origins), database.Translate(err)
+	days := make([]DroppedDay, len(rows))
+	for i, r := range rows {
+		days[i] = DroppedDay{Day: r.Day.Time, EventsAbout: r.EventsAbout}
+	}
+	return days, nil
+}
+
+// PublishedDaysAhead makes the day partitions of publication from today (UTC) to days ahead,
+// those that do not exist yet, and returns how many it made.
+func (s *Store) PublishedDaysAhead(ctx context.Context, now time.Time, days int) (int, error) {
+	made, err := s.q.PublicationDays(ctx, db.PublicationDaysParams{FromAt: now, ToAt: now.AddDate(0, 0, days)})
+	return int(made), database.Translate(err)
+}
+
+// PruneOrigins removes up to limit interaction origins written before before (the events
+// they point at go with the days of publication) and returns how many it removed, so a
+// caller repeats it until it returns less than limit.
+func (s *Store) PruneOrigins(ctx context.Context, before time.Time, limit int) (int, error) {
+	n, err := s.q.OriginsDeleteExpired(ctx, db.OriginsDeleteExpiredParams{Before: before, MaxRows: int32(limit)})
+	return int(n), database.Translate(err)
 }

@@ -78,13 +78,15 @@ func eventFromRow(r db.Outbox) Event {
 	}
 }
 
-// EventsFromOutbox gives outbox rows read elsewhere (reports) as events.
-func EventsFromOutbox(rows []db.Outbox) []Event { return eventsFromRows(rows) }
+// EventsFromRows gives rows of the events view read elsewhere (reports) as events.
+func EventsFromRows(rows []db.Event) []Event { return eventsFromRows(rows) }
 
-func eventsFromRows(rows []db.Outbox) []Event {
+// eventsFromRows reads outbox rows (a change's events) or rows of the events view (a
+// session's history), which have the same columns.
+func eventsFromRows[R db.Outbox | db.Event](rows []R) []Event {
 	events := make([]Event, len(rows))
 	for i, r := range rows {
-		events[i] = eventFromRow(r)
+		events[i] = eventFromRow(db.Outbox(r))
 	}
 	return events
 }

@@ -167,7 +167,8 @@ CREATE TABLE outbox (
     epoch bigint NOT NULL,
     txid xid8 DEFAULT pg_current_xact_id() NOT NULL,
     created_at timestamptz DEFAULT now() NOT NULL
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='20000');
 
 --
 -- Name: ixn_abandon(text, bigint, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
@@ -550,6 +551,38 @@ CREATE FUNCTION ixn_party_transition_allowed(p_from party_state, p_to party_stat
     AS $$ -- the body: sql/functions/ixn_party_transition_allowed.sql $$;
 
 --
+-- Name: ixn_publication_days(timestamptz, timestamptz); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_publication_days(p_from timestamptz, p_to timestamptz) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_publication_days.sql $$;
+
+--
+-- Name: ixn_publication_days_kept(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_publication_days_kept() RETURNS TABLE(day date, relname text, events_about bigint, bytes bigint)
+    LANGUAGE sql STABLE
+    AS $$ -- the body: sql/functions/ixn_publication_days_kept.sql $$;
+
+--
+-- Name: ixn_publication_drop(timestamptz, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_publication_drop(p_before timestamptz, p_max integer) RETURNS TABLE(day date, events_about bigint)
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_publication_drop.sql $$;
+
+--
+-- Name: ixn_publication_move(bigint, bigint, xid8, bigint, text, bigint[], bigint[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION ixn_publication_move(p_previous_pub_seq bigint, p_last_pub_seq bigint, p_cursor_txid xid8, p_cursor_id bigint, p_leader text, p_pub_seqs bigint[], p_txids bigint[], p_ids bigint[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$ -- the body: sql/functions/ixn_publication_move.sql $$;
+
+--
 -- Name: ixn_publish(sessions, integer, ixn_event[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -863,6 +896,52 @@ CREATE TABLE dispatcher_state (
 );
 
 --
+-- Name: publication; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE publication (
+    pub_seq bigint NOT NULL,
+    published_at timestamptz NOT NULL,
+    id bigint NOT NULL,
+    session_id ixn_id NOT NULL,
+    seq bigint NOT NULL,
+    name event_name NOT NULL,
+    attrs jsonb NOT NULL,
+    node_id ixn_id,
+    epoch bigint NOT NULL,
+    txid xid8 NOT NULL,
+    created_at timestamptz NOT NULL
+)
+PARTITION BY RANGE (published_at);
+
+--
+-- Name: events; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW events AS
+ SELECT p.id,
+    p.session_id,
+    p.seq,
+    p.name,
+    p.attrs,
+    p.node_id,
+    p.epoch,
+    p.txid,
+    p.created_at
+   FROM publication p
+UNION ALL
+ SELECT o.id,
+    o.session_id,
+    o.seq,
+    o.name,
+    o.attrs,
+    o.node_id,
+    o.epoch,
+    o.txid,
+    o.created_at
+   FROM outbox o;
+
+--
 -- Name: interaction_origins; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -921,20 +1000,6 @@ ALTER TABLE outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: publication; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE publication (
-    pub_seq bigint NOT NULL,
-    txid xid8 NOT NULL,
-    outbox_id bigint NOT NULL,
-    session_id ixn_id NOT NULL,
-    seq bigint NOT NULL,
-    node_id ixn_id,
-    published_at timestamptz DEFAULT now() NOT NULL
 );
 
 --
@@ -1158,20 +1223,6 @@ ALTER TABLE ONLY parties
     ADD CONSTRAINT parties_pkey PRIMARY KEY (session_id, interaction_id, party_id);
 
 --
--- Name: publication publication_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY publication
-    ADD CONSTRAINT publication_pkey PRIMARY KEY (pub_seq);
-
---
--- Name: publication publication_session_id_seq_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY publication
-    ADD CONSTRAINT publication_session_id_seq_key UNIQUE (session_id, seq);
-
---
 -- Name: report_rollup_counted report_rollup_counted_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1293,12 +1344,6 @@ CREATE INDEX interactions_live_media_idx ON interactions USING btree (media, sta
 CREATE INDEX interactions_owner_node_idx ON interactions USING btree (owner_node, created_at);
 
 --
--- Name: outbox_created_at_brin; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX outbox_created_at_brin ON outbox USING brin (created_at);
-
---
 -- Name: outbox_txid_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1311,10 +1356,16 @@ CREATE INDEX outbox_txid_id_idx ON outbox USING btree (txid, id);
 CREATE INDEX parties_resource_idx ON parties USING btree (resource);
 
 --
--- Name: publication_node_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: publication_pub_seq_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX publication_node_idx ON publication USING btree (node_id, pub_seq);
+CREATE INDEX publication_pub_seq_idx ON ONLY publication USING btree (pub_seq);
+
+--
+-- Name: publication_session_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX publication_session_idx ON ONLY publication USING btree (session_id);
 
 --
 -- Name: report_rollup_counted_created_idx; Type: INDEX; Schema: public; Owner: -

@@ -25,14 +25,36 @@ func OrphanAssignment(store *service.Store, every time.Duration, logger *slog.Lo
 	return Config{Name: "orphan assignment", Interval: every, Batch: service.MaxSessionsPage, Work: store.AssignOrphans, Logger: logger}
 }
 
-// Retention removes published events (and the interaction origins they start from) written
-// more than keep ago, a few thousand at a time so that no statement holds locks for long.
+// Retention removes the days of published events (publication's day partitions, each
+// dropped whole) that ended more than keep ago, so an event is kept between keep and keep
+// plus a day; then the interaction origins written more than keep ago, a few thousand at a
+// time so that no statement holds locks for long. Events not published yet are in the outbox,
+// which retention does not touch.
 func Retention(store *service.Store, keep, every time.Duration, logger *slog.Logger) Config {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return Config{Name: "retention", Interval: every, Batch: 5000, Logger: logger,
 		Work: func(ctx context.Context, limit int) (int, error) {
-			return store.PruneExpired(ctx, time.Now().Add(-keep), limit)
+			before := time.Now().Add(-keep)
+			started := time.Now()
+			days, err := store.DropPublishedDays(ctx, before, maxDaysDropped)
+			for _, d := range days {
+				logger.Info("retention dropped a day of published events",
+					"day", d.Day.Format(time.DateOnly), "events_about", d.EventsAbout,
+					"took", (time.Since(started) / time.Duration(len(days))).Round(time.Microsecond))
+			}
+			if err != nil {
+				return len(days), err
+			}
+			origins, err := store.PruneOrigins(ctx, before, limit)
+			return len(days) + origins, err
 		}}
 }
+
+// maxDaysDropped is how many days one call of the retention drops at most: a service started
+// on a database kept far too long gives each drop its own short lock.
+const maxDaysDropped = 7
 
 // IdempotencyExpiry removes the Idempotency-Keys (and the answers kept with them) past the
 // time the store keeps them; a key found expired before it is removed is taken as new anyway.

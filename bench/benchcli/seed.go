@@ -16,6 +16,7 @@ import (
 	"github.com/ixnstore/ixnstore/bench/schema"
 	"github.com/ixnstore/ixnstore/bench/seeddb"
 	"github.com/ixnstore/ixnstore/db"
+	"github.com/ixnstore/ixnstore/dispatcher"
 	"github.com/ixnstore/ixnstore/internal/cli"
 	"github.com/ixnstore/ixnstore/internal/database"
 	"github.com/ixnstore/ixnstore/migrations"
@@ -177,6 +178,18 @@ func seedDatabase(ctx context.Context, pool *pgxpool.Pool, cfg seedConfig, stdou
 	params := seeddb.SeedStageParams{
 		Prefix: cfg.prefix, Seed: int64(cfg.seed), Nodes: int64(cfg.nodes), Base: base,
 		StartAt: cfg.end.Add(-time.Duration(n*stepUs) * time.Microsecond), StepUs: stepUs, EndAt: cfg.end,
+	}
+	if cfg.publish {
+		// The seeded events are published as of when they happened: publication needs those
+		// days (an interaction's last events come up to half an hour after the last is created).
+		until := cfg.end
+		if now := time.Now(); now.After(until) {
+			until = now
+		}
+		until = until.AddDate(0, 0, dispatcher.DaysAhead)
+		if _, err := db.New(pool).PublicationDays(ctx, db.PublicationDaysParams{FromAt: params.StartAt, ToAt: until}); err != nil {
+			return fmt.Errorf("making the days of publication: %w", err)
+		}
 	}
 	chunk := roundUp(int64(cfg.chunk), sessionBlock)
 	logger.Info("seeding", "interactions", n, "from", params.StartAt.Format(time.RFC3339), "to", cfg.end.Format(time.RFC3339),

@@ -291,19 +291,21 @@ SELECT d.last_pub_seq,
 
 -- name: SeedPublish :one
 -- Publishes this transaction's events in outbox id order after last_pub_seq, as of when they
--- happened, and moves the dispatcher past them, as a dispatcher's batch would.
-WITH pub AS (
-    INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id, published_at)
-    SELECT row_number() OVER (ORDER BY o.id) + @last_pub_seq::bigint, o.txid, o.id, o.session_id, o.seq, o.node_id,
-           o.created_at
-      FROM outbox o
-     WHERE o.txid = pg_current_xact_id()
-    RETURNING pub_seq, txid, outbox_id
+-- happened, and moves the dispatcher past them, as a dispatcher's batch would: the events
+-- leave the outbox for publication (whose days the seed made first).
+WITH taken AS (
+    DELETE FROM outbox o WHERE o.txid = pg_current_xact_id() RETURNING o.*
+), pub AS (
+    INSERT INTO publication (pub_seq, published_at, id, session_id, seq, name, attrs, node_id, epoch, txid, created_at)
+    SELECT row_number() OVER (ORDER BY t.id) + @last_pub_seq::bigint, t.created_at, t.id, t.session_id, t.seq, t.name,
+           t.attrs, t.node_id, t.epoch, t.txid, t.created_at
+      FROM taken t
+    RETURNING pub_seq, txid, id
 )
 UPDATE dispatcher_state d
-   SET cursor_txid = l.txid, cursor_id = l.outbox_id, last_pub_seq = l.pub_seq, leader = 'ixnstore seed',
+   SET cursor_txid = l.txid, cursor_id = l.id, last_pub_seq = l.pub_seq, leader = 'ixnstore seed',
        updated_at = now()
-  FROM (SELECT pub_seq, txid, outbox_id FROM pub ORDER BY pub_seq DESC LIMIT 1) AS l
+  FROM (SELECT pub_seq, txid, id FROM pub ORDER BY pub_seq DESC LIMIT 1) AS l
  WHERE d.last_pub_seq = @last_pub_seq::bigint
 RETURNING d.last_pub_seq;
 
@@ -314,10 +316,10 @@ VACUUM (ANALYZE) sessions, interactions, parties, user_data, outbox, interaction
     publication, nodes, dispatcher_state;
 
 -- name: SeedTableSizes :many
--- Rows and size on disk (with indexes and TOAST) of each table the seed writes.
+-- Rows and size on disk (with indexes and TOAST, and its partitions) of each table the seed writes.
 SELECT t.name::text AS table_name, t.row_count::bigint AS row_count,
-       pg_total_relation_size(t.name::regclass)::bigint AS total_bytes,
-       pg_size_pretty(pg_total_relation_size(t.name::regclass))::text AS total_size
+       coalesce((SELECT sum(pg_total_relation_size(p.relid)) FROM pg_partition_tree(t.name::regclass) p), pg_total_relation_size(t.name::regclass))::bigint AS total_bytes,
+       pg_size_pretty(coalesce((SELECT sum(pg_total_relation_size(p.relid)) FROM pg_partition_tree(t.name::regclass) p), pg_total_relation_size(t.name::regclass)))::text AS total_size
   FROM (VALUES ('sessions', (SELECT count(*) FROM sessions)),
                ('interactions', (SELECT count(*) FROM interactions)),
                ('parties', (SELECT count(*) FROM parties)),
@@ -327,4 +329,4 @@ SELECT t.name::text AS table_name, t.row_count::bigint AS row_count,
                ('interaction_origins', (SELECT count(*) FROM interaction_origins)),
                ('publication', (SELECT count(*) FROM publication)),
                ('nodes', (SELECT count(*) FROM nodes))) AS t(name, row_count)
- ORDER BY pg_total_relation_size(t.name::regclass) DESC;
+ ORDER BY 3 DESC;

@@ -238,24 +238,26 @@ func (q *Queries) SeedPublicationCheck(ctx context.Context) (SeedPublicationChec
 }
 
 const seedPublish = `-- name: SeedPublish :one
-WITH pub AS (
-    INSERT INTO publication (pub_seq, txid, outbox_id, session_id, seq, node_id, published_at)
-    SELECT row_number() OVER (ORDER BY o.id) + $1::bigint, o.txid, o.id, o.session_id, o.seq, o.node_id,
-           o.created_at
-      FROM outbox o
-     WHERE o.txid = pg_current_xact_id()
-    RETURNING pub_seq, txid, outbox_id
+WITH taken AS (
+    DELETE FROM outbox o WHERE o.txid = pg_current_xact_id() RETURNING o.id, o.session_id, o.seq, o.name, o.attrs, o.node_id, o.epoch, o.txid, o.created_at
+), pub AS (
+    INSERT INTO publication (pub_seq, published_at, id, session_id, seq, name, attrs, node_id, epoch, txid, created_at)
+    SELECT row_number() OVER (ORDER BY t.id) + $1::bigint, t.created_at, t.id, t.session_id, t.seq, t.name,
+           t.attrs, t.node_id, t.epoch, t.txid, t.created_at
+      FROM taken t
+    RETURNING pub_seq, txid, id
 )
 UPDATE dispatcher_state d
-   SET cursor_txid = l.txid, cursor_id = l.outbox_id, last_pub_seq = l.pub_seq, leader = 'ixnstore seed',
+   SET cursor_txid = l.txid, cursor_id = l.id, last_pub_seq = l.pub_seq, leader = 'ixnstore seed',
        updated_at = now()
-  FROM (SELECT pub_seq, txid, outbox_id FROM pub ORDER BY pub_seq DESC LIMIT 1) AS l
+  FROM (SELECT pub_seq, txid, id FROM pub ORDER BY pub_seq DESC LIMIT 1) AS l
  WHERE d.last_pub_seq = $1::bigint
 RETURNING d.last_pub_seq
 `
 
 // Publishes this transaction's events in outbox id order after last_pub_seq, as of when they
-// happened, and moves the dispatcher past them, as a dispatcher's batch would.
+// happened, and moves the dispatcher past them, as a dispatcher's batch would: the events
+// leave the outbox for publication (whose days the seed made first).
 func (q *Queries) SeedPublish(ctx context.Context, lastPubSeq int64) (int64, error) {
 	row := q.db.QueryRow(ctx, seedPublish, lastPubSeq)
 	var last_pub_seq int64
@@ -409,8 +411,8 @@ func (q *Queries) SeedStage(ctx context.Context, arg SeedStageParams) (int64, er
 
 const seedTableSizes = `-- name: SeedTableSizes :many
 SELECT t.name::text AS table_name, t.row_count::bigint AS row_count,
-       pg_total_relation_size(t.name::regclass)::bigint AS total_bytes,
-       pg_size_pretty(pg_total_relation_size(t.name::regclass))::text AS total_size
+       coalesce((SELECT sum(pg_total_relation_size(p.relid)) FROM pg_partition_tree(t.name::regclass) p), pg_total_relation_size(t.name::regclass))::bigint AS total_bytes,
+       pg_size_pretty(coalesce((SELECT sum(pg_total_relation_size(p.relid)) FROM pg_partition_tree(t.name::regclass) p), pg_total_relation_size(t.name::regclass)))::text AS total_size
   FROM (VALUES ('sessions', (SELECT count(*) FROM sessions)),
                ('interactions', (SELECT count(*) FROM interactions)),
                ('parties', (SELECT count(*) FROM parties)),
@@ -420,7 +422,7 @@ SELECT t.name::text AS table_name, t.row_count::bigint AS row_count,
                ('interaction_origins', (SELECT count(*) FROM interaction_origins)),
                ('publication', (SELECT count(*) FROM publication)),
                ('nodes', (SELECT count(*) FROM nodes))) AS t(name, row_count)
- ORDER BY pg_total_relation_size(t.name::regclass) DESC
+ ORDER BY 3 DESC
 `
 
 type SeedTableSizesRow struct {
@@ -430,7 +432,7 @@ type SeedTableSizesRow struct {
 	TotalSize  string
 }
 
-// Rows and size on disk (with indexes and TOAST) of each table the seed writes.
+// Rows and size on disk (with indexes and TOAST, and its partitions) of each table the seed writes.
 func (q *Queries) SeedTableSizes(ctx context.Context) ([]SeedTableSizesRow, error) {
 	rows, err := q.db.Query(ctx, seedTableSizes)
 	if err != nil {

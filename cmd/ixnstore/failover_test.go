@@ -169,7 +169,7 @@ func waitPublished(t *testing.T, url string, ids []int64) {
 	// The dispatcher publishes inside the server: nothing reaches the test, so it asks.
 	for {
 		var published int
-		err := conn.QueryRow(ctx, "SELECT count(*) FROM publication WHERE outbox_id = ANY($1)", ids).Scan(&published)
+		err := conn.QueryRow(ctx, "SELECT count(*) FROM publication WHERE id = ANY($1)", ids).Scan(&published)
 		if err != nil {
 			t.Fatalf("waiting for %d events to be published: %d were after %v (%v)", len(ids), published, waitDeadline, err)
 		}

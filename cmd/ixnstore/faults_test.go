@@ -300,7 +300,7 @@ func verifyStream(t *testing.T, dbURL string, s *streamed, w *writers) {
 	defer done()
 	lastSeq := map[string]int64{}
 	total := 0
-	rows, err := conn.Query(ctx, "SELECT session_id, count(*), max(seq) FROM outbox GROUP BY session_id")
+	rows, err := conn.Query(ctx, "SELECT session_id, count(*), max(seq) FROM events GROUP BY session_id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func verifyStream(t *testing.T, dbURL string, s *streamed, w *writers) {
 			t.Fatal(err)
 		}
 		if n != last {
-			t.Errorf("session %s: %d events in the outbox up to seq %d", sid, n, last)
+			t.Errorf("session %s: %d events kept up to seq %d", sid, n, last)
 		}
 		lastSeq[sid] = last
 		total += int(n)
@@ -319,7 +319,7 @@ func verifyStream(t *testing.T, dbURL string, s *streamed, w *writers) {
 	if rows.Err() != nil {
 		t.Fatal(rows.Err())
 	}
-	s.progress.wait(t, fmt.Sprintf("the stream to carry the outbox's %d events", total), func() (bool, string) {
+	s.progress.wait(t, fmt.Sprintf("the stream to carry the %d events kept", total), func() (bool, string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return len(s.events) >= total, fmt.Sprintf("%d streamed", len(s.events))
@@ -342,11 +342,11 @@ func verifyStream(t *testing.T, dbURL string, s *streamed, w *writers) {
 	}
 	for sid, last := range lastSeq {
 		if next[sid] != last {
-			t.Errorf("session %s: the stream carried up to seq %d, the outbox holds %d", sid, next[sid], last)
+			t.Errorf("session %s: the stream carried up to seq %d, the events go to %d", sid, next[sid], last)
 		}
 	}
 	if len(s.events) != total {
-		t.Errorf("the stream carried %d events, the outbox holds %d", len(s.events), total)
+		t.Errorf("the stream carried %d events, %d are kept", len(s.events), total)
 	}
 	w.mu.Lock()
 	for id, sid := range w.acked {

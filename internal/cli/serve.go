@@ -75,7 +75,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	f.EnvDuration(&assignEvery, "assign-interval", "IXNSTORE_ASSIGN_INTERVAL", 500*time.Millisecond,
 		"how often orphaned sessions are looked for with --assign-orphans")
 	f.EnvDuration(&retention, "retention", "IXNSTORE_RETENTION", 7*24*time.Hour,
-		"how long published events are kept (0 keeps them)")
+		"how long published events are kept, by whole UTC days of publication: a day goes once it ended this long ago (0 keeps them)")
 	f.EnvDuration(&requestDeadline, "request-deadline", "IXNSTORE_REQUEST_DEADLINE", api.DefaultRequestDeadline,
 		"the longest an API request (not an event stream) may take: past it, its statement is abandoned and it answers 503")
 	f.EnvDuration(&idempotencyTTL, "idempotency-ttl", "IXNSTORE_IDEMPOTENCY_TTL", service.DefaultIdempotencyTTL,

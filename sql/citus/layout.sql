@@ -41,7 +41,9 @@ SELECT create_distributed_table('live_interactions', 'interaction_id', colocate_
 SELECT create_reference_table('nodes');
 
 -- The dispatcher's, the NATS bridge's (its position in publication) and the API's, on the
--- coordinator.
+-- coordinator. publication's day partitions go with it (the dispatcher makes them as days
+-- come); its batches move the events they publish out of the sharded outbox, a DELETE on the
+-- shards of the batch's sessions (docs/scale-out.md).
 SELECT citus_add_local_table_to_metadata('publication');
 SELECT citus_add_local_table_to_metadata('dispatcher_state');
 SELECT citus_add_local_table_to_metadata('nats_bridge_state');

@@ -18,7 +18,7 @@ BEGIN
         RETURN p;
     END IF;
     PERFORM ixn_interaction_live(p_session_id, p_interaction_id); -- raises when that is why
-    IF EXISTS (SELECT 1 FROM outbox o
+    IF EXISTS (SELECT 1 FROM events o
                 WHERE o.session_id = p_session_id AND o.name = 'interaction.partydeleted'
                   AND o.attrs->>'interactionid' = p_interaction_id AND o.attrs->>'partyid' = p_party_id) THEN
         RAISE EXCEPTION 'party % has already left interaction %', p_party_id, p_interaction_id USING ERRCODE = 'IXPL0';

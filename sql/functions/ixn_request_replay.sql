@@ -10,13 +10,13 @@ BEGIN
             CASE WHEN r.state = 'done' THEN 'done' ELSE r.error || ' (' || r.description || ')' END
             USING ERRCODE = 'IXRE0';
     END IF;
-    RETURN QUERY SELECT * FROM outbox
+    RETURN QUERY SELECT * FROM events
                   WHERE session_id = r.session_id AND seq BETWEEN r.answer_first_seq AND r.answer_last_seq
                   ORDER BY seq;
     IF r.action = 'associate' AND r.state = 'done' THEN
-        RETURN QUERY SELECT o.* FROM outbox o
+        RETURN QUERY SELECT o.* FROM events o
                       WHERE o.session_id = r.params->>'sessionid'
-                        AND o.txid = (SELECT a.txid FROM outbox a
+                        AND o.txid = (SELECT a.txid FROM events a
                                        WHERE a.session_id = r.session_id AND a.seq = r.answer_first_seq)
                       ORDER BY o.seq;
     END IF;
