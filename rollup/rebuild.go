@@ -63,8 +63,8 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, name string, settle time.D
 	if err != nil {
 		return Rebuilt{}, fmt.Errorf("rebuilding the rollups: %w", err)
 	}
-	if err := db.New(pool).RollupAnalyze(ctx); err != nil {
-		return Rebuilt{}, fmt.Errorf("analyzing the rebuilt rollups: %w", err)
+	if err := db.New(pool).RollupVacuumAnalyze(ctx); err != nil {
+		return Rebuilt{}, fmt.Errorf("vacuuming the rebuilt rollups: %w", err)
 	}
 	return Rebuilt{Interactions: n, LastPubSeq: pos, Took: time.Since(start)}, nil
 }

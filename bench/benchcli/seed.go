@@ -212,6 +212,11 @@ func seedDatabase(ctx context.Context, pool *pgxpool.Pool, cfg seedConfig, stdou
 	}
 	seeded := time.Since(started)
 
+	if cfg.publish {
+		if err := q.SeedOutboxCompact(ctx); err != nil {
+			return err
+		}
+	}
 	if cfg.vacuum {
 		vacuumStart := time.Now()
 		logger.Info("vacuum analyze")

@@ -309,6 +309,13 @@ UPDATE dispatcher_state d
  WHERE d.last_pub_seq = @last_pub_seq::bigint
 RETURNING d.last_pub_seq;
 
+-- name: SeedOutboxCompact :exec
+-- The seeded events passed through the outbox (each chunk's, on their way to publication) and
+-- left its indexes the size of all of them, empty: rebuilt, they are the size of what a
+-- running system keeps there. Run when the seed is done and the outbox holds only what is
+-- not published.
+REINDEX TABLE outbox;
+
 -- name: SeedVacuumAnalyze :exec
 -- Run outside a transaction. Sets the visibility maps as well as the statistics, so that the
 -- reports are measured against tables as autovacuum would leave them, not freshly written.

@@ -184,6 +184,19 @@ func (q *Queries) SeedOutbox(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const seedOutboxCompact = `-- name: SeedOutboxCompact :exec
+REINDEX TABLE outbox
+`
+
+// The seeded events passed through the outbox (each chunk's, on their way to publication) and
+// left its indexes the size of all of them, empty: rebuilt, they are the size of what a
+// running system keeps there. Run when the seed is done and the outbox holds only what is
+// not published.
+func (q *Queries) SeedOutboxCompact(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, seedOutboxCompact)
+	return err
+}
+
 const seedParties = `-- name: SeedParties :execrows
 INSERT INTO parties (session_id, interaction_id, party_id, resource, state, role, created_at, updated_at)
 SELECT g.sid, g.iid, g.iid || '-c', g.cust, 'established'::party_state, 'customer'::party_role, g.c, g.t15
