@@ -24,11 +24,12 @@ func New(pool *pgxpool.Pool) *Reporter {
 	return &Reporter{pool: pool, q: db.New(pool)}
 }
 
-// PoolOptions are the reporting pool's: read-only sessions (it may be a replica), and every
+// PoolOptions are the reporting pool's: read-only sessions (it may be a replica), every
 // statement planned for its own parameters, so that the lists' optional filters fold away and
-// each filter's index is usable.
+// each filter's index is usable, and no just-in-time compilation (reports are look-ups by
+// index, which compiling only slows).
 func PoolOptions(maxConns int) database.PoolOptions {
-	return database.PoolOptions{MaxConns: maxConns, ReadOnly: true, CustomPlans: true}
+	return database.PoolOptions{MaxConns: maxConns, ReadOnly: true, CustomPlans: true, NoJIT: true}
 }
 
 // inSnapshot runs fn's reads in one repeatable-read transaction.
