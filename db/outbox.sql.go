@@ -67,3 +67,15 @@ func (q *Queries) OutboxListBySession(ctx context.Context, arg OutboxListBySessi
 	}
 	return items, nil
 }
+
+const outboxVacuum = `-- name: OutboxVacuum :exec
+VACUUM (SKIP_LOCKED) outbox
+`
+
+// Rows pass through the outbox: each published event leaves a dead row and two dead index
+// entries behind it until a vacuum. Run outside a transaction; one that finds the table
+// being vacuumed (by another instance, or autovacuum) skips it.
+func (q *Queries) OutboxVacuum(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, outboxVacuum)
+	return err
+}

@@ -11,3 +11,9 @@ SELECT * FROM events
 SELECT count(*) FROM (
     SELECT txid < lag(txid) OVER (PARTITION BY session_id ORDER BY seq) AS inverted FROM events
 ) o WHERE inverted;
+
+-- name: OutboxVacuum :exec
+-- Rows pass through the outbox: each published event leaves a dead row and two dead index
+-- entries behind it until a vacuum. Run outside a transaction; one that finds the table
+-- being vacuumed (by another instance, or autovacuum) skips it.
+VACUUM (SKIP_LOCKED) outbox;

@@ -119,3 +119,9 @@ func (s *Store) PruneOrigins(ctx context.Context, before time.Time, limit int) (
 	n, err := s.q.OriginsDeleteExpired(ctx, db.OriginsDeleteExpiredParams{Before: before, MaxRows: int32(limit)})
 	return int(n), database.Translate(err)
 }
+
+// VacuumOutbox vacuums the outbox, which every published event leaves as a dead row: so that
+// it stays the size of what is waiting to be published, with autovacuum on or off.
+func (s *Store) VacuumOutbox(ctx context.Context) error {
+	return database.Translate(s.q.OutboxVacuum(ctx))
+}

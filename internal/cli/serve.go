@@ -25,6 +25,10 @@ import (
 // nothing, and a pass that finds nothing is one indexed read.
 const retentionEvery = time.Minute
 
+// outboxVacuumEvery is how often the outbox is vacuumed (upkeep.OutboxVacuum): at thousands
+// of events a second, tens of thousands of dead rows at most, a vacuum of milliseconds.
+const outboxVacuumEvery = 10 * time.Second
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	f := NewFlags("ixnstore serve [flags]", "Applies pending migrations, then serves the HTTP API until SIGINT or SIGTERM.", stderr)
 	var (
@@ -207,7 +211,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer stopMetrics()
 	loops := []upkeep.Config{upkeep.RequestTimeouts(store, sweep, logger),
-		upkeep.IdempotencyExpiry(store, retentionEvery, logger)}
+		upkeep.IdempotencyExpiry(store, retentionEvery, logger), upkeep.OutboxVacuum(store, outboxVacuumEvery, logger)}
 	if retention > 0 {
 		loops = append(loops, upkeep.Retention(store, retention, retentionEvery, logger))
 	}
