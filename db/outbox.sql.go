@@ -69,12 +69,14 @@ func (q *Queries) OutboxListBySession(ctx context.Context, arg OutboxListBySessi
 }
 
 const outboxVacuum = `-- name: OutboxVacuum :exec
-VACUUM (SKIP_LOCKED) outbox
+VACUUM (SKIP_LOCKED, TRUNCATE false) outbox
 `
 
 // Rows pass through the outbox: each published event leaves a dead row and two dead index
-// entries behind it until a vacuum. Run outside a transaction; one that finds the table
-// being vacuumed (by another instance, or autovacuum) skips it.
+// entries behind it until a vacuum, which makes their space free for the next events. No
+// truncation: the table is refilled at once, and truncating takes a lock that stops its
+// writers. Run outside a transaction; one that finds the table being vacuumed (by another
+// instance, or autovacuum) skips it.
 func (q *Queries) OutboxVacuum(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, outboxVacuum)
 	return err

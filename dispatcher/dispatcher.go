@@ -7,7 +7,6 @@ package dispatcher
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -217,9 +216,7 @@ func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 	pos := position{txid: st.CursorTxid, id: st.CursorID, pubSeq: st.LastPubSeq}
 	d.cfg.Logger.Info("dispatching", "instance", d.cfg.Instance, "last_pub_seq", pos.pubSeq)
 	b := &batcher{cfg: d.cfg, conn: conn, published: map[string]int64{}}
-	if err := b.daysAhead(stateCtx); err != nil {
-		return err
-	}
+	b.daysAhead(stateCtx)
 
 	poll := time.NewTicker(d.cfg.PollInterval)
 	defer poll.Stop()
@@ -228,9 +225,7 @@ func (d *Dispatcher) lead(ctx context.Context, conn *pgx.Conn) error {
 		if wait := time.Until(lastBatch.Add(d.cfg.BatchGap)); wait > 0 && !sleep(ctx, wait) {
 			return ctx.Err()
 		}
-		if err := b.daysAhead(ctx); err != nil {
-			return err
-		}
+		b.daysAhead(ctx)
 		n, err := b.publish(ctx, &pos)
 		if err != nil {
 			return err
@@ -285,24 +280,25 @@ const DaysAhead = 2
 
 // daysAhead makes the day partitions of publication up to DaysAhead days ahead when the
 // last ones made do not reach a day ahead any more: once a day, a catalog read and at most
-// one CREATE TABLE.
-func (b *batcher) daysAhead(ctx context.Context) error {
+// one CREATE TABLE. A failure is logged and tried again before the next batch: the days
+// made earlier still hold a day or more, and a batch with no day to go to fails by itself.
+func (b *batcher) daysAhead(ctx context.Context) {
 	now := time.Now()
 	if now.Add(24 * time.Hour).Before(b.daysUntil) {
-		return nil
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Takeover)
 	defer cancel()
 	made, err := db.New(b.conn).PublicationDays(ctx, db.PublicationDaysParams{FromAt: now, ToAt: now.AddDate(0, 0, DaysAhead)})
 	if err != nil {
-		return fmt.Errorf("making the days of publication ahead: %w", err)
+		b.cfg.Logger.Warn("could not make the days of publication ahead; trying again before the next batch", "err", err)
+		return
 	}
 	if made > 0 {
 		b.cfg.Logger.Info("made days of publication ahead", "days", made, "until", now.AddDate(0, 0, DaysAhead).UTC().Format(time.DateOnly))
 	}
 	// The last day made ends at midnight UTC after now + DaysAhead days.
 	b.daysUntil = now.UTC().AddDate(0, 0, DaysAhead+1).Truncate(24 * time.Hour)
-	return nil
 }
 
 const maxCachedSessions = 200_000

@@ -14,6 +14,8 @@ SELECT count(*) FROM (
 
 -- name: OutboxVacuum :exec
 -- Rows pass through the outbox: each published event leaves a dead row and two dead index
--- entries behind it until a vacuum. Run outside a transaction; one that finds the table
--- being vacuumed (by another instance, or autovacuum) skips it.
-VACUUM (SKIP_LOCKED) outbox;
+-- entries behind it until a vacuum, which makes their space free for the next events. No
+-- truncation: the table is refilled at once, and truncating takes a lock that stops its
+-- writers. Run outside a transaction; one that finds the table being vacuumed (by another
+-- instance, or autovacuum) skips it.
+VACUUM (SKIP_LOCKED, TRUNCATE false) outbox;

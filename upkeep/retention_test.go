@@ -256,10 +256,10 @@ func eventKeys(ctx context.Context, t *testing.T, pool *pgxpool.Pool, prefix str
 	return keys
 }
 
-// The outbox vacuum leaves the outbox the size of what waits to be published: every event
-// published, its pages are given back (autovacuum is off on some databases, and would come
-// later on others).
-func TestOutboxVacuumGivesBackThePublishedEventsSpace(t *testing.T) {
+// The outbox vacuum gives the space of published events to the next ones: with it between
+// two rounds of writes (each published whole), the outbox is no larger after the second
+// than after the first; autovacuum is off here, as it is on some databases.
+func TestOutboxVacuumGivesThePublishedEventsSpaceToTheNext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -268,47 +268,46 @@ func TestOutboxVacuumGivesBackThePublishedEventsSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := service.New(pool, service.Config{})
+	const sessions, perRound = 4, 200
+	for k := range sessions {
+		if _, err := s.CreateSession(ctx, service.NewSession{SessionID: fmt.Sprintf("v%d", k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var written int64
-	for k := range 40 {
-		sid := fmt.Sprintf("v%d", k%4)
-		if k < 4 {
-			if _, err := s.CreateSession(ctx, service.NewSession{SessionID: sid}); err != nil {
+	round := func(r int) int64 {
+		t.Helper()
+		for k := range perRound {
+			sid := fmt.Sprintf("v%d", k%sessions)
+			events, err := s.AddInteraction(ctx, service.Target{SessionID: sid}, service.NewInteraction{
+				InteractionID: fmt.Sprintf("%s-r%d-i%d", sid, r, k), Media: "voice", Type: "inbound"})
+			if err != nil {
 				t.Fatal(err)
 			}
+			written += int64(len(events))
 		}
-		events, err := s.AddInteraction(ctx, service.Target{SessionID: sid}, service.NewInteraction{
-			InteractionID: fmt.Sprintf("%s-i%d", sid, k), Media: "voice", Type: "inbound"})
-		if err != nil {
+		published := make(chan int64, 64)
+		d := dispatcher.New(dispatcher.Config{ConnString: pool.Config().ConnString(), Instance: "t",
+			PollInterval: 20 * time.Millisecond, Logger: quiet, Published: func(seq int64) { published <- seq }})
+		dctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { d.Run(dctx) })
+		for last := int64(0); last < written; {
+			select {
+			case last = <-published:
+			case <-ctx.Done():
+				t.Fatalf("published %d of %d", last, written)
+			}
+		}
+		stop()
+		wg.Wait()
+		var size int64
+		if err := pool.QueryRow(ctx, "SELECT pg_relation_size('outbox')").Scan(&size); err != nil {
 			t.Fatal(err)
 		}
-		written += int64(len(events))
+		return size
 	}
-	published := make(chan int64, 64)
-	d := dispatcher.New(dispatcher.Config{ConnString: pool.Config().ConnString(), Instance: "t",
-		PollInterval: 20 * time.Millisecond, Logger: quiet, Published: func(seq int64) { published <- seq }})
-	dctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { d.Run(dctx) })
-	for last := int64(0); last < written; {
-		select {
-		case last = <-published:
-		case <-ctx.Done():
-			t.Fatalf("published %d of %d", last, written)
-		}
-	}
-	stop()
-	wg.Wait()
-
-	size := func() (n int64) {
-		t.Helper()
-		if err := pool.QueryRow(ctx, "SELECT pg_relation_size('outbox')").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if size() == 0 {
-		t.Fatal("the outbox takes no space before the vacuum: the test proves nothing")
-	}
+	first := round(1)
 	loop, err := upkeep.New(upkeep.OutboxVacuum(s, time.Hour, quiet))
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +315,7 @@ func TestOutboxVacuumGivesBackThePublishedEventsSpace(t *testing.T) {
 	if _, err := loop.Pass(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := size(); n != 0 {
-		t.Fatalf("the outbox takes %d bytes after the vacuum, every event published; want 0", n)
+	if second := round(2); second > first {
+		t.Fatalf("the outbox grew from %d to %d bytes over a vacuum, every event published", first, second)
 	}
 }
