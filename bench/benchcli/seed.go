@@ -49,7 +49,8 @@ started afterwards does not publish millions of old events. For that the seed ho
 dispatcher's lock while it runs (no ixnstore may be dispatching on the database) and checks,
 in each chunk, that nothing else is writing events: seed a database before ixnstore writes to
 it, not while. Run ixnstore on a seeded database with a --retention longer than --days (or 0),
-or its dispatcher removes the older part of the seeded events.`
+or its retention drops the older days of the seeded events (they are published on the days
+they happened).`
 
 // seedPrefix keeps the ids the seed derives (<prefix>-s…, <prefix>-i…) valid identifiers, and
 // the prefix free of LIKE's wildcards, by which an --append counts what was seeded before.
